@@ -1,0 +1,292 @@
+package inbox
+
+import (
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Tenant is one Google Workspace domain that installed Postfach. Its Domain
+// (the `hd` claim of the user's ID token) is the tenant key: every record
+// below carries it and every read is scoped by it.
+type Tenant struct {
+	Domain    string
+	Name      string
+	CreatedAt time.Time
+}
+
+// Validate checks the tenant's fields.
+func (t Tenant) Validate() error {
+	if !validDomain(t.Domain) {
+		return invalidf("tenant domain %q is not a domain name", t.Domain)
+	}
+	return nil
+}
+
+// Role is what a member may do in an inbox.
+type Role string
+
+// Roles.
+const (
+	RoleAdmin Role = "admin" // manages the inbox and works conversations
+	RoleAgent Role = "agent" // works conversations
+)
+
+// Member is one person who works an inbox.
+type Member struct {
+	Email string // lower-case address, the member key
+	Name  string // display name; may be empty
+	Role  Role
+}
+
+// DisplayName is the member's name, or the local part of the address.
+func (m Member) DisplayName() string {
+	if m.Name != "" {
+		return m.Name
+	}
+	local, _, _ := strings.Cut(m.Email, "@")
+	return local
+}
+
+// Inbox is a shared address (a Google Group or a shared mailbox) and the team
+// that works it.
+type Inbox struct {
+	TenantID  string
+	ID        string // stable key within the tenant: [a-z0-9-], 1..40
+	Address   string // the shared address, lower case, in the tenant's domain
+	Name      string // shown in the sidebar
+	Members   []Member
+	CreatedAt time.Time
+}
+
+// Member returns the member with the given address.
+func (ib Inbox) Member(email string) (Member, bool) {
+	email = NormalizeEmail(email)
+	for _, m := range ib.Members {
+		if m.Email == email {
+			return m, true
+		}
+	}
+	return Member{}, false
+}
+
+// DisplayName returns the name to show for an address: the member's name if
+// it is a member, else the address itself.
+func (ib Inbox) DisplayName(email string) string {
+	if m, ok := ib.Member(email); ok {
+		return m.DisplayName()
+	}
+	return email
+}
+
+// Validate checks the inbox's fields and members.
+func (ib Inbox) Validate() error {
+	if !validDomain(ib.TenantID) {
+		return invalidf("inbox tenant %q is not a domain name", ib.TenantID)
+	}
+	if !validSlug(ib.ID) {
+		return invalidf("inbox id %q: want 1-40 of a-z, 0-9 and -", ib.ID)
+	}
+	addr := NormalizeEmail(ib.Address)
+	if addr == "" || addr != ib.Address {
+		return invalidf("inbox address %q is not a lower-case e-mail address", ib.Address)
+	}
+	if !strings.HasSuffix(addr, "@"+ib.TenantID) {
+		return invalidf("inbox address %q is outside the tenant's domain %s", ib.Address, ib.TenantID)
+	}
+	if strings.TrimSpace(ib.Name) == "" || utf8.RuneCountInString(ib.Name) > 80 {
+		return invalidf("inbox name must have 1 to 80 characters")
+	}
+	seen := map[string]bool{}
+	for _, m := range ib.Members {
+		if NormalizeEmail(m.Email) != m.Email || m.Email == "" {
+			return invalidf("member %q is not a lower-case e-mail address", m.Email)
+		}
+		if m.Role != RoleAdmin && m.Role != RoleAgent {
+			return invalidf("member %s has unknown role %q", m.Email, m.Role)
+		}
+		if seen[m.Email] {
+			return invalidf("member %s listed twice", m.Email)
+		}
+		seen[m.Email] = true
+	}
+	return nil
+}
+
+// Status is where a conversation stands.
+type Status string
+
+// Statuses.
+const (
+	StatusOpen    Status = "open"    // waiting for the team
+	StatusPending Status = "pending" // waiting for the customer
+	StatusClosed  Status = "closed"  // done
+)
+
+// Statuses lists every status in display order.
+var Statuses = []Status{StatusOpen, StatusPending, StatusClosed}
+
+// ParseStatus validates a status given as text.
+func ParseStatus(s string) (Status, error) {
+	st := Status(strings.ToLower(strings.TrimSpace(s)))
+	if !slices.Contains(Statuses, st) {
+		return "", invalidf("unknown status %q", s)
+	}
+	return st, nil
+}
+
+// Label is the status as people say it ("Open").
+func (s Status) Label() string {
+	switch s {
+	case StatusOpen:
+		return "Open"
+	case StatusPending:
+		return "Pending"
+	case StatusClosed:
+		return "Closed"
+	}
+	return string(s)
+}
+
+// Active reports whether the status still needs the team's attention at some
+// point (open or pending).
+func (s Status) Active() bool { return s == StatusOpen || s == StatusPending }
+
+// Conversation is one customer thread in a shared inbox. Its ID is derived
+// from the inbox and the thread's root RFC 5322 Message-ID (ConversationID), so
+// every copy of the same mail in every member's mailbox maps to it.
+type Conversation struct {
+	TenantID      string
+	ID            string
+	InboxID       string
+	RootMessageID string // without angle brackets
+	Subject       string
+	Customer      string // the customer's address
+	CustomerName  string // display name from the From header; may be empty
+	Status        Status
+	Assignee      string // member address; "" = unassigned
+	Tags          []string
+	CreatedAt     time.Time
+	LastMessageAt time.Time
+	// Version counts committed changes. A change is written only if the stored
+	// version is still the one the change was computed from.
+	Version   int64
+	UpdatedAt time.Time
+	UpdatedBy string
+}
+
+// Validate checks the conversation's fields.
+func (c Conversation) Validate() error {
+	switch {
+	case !validDomain(c.TenantID):
+		return invalidf("conversation tenant %q is not a domain name", c.TenantID)
+	case c.ID == "":
+		return invalidf("conversation id is empty")
+	case !validSlug(c.InboxID):
+		return invalidf("conversation inbox id %q is invalid", c.InboxID)
+	case c.RootMessageID == "":
+		return invalidf("conversation has no root Message-ID")
+	case !slices.Contains(Statuses, c.Status):
+		return invalidf("conversation status %q is unknown", c.Status)
+	case c.Version < 1:
+		return invalidf("conversation version %d < 1", c.Version)
+	case c.CreatedAt.IsZero() || c.LastMessageAt.IsZero():
+		return invalidf("conversation timestamps are missing")
+	}
+	for _, t := range c.Tags {
+		if _, err := NormalizeTag(t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Note is an internal comment on a conversation, visible to the inbox's team
+// only, never to the customer.
+type Note struct {
+	TenantID       string
+	ConversationID string
+	ID             string
+	Author         string
+	Body           string
+	CreatedAt      time.Time
+}
+
+// MaxNoteLength is the longest note body, in characters.
+const MaxNoteLength = 2000
+
+// NewNote validates and builds a note.
+func NewNote(c Conversation, author, body string, now time.Time) (Note, error) {
+	body = strings.TrimSpace(body)
+	if body == "" {
+		return Note{}, invalidf("the note is empty")
+	}
+	if !utf8.ValidString(body) {
+		return Note{}, invalidf("the note is not valid text")
+	}
+	if n := utf8.RuneCountInString(body); n > MaxNoteLength {
+		return Note{}, invalidf("the note has %d characters; at most %d fit", n, MaxNoteLength)
+	}
+	return Note{
+		TenantID:       c.TenantID,
+		ConversationID: c.ID,
+		ID:             NewID(now),
+		Author:         author,
+		Body:           body,
+		CreatedAt:      now,
+	}, nil
+}
+
+// NormalizeEmail lower-cases an address and strips a display name; it returns
+// "" for text that is not an address.
+func NormalizeEmail(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return ""
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(a.Address)
+}
+
+// DomainOf returns the lower-case domain of an address.
+func DomainOf(email string) string {
+	_, d, ok := strings.Cut(NormalizeEmail(email), "@")
+	if !ok {
+		return ""
+	}
+	return d
+}
+
+func validSlug(s string) bool {
+	if len(s) < 1 || len(s) > 40 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func validDomain(s string) bool {
+	if len(s) < 3 || len(s) > 253 || !strings.Contains(s, ".") || s != strings.ToLower(s) {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
