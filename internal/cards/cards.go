@@ -1,0 +1,172 @@
+// Package cards renders the sidebar screens as Google Workspace add-on cards
+// (google.apps.card.v1 protos): the homepage, the conversation lists, the
+// conversation card (the only screen on mobile, so every action lives there)
+// and the error and "not in your inboxes" cards. It turns desk views into
+// cards and nothing else: no I/O, no authorization.
+//
+// Every button calls one action endpoint; its parameters say what to do
+// ("op") and on what ("conv", "v" for the version the card showed, …). The
+// server treats them as untrusted.
+package cards
+
+import (
+	"fmt"
+	"html"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	cardpb "google.golang.org/genproto/googleapis/apps/card/v1"
+)
+
+// Card names, for navigation.
+const (
+	NameHome         = "home"
+	NameList         = "list"
+	NameConversation = "conversation"
+	NameMessage      = "message"
+	NameError        = "error"
+)
+
+// Action parameter keys the cards send and the server reads.
+const (
+	ParamOp     = "op"
+	ParamConv   = "conv"
+	ParamVer    = "v"
+	ParamInbox  = "inbox"
+	ParamFilter = "filter"
+	ParamCursor = "cursor"
+	ParamValue  = "value"
+)
+
+// Screen ops (navigation, no change) the cards send besides desk ops.
+const (
+	OpHome    = "home"    // re-render the homepage in place
+	OpInboxes = "inboxes" // push the homepage on top of the current card
+	OpList    = "list"    // push a list (inbox, filter, cursor)
+	OpDetail  = "detail"  // push a conversation card (conv)
+	OpReload  = "reload"  // re-render a conversation card in place (conv)
+)
+
+// Form input names on the conversation card.
+const (
+	InputAssignee = "assignee"
+	InputTag      = "tag"
+	InputNote     = "note"
+)
+
+// Builder renders cards whose buttons call ActionURL.
+type Builder struct {
+	// ActionURL is the absolute URL of the action endpoint, exactly as the
+	// deployment and the token audience know it.
+	ActionURL string
+	// GmailURL opens a search in Gmail; defaults to
+	// https://mail.google.com/mail/u/0/#search/.
+	GmailURL string
+}
+
+func (b Builder) action(params ...string) *cardpb.OnClick {
+	var ps []*cardpb.Action_ActionParameter
+	for i := 0; i+1 < len(params); i += 2 {
+		ps = append(ps, &cardpb.Action_ActionParameter{Key: params[i], Value: params[i+1]})
+	}
+	return &cardpb.OnClick{Data: &cardpb.OnClick_Action{Action: &cardpb.Action{
+		Function:   b.ActionURL,
+		Parameters: ps,
+	}}}
+}
+
+// gmailSearch links to the conversation in Gmail by its root Message-ID.
+func (b Builder) gmailSearch(messageID string) *cardpb.OnClick {
+	base := b.GmailURL
+	if base == "" {
+		base = "https://mail.google.com/mail/u/0/#search/"
+	}
+	return &cardpb.OnClick{Data: &cardpb.OnClick_OpenLink{OpenLink: &cardpb.OpenLink{
+		Url: base + url.PathEscape("rfc822msgid:"+messageID),
+	}}}
+}
+
+func text(s string) *cardpb.Widget {
+	return &cardpb.Widget{Data: &cardpb.Widget_TextParagraph{TextParagraph: &cardpb.TextParagraph{Text: s}}}
+}
+
+func decorated(top, body, bottom string, click *cardpb.OnClick) *cardpb.Widget {
+	return &cardpb.Widget{Data: &cardpb.Widget_DecoratedText{DecoratedText: &cardpb.DecoratedText{
+		TopLabel:    top,
+		Text:        body,
+		BottomLabel: bottom,
+		WrapText:    true,
+		OnClick:     click,
+	}}}
+}
+
+func button(label string, click *cardpb.OnClick) *cardpb.Button {
+	return &cardpb.Button{Text: label, OnClick: click}
+}
+
+func buttons(bs ...*cardpb.Button) *cardpb.Widget {
+	return &cardpb.Widget{Data: &cardpb.Widget_ButtonList{ButtonList: &cardpb.ButtonList{Buttons: bs}}}
+}
+
+func section(header string, ws ...*cardpb.Widget) *cardpb.Card_Section {
+	return &cardpb.Card_Section{Header: header, Widgets: ws}
+}
+
+// esc escapes untrusted text for fields that accept simple HTML.
+func esc(s string) string { return html.EscapeString(s) }
+
+// clip shortens s to n characters for plain-text fields such as titles.
+func clip(s string, n int) string {
+	r := []rune(strings.TrimSpace(s))
+	if len(r) <= n {
+		return string(r)
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// Ago renders how long before now t was, the way the sidebar says it.
+func Ago(now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < 0:
+		return "just now"
+	case d < time.Minute:
+		return fmt.Sprintf("%d s ago", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%d min ago", int(d.Minutes()))
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%d h ago", int(d.Hours()))
+	case d < 30*24*time.Hour:
+		return fmt.Sprintf("%d d ago", int(d.Hours()/24))
+	}
+	return t.UTC().Format("2 Jan 2006")
+}
+
+// Error is the card for a request the sidebar cannot serve.
+func (b Builder) Error(title, detail string) *cardpb.Card {
+	return &cardpb.Card{
+		Name:   NameError,
+		Header: &cardpb.Card_CardHeader{Title: clip(title, 80)},
+		Sections: []*cardpb.Card_Section{section("",
+			text(esc(detail)),
+			buttons(button("Back to my inboxes", b.action(ParamOp, OpInboxes))),
+		)},
+	}
+}
+
+// NotInstalled explains that the caller's domain has not set Postfach up.
+func (b Builder) NotInstalled(domain string) *cardpb.Card {
+	msg := "Postfach is not set up for your organisation yet. Ask your Google Workspace admin to install it and create a shared inbox."
+	if domain == "" {
+		msg = "Postfach works with Google Workspace accounts. This account is not part of a Workspace organisation."
+	}
+	return &cardpb.Card{
+		Name:     NameError,
+		Header:   &cardpb.Card_CardHeader{Title: "Postfach", Subtitle: domain},
+		Sections: []*cardpb.Card_Section{section("", text(esc(msg)))},
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

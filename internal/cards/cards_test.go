@@ -1,0 +1,242 @@
+package cards
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	cardpb "google.golang.org/genproto/googleapis/apps/card/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/postfach/postfach/internal/desk"
+	"github.com/postfach/postfach/internal/inbox"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+var (
+	now = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	ib  = inbox.Inbox{TenantID: "example.com", ID: "support", Address: "support@example.com", Name: "Support", Members: []inbox.Member{
+		{Email: "alice@example.com", Name: "Alice", Role: inbox.RoleAdmin},
+		{Email: "bob@example.com", Name: "Bob", Role: inbox.RoleAgent},
+		{Email: "carol@example.com", Role: inbox.RoleAgent},
+	}}
+	b = Builder{ActionURL: "https://postfach.example.com/addon/action"}
+)
+
+func conv() inbox.Conversation {
+	return inbox.Conversation{
+		TenantID: "example.com", ID: "c0123", InboxID: "support", RootMessageID: "root@mail.example.net",
+		Subject: "Refund <script>alert(1)</script> & more", Customer: "dana@fischer.example", CustomerName: "Dana <b>F</b>",
+		Status: inbox.StatusOpen, Assignee: "bob@example.com", Tags: []string{"billing", "vip"},
+		CreatedAt: now.Add(-time.Hour), LastMessageAt: now.Add(-20 * time.Minute), Version: 4,
+	}
+}
+
+func view() desk.View {
+	c := conv()
+	return desk.View{
+		Inbox: ib, Me: ib.Members[2], Conversation: c, Now: now,
+		Notes: []inbox.Note{{Author: "bob@example.com", Body: "Asked <eng> about it", CreatedAt: now.Add(-3 * time.Minute)}},
+		Activity: []inbox.Activity{
+			{Actor: "bob@example.com", Kind: inbox.ActAssigned, To: "bob@example.com", At: now.Add(-20 * time.Second), Version: 4},
+			{Kind: inbox.ActCreated, At: now.Add(-time.Hour), Version: 1},
+		},
+	}
+}
+
+// screens is every card the sidebar can show.
+func screens() map[string]*cardpb.Card {
+	collided := view()
+	collided.Collision = collided.Activity[:1]
+	mine := view()
+	mine.Me = ib.Members[1]
+	unassigned := view()
+	unassigned.Conversation.Assignee = ""
+	unassigned.Conversation.Tags = nil
+	unassigned.Conversation.Status = inbox.StatusClosed
+	home := desk.Home{
+		Tenant: inbox.Tenant{Domain: "example.com"}, User: desk.User{Email: "carol@example.com", Domain: "example.com"},
+		Inboxes: []desk.InboxSummary{{Inbox: ib, Me: ib.Members[2], Counts: map[desk.Filter]int{
+			desk.FilterUnassigned: 5, desk.FilterMine: 2, desk.FilterOpen: 9, desk.FilterPending: 1,
+		}}},
+	}
+	list := desk.List{Inbox: ib, Me: ib.Members[2], Filter: desk.FilterOpen, Now: now,
+		Conversations: []inbox.Conversation{conv(), unassigned.Conversation}, NextCursor: "abc"}
+	return map[string]*cardpb.Card{
+		"home":                    b.Home(home),
+		"home_empty":              b.Home(desk.Home{Tenant: inbox.Tenant{Domain: "example.com"}, User: home.User}),
+		"list":                    b.List(list),
+		"list_empty":              b.List(desk.List{Inbox: ib, Filter: desk.FilterMine, Now: now}),
+		"conversation":            b.Conversation(view()),
+		"conversation_mine":       b.Conversation(mine),
+		"conversation_unassigned": b.Conversation(unassigned),
+		"conversation_collision":  b.Conversation(collided),
+		"not_in_inbox":            b.NotInInbox("Lunch on Friday?"),
+		"not_installed":           b.NotInstalled("example.com"),
+		"not_workspace":           b.NotInstalled(""),
+		"error":                   b.Error("No access", "This conversation is not in any of your shared inboxes."),
+	}
+}
+
+func TestScreensGolden(t *testing.T) {
+	t.Parallel()
+	for name, card := range screens() {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			got, err := protojson.Marshal(card)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Strict parse: unknown fields rejected, as Google's parser would.
+			var back cardpb.Card
+			if err := (protojson.UnmarshalOptions{}).Unmarshal(got, &back); err != nil {
+				t.Fatalf("card does not parse strictly: %v", err)
+			}
+			checkLimits(t, &back)
+			var pretty bytes.Buffer
+			if err := json.Indent(&pretty, got, "", "  "); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join("testdata", name+".golden.json")
+			if *update {
+				if err := os.WriteFile(path, append(pretty.Bytes(), '\n'), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			var g, w any
+			if err := json.Unmarshal(got, &g); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(want, &w); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(w, g); diff != "" {
+				t.Errorf("card %s differs from %s (-want +got):\n%s", name, path, diff)
+			}
+		})
+	}
+}
+
+// checkLimits enforces the documented card limits: at most 100 widgets, 100
+// selection items, every section non-empty.
+func checkLimits(t *testing.T, c *cardpb.Card) {
+	t.Helper()
+	widgets := 0
+	for i, s := range c.GetSections() {
+		if len(s.GetWidgets()) == 0 {
+			t.Errorf("section %d has no widget", i)
+		}
+		for _, w := range s.GetWidgets() {
+			widgets++
+			if si := w.GetSelectionInput(); si != nil && len(si.GetItems()) > 100 {
+				t.Errorf("selection %q has %d items", si.GetName(), len(si.GetItems()))
+			}
+			if bl := w.GetButtonList(); bl != nil && len(bl.GetButtons()) == 0 {
+				t.Errorf("empty button list in section %d", i)
+			}
+		}
+	}
+	if widgets > 100 {
+		t.Errorf("%d widgets; Google ignores everything past 100", widgets)
+	}
+}
+
+// TestUntrustedTextIsEscaped checks the fields Gmail renders as simple HTML
+// (paragraphs, decorated text, section headers); titles and button labels
+// are plain text and shown as typed.
+func TestUntrustedTextIsEscaped(t *testing.T) {
+	t.Parallel()
+	for name, card := range screens() {
+		var html []string
+		for _, s := range card.GetSections() {
+			html = append(html, s.GetHeader())
+			for _, w := range s.GetWidgets() {
+				dt := w.GetDecoratedText()
+				html = append(html, w.GetTextParagraph().GetText(), dt.GetText(), dt.GetTopLabel(), dt.GetBottomLabel())
+			}
+		}
+		all := strings.Join(html, "\n")
+		for _, bad := range []string{"<script>", "<eng>", "<b>F</b>"} {
+			if strings.Contains(all, bad) {
+				t.Errorf("%s: raw %q reached an HTML field", name, bad)
+			}
+		}
+	}
+}
+
+func TestConversationActionsCarryVersion(t *testing.T) {
+	t.Parallel()
+	card := b.Conversation(view())
+	n := 0
+	walkActions(card, func(a *cardpb.Action) {
+		p := map[string]string{}
+		for _, kv := range a.GetParameters() {
+			p[kv.GetKey()] = kv.GetValue()
+		}
+		if a.GetFunction() != b.ActionURL {
+			t.Errorf("action calls %q, want %q", a.GetFunction(), b.ActionURL)
+		}
+		if _, err := desk.ParseOp(p[ParamOp]); err == nil {
+			n++
+			if p[ParamConv] != "c0123" || p[ParamVer] != "4" {
+				t.Errorf("op %s carries conv=%q v=%q, want c0123 and 4", p[ParamOp], p[ParamConv], p[ParamVer])
+			}
+		}
+	})
+	// assign-me, unassign, assign, 2 statuses, 2 untags, tag, note.
+	if n != 9 {
+		t.Errorf("%d conversation actions, want 9", n)
+	}
+}
+
+func walkActions(c *cardpb.Card, f func(*cardpb.Action)) {
+	visit := func(o *cardpb.OnClick) {
+		if a := o.GetAction(); a != nil {
+			f(a)
+		}
+	}
+	for _, s := range c.GetSections() {
+		for _, w := range s.GetWidgets() {
+			visit(w.GetDecoratedText().GetOnClick())
+			visit(w.GetDecoratedText().GetButton().GetOnClick())
+			for _, bt := range w.GetButtonList().GetButtons() {
+				visit(bt.GetOnClick())
+			}
+		}
+	}
+}
+
+func TestAgo(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		d    time.Duration
+		want string
+	}{
+		{-time.Second, "just now"},
+		{20 * time.Second, "20 s ago"},
+		{3 * time.Minute, "3 min ago"},
+		{5 * time.Hour, "5 h ago"},
+		{50 * time.Hour, "2 d ago"},
+		{40 * 24 * time.Hour, "21 Oct 2026"},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprint(tc.d), func(t *testing.T) {
+			t.Parallel()
+			if got := Ago(now, now.Add(-tc.d)); got != tc.want {
+				t.Errorf("Ago(-%v) = %q, want %q", tc.d, got, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,87 @@
+package cards
+
+import (
+	"fmt"
+	"strconv"
+
+	cardpb "google.golang.org/genproto/googleapis/apps/card/v1"
+
+	"github.com/postfach/postfach/internal/desk"
+	"github.com/postfach/postfach/internal/inbox"
+)
+
+// Home renders the homepage: one section per inbox of the caller, each count
+// opening its list.
+func (b Builder) Home(h desk.Home) *cardpb.Card {
+	c := &cardpb.Card{
+		Name:   NameHome,
+		Header: &cardpb.Card_CardHeader{Title: "Shared inboxes", Subtitle: h.User.Email},
+	}
+	if len(h.Inboxes) == 0 {
+		c.Sections = append(c.Sections, section("",
+			text("You are not a member of any shared inbox in "+esc(h.Tenant.Domain)+" yet. Ask an admin of the inbox to add you."),
+		))
+		return c
+	}
+	for _, s := range h.Inboxes {
+		var ws []*cardpb.Widget
+		for _, f := range desk.HomeFilters {
+			n := s.Counts[f]
+			ws = append(ws, decorated(f.Label(), "<b>"+strconv.Itoa(n)+"</b>", "",
+				b.action(ParamOp, OpList, ParamInbox, s.Inbox.ID, ParamFilter, string(f))))
+		}
+		ws = append(ws, buttons(button("Closed", b.action(ParamOp, OpList, ParamInbox, s.Inbox.ID, ParamFilter, string(desk.FilterClosed)))))
+		c.Sections = append(c.Sections, section(esc(s.Inbox.Name)+" · "+esc(s.Inbox.Address), ws...))
+	}
+	c.Sections = append(c.Sections, section("",
+		text("Open a mail sent to a shared inbox to see and change its owner and status."),
+		buttons(button("Refresh", b.action(ParamOp, OpHome))),
+	))
+	return c
+}
+
+// List renders one page of an inbox's conversations, newest first. Each row
+// opens the conversation card; its button opens the thread in Gmail.
+func (b Builder) List(l desk.List) *cardpb.Card {
+	c := &cardpb.Card{
+		Name:   NameList,
+		Header: &cardpb.Card_CardHeader{Title: clip(l.Inbox.Name+" · "+l.Filter.Label(), 80), Subtitle: l.Inbox.Address},
+	}
+	var ws []*cardpb.Widget
+	for _, conv := range l.Conversations {
+		w := decorated(
+			esc(customerLabel(conv))+" · "+Ago(l.Now, conv.LastMessageAt),
+			"<b>"+esc(clip(conv.Subject, 120))+"</b>",
+			esc(statusLine(l.Inbox, conv)),
+			b.action(ParamOp, OpDetail, ParamConv, conv.ID),
+		)
+		w.GetDecoratedText().Control = &cardpb.DecoratedText_Button{Button: button("Gmail", b.gmailSearch(conv.RootMessageID))}
+		ws = append(ws, w)
+	}
+	if len(ws) == 0 {
+		ws = append(ws, text("Nothing here."))
+	}
+	if l.NextCursor != "" {
+		ws = append(ws, buttons(button("Older", b.action(ParamOp, OpList, ParamInbox, l.Inbox.ID, ParamFilter, string(l.Filter), ParamCursor, l.NextCursor))))
+	}
+	c.Sections = []*cardpb.Card_Section{section("", ws...)}
+	return c
+}
+
+func customerLabel(c inbox.Conversation) string {
+	switch {
+	case c.CustomerName != "":
+		return c.CustomerName
+	case c.Customer != "":
+		return c.Customer
+	}
+	return "Unknown sender"
+}
+
+func statusLine(ib inbox.Inbox, c inbox.Conversation) string {
+	owner := "Unassigned"
+	if c.Assignee != "" {
+		owner = ib.DisplayName(c.Assignee)
+	}
+	return fmt.Sprintf("%s · %s", c.Status.Label(), owner)
+}

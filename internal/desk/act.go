@@ -1,0 +1,150 @@
+package desk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/postfach/postfach/internal/inbox"
+)
+
+// Op names an action on a conversation.
+type Op string
+
+// Actions the conversation card offers.
+const (
+	OpAssignMe Op = "assign-me" // the caller takes it
+	OpAssign   Op = "assign"    // Value = member address
+	OpUnassign Op = "unassign"
+	OpStatus   Op = "status" // Value = open | pending | closed
+	OpTag      Op = "tag"    // Value = tag to add
+	OpUntag    Op = "untag"  // Value = tag to remove
+	OpNote     Op = "note"   // Value = note body
+)
+
+// ParseOp validates an action name from a card parameter.
+func ParseOp(s string) (Op, error) {
+	switch op := Op(s); op {
+	case OpAssignMe, OpAssign, OpUnassign, OpStatus, OpTag, OpUntag, OpNote:
+		return op, nil
+	}
+	return "", fmt.Errorf("%w: unknown action %q", inbox.ErrInvalid, s)
+}
+
+// Action is one click on the conversation card. Everything in it came from
+// the client and is checked here.
+type Action struct {
+	ConversationID string
+	// Version is the conversation version the card showed.
+	Version int64
+	Op      Op
+	Value   string
+}
+
+// Result is the outcome of an action: the card to show next and a short
+// notification.
+type Result struct {
+	View   View
+	Notice string
+	// Changed reports whether anything was written.
+	Changed bool
+}
+
+// Act performs an action for the caller. Authorization comes first: the
+// conversation must be in one of the caller's inboxes (ErrForbidden
+// otherwise). If the conversation changed since a.Version, nothing is written
+// and the result carries the current state with View.Collision set. Invalid
+// values (an empty note, a non-member assignee) yield an error wrapping
+// inbox.ErrInvalid and write nothing.
+func (s *Service) Act(ctx context.Context, u User, a Action) (Result, error) {
+	_, ib, me, c, err := s.load(ctx, u, a.ConversationID)
+	if err != nil {
+		return Result{}, err
+	}
+	if a.Op == OpNote {
+		return s.note(ctx, ib, me, c, a.Value)
+	}
+	if c.Version != a.Version {
+		return s.collided(ctx, ib, me, c.ID, a.Version)
+	}
+	now := s.now()
+	var ev inbox.Activity
+	switch a.Op {
+	case OpAssignMe:
+		ev, err = c.Assign(ib, me.Email, me.Email, now)
+	case OpAssign:
+		ev, err = c.Assign(ib, me.Email, a.Value, now)
+	case OpUnassign:
+		ev, err = c.Unassign(me.Email, now)
+	case OpStatus:
+		var st inbox.Status
+		if st, err = inbox.ParseStatus(a.Value); err == nil {
+			ev, err = c.SetStatus(me.Email, st, now)
+		}
+	case OpTag:
+		ev, err = c.AddTag(me.Email, a.Value, now)
+	case OpUntag:
+		ev, err = c.RemoveTag(me.Email, a.Value, now)
+	default:
+		return Result{}, fmt.Errorf("%w: unknown action %q", inbox.ErrInvalid, a.Op)
+	}
+	if errors.Is(err, inbox.ErrUnchanged) {
+		v, err := s.view(ctx, ib, me, c)
+		return Result{View: v, Notice: "Nothing to change"}, err
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	err = s.store.UpdateConversation(ctx, c, ev)
+	if errors.Is(err, inbox.ErrConflict) {
+		// Someone wrote between our read and our write.
+		return s.collided(ctx, ib, me, c.ID, a.Version)
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("update conversation %s: %w", c.ID, err)
+	}
+	v, err := s.view(ctx, ib, me, c)
+	return Result{View: v, Notice: ev.Describe(ib.DisplayName), Changed: true}, err
+}
+
+// collided reloads the conversation after a refused write and explains what
+// changed since the version the caller saw.
+func (s *Service) collided(ctx context.Context, ib inbox.Inbox, me inbox.Member, id string, seen int64) (Result, error) {
+	c, err := s.store.GetConversation(ctx, ib.TenantID, id)
+	if err != nil {
+		return Result{}, fmt.Errorf("reload conversation %s: %w", id, err)
+	}
+	v, err := s.view(ctx, ib, me, c)
+	if err != nil {
+		return Result{}, err
+	}
+	acts, err := s.store.ListActivity(ctx, c.TenantID, c.ID, collisionScan)
+	if err != nil {
+		return Result{}, fmt.Errorf("list activity of %s: %w", c.ID, err)
+	}
+	for _, a := range acts {
+		if a.Version > seen {
+			v.Collision = append(v.Collision, a)
+		}
+	}
+	notice := "Not saved: this conversation changed"
+	if len(v.Collision) > 0 {
+		notice = "Not saved: " + v.Collision[0].Describe(ib.DisplayName)
+	}
+	return Result{View: v, Notice: notice}, nil
+}
+
+// collisionScan bounds how far back a collision explanation looks.
+const collisionScan = 20
+
+func (s *Service) note(ctx context.Context, ib inbox.Inbox, me inbox.Member, c inbox.Conversation, body string) (Result, error) {
+	n, err := inbox.NewNote(c, me.Email, body, s.now())
+	if err != nil {
+		return Result{}, err
+	}
+	if err := s.store.AddNote(ctx, n, c.NoteActivity(n)); err != nil {
+		return Result{}, fmt.Errorf("add note to %s: %w", c.ID, err)
+	}
+	v, err := s.view(ctx, ib, me, c)
+	return Result{View: v, Notice: "Note added", Changed: true}, err
+}

@@ -1,0 +1,274 @@
+// Package desk implements the shared-inbox use cases behind the Gmail
+// sidebar: which inboxes and conversations a user may see, resolving an open
+// Gmail message to its conversation, and the actions on a conversation
+// (assign, unassign, status, tags, notes) with their collision rule.
+//
+// Every method takes the verified caller (User) and checks, on the server,
+// that the caller's Workspace domain is the tenant and that the caller is a
+// member of the conversation's inbox — whatever ids a card sent. desk does no
+// I/O of its own: it uses an inbox.Store and a MessageReader.
+package desk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/postfach/postfach/internal/inbox"
+)
+
+// User is the verified caller of a request.
+type User struct {
+	Subject string // stable Google account id
+	Email   string // lower case
+	Domain  string // Workspace domain (the `hd` claim); "" for consumer accounts
+}
+
+// GmailAccess is what a sidebar request carries to read the open message.
+type GmailAccess struct {
+	OAuthToken   string // authorizationEventObject.userOAuthToken
+	MessageToken string // gmail.accessToken, sent as X-Goog-Gmail-Access-Token
+}
+
+// MessageHeaders are the headers of one mail that Postfach reads.
+type MessageHeaders struct {
+	MessageID   string
+	InReplyTo   string
+	References  string
+	Subject     string
+	From        string
+	To          string
+	Cc          string
+	DeliveredTo []string // every Delivered-To header
+	XOriginalTo string
+	ListID      string
+	Date        time.Time // zero when absent or unparsable
+}
+
+// MessageReader reads the headers of the message open in the user's Gmail.
+type MessageReader interface {
+	// MessageHeaders returns the headers of message id in the user's
+	// mailbox. It returns an error wrapping ErrMessageUnavailable when Gmail
+	// refuses or does not know the message.
+	MessageHeaders(ctx context.Context, access GmailAccess, messageID string) (MessageHeaders, error)
+}
+
+// ErrMessageUnavailable: Gmail would not give us the open message (expired
+// token, missing scope, unknown id).
+var ErrMessageUnavailable = errors.New("message unavailable")
+
+// Service is the shared inbox as the sidebar sees it.
+type Service struct {
+	store  inbox.Store
+	reader MessageReader
+	now    func() time.Time
+	log    *slog.Logger
+}
+
+// Options configure a Service.
+type Options struct {
+	Store  inbox.Store
+	Reader MessageReader
+	Now    func() time.Time // defaults to time.Now
+	Logger *slog.Logger     // defaults to discarding
+}
+
+// New builds a Service.
+func New(o Options) *Service {
+	s := &Service{store: o.Store, reader: o.Reader, now: o.Now, log: o.Logger}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	return s
+}
+
+// ErrNotInstalled: the caller's domain has no tenant. The sidebar explains
+// how to set Postfach up rather than failing.
+var ErrNotInstalled = errors.New("postfach is not set up for this domain")
+
+// tenant checks that the caller belongs to an installed tenant.
+func (s *Service) tenant(ctx context.Context, u User) (inbox.Tenant, error) {
+	if u.Domain == "" {
+		return inbox.Tenant{}, fmt.Errorf("%w: %s is not a Google Workspace account", inbox.ErrForbidden, u.Email)
+	}
+	if inbox.DomainOf(u.Email) == "" {
+		return inbox.Tenant{}, fmt.Errorf("%w: no e-mail address in the identity", inbox.ErrForbidden)
+	}
+	t, err := s.store.GetTenant(ctx, u.Domain)
+	if errors.Is(err, inbox.ErrNotFound) {
+		return inbox.Tenant{}, fmt.Errorf("%w: %s", ErrNotInstalled, u.Domain)
+	}
+	if err != nil {
+		return inbox.Tenant{}, fmt.Errorf("get tenant %s: %w", u.Domain, err)
+	}
+	return t, nil
+}
+
+// Home is the homepage: the caller's inboxes with their counts.
+type Home struct {
+	Tenant  inbox.Tenant
+	User    User
+	Inboxes []InboxSummary
+}
+
+// InboxSummary is one inbox on the homepage.
+type InboxSummary struct {
+	Inbox inbox.Inbox
+	Me    inbox.Member
+	// Counts per Filter.
+	Counts map[Filter]int
+}
+
+// Filter names a list of conversations on the homepage.
+type Filter string
+
+// Filters, in homepage order.
+const (
+	FilterUnassigned Filter = "unassigned" // active, nobody owns it
+	FilterMine       Filter = "mine"       // active, owned by the caller
+	FilterOpen       Filter = "open"       // status open
+	FilterPending    Filter = "pending"    // status pending
+	FilterClosed     Filter = "closed"     // status closed
+)
+
+// HomeFilters are the counts the homepage shows.
+var HomeFilters = []Filter{FilterUnassigned, FilterMine, FilterOpen, FilterPending}
+
+// Label is the filter as the sidebar shows it.
+func (f Filter) Label() string {
+	switch f {
+	case FilterUnassigned:
+		return "Unassigned"
+	case FilterMine:
+		return "Mine"
+	case FilterOpen:
+		return "Open"
+	case FilterPending:
+		return "Pending"
+	case FilterClosed:
+		return "Closed"
+	}
+	return string(f)
+}
+
+// ParseFilter validates a filter name from a card parameter.
+func ParseFilter(s string) (Filter, error) {
+	switch f := Filter(s); f {
+	case FilterUnassigned, FilterMine, FilterOpen, FilterPending, FilterClosed:
+		return f, nil
+	}
+	return "", fmt.Errorf("%w: unknown list %q", inbox.ErrInvalid, s)
+}
+
+func (f Filter) query(tenantID, inboxID, me string) inbox.ConversationQuery {
+	q := inbox.ConversationQuery{TenantID: tenantID, InboxID: inboxID}
+	switch f {
+	case FilterUnassigned:
+		q.Statuses = []inbox.Status{inbox.StatusOpen, inbox.StatusPending}
+		q.Assignee = inbox.Unassigned
+	case FilterMine:
+		q.Statuses = []inbox.Status{inbox.StatusOpen, inbox.StatusPending}
+		q.Assignee = me
+	case FilterOpen:
+		q.Statuses = []inbox.Status{inbox.StatusOpen}
+	case FilterPending:
+		q.Statuses = []inbox.Status{inbox.StatusPending}
+	case FilterClosed:
+		q.Statuses = []inbox.Status{inbox.StatusClosed}
+	}
+	return q
+}
+
+// Home returns the caller's inboxes and their counts. Returns
+// ErrNotInstalled when the caller's domain has no tenant.
+func (s *Service) Home(ctx context.Context, u User) (Home, error) {
+	t, err := s.tenant(ctx, u)
+	if err != nil {
+		return Home{}, err
+	}
+	all, err := s.store.ListInboxes(ctx, t.Domain)
+	if err != nil {
+		return Home{}, fmt.Errorf("list inboxes of %s: %w", t.Domain, err)
+	}
+	h := Home{Tenant: t, User: u}
+	for _, ib := range all {
+		me, ok := ib.Member(u.Email)
+		if !ok {
+			continue
+		}
+		sum := InboxSummary{Inbox: ib, Me: me, Counts: map[Filter]int{}}
+		for _, f := range HomeFilters {
+			n, err := s.store.CountConversations(ctx, f.query(t.Domain, ib.ID, me.Email))
+			if err != nil {
+				return Home{}, fmt.Errorf("count %s of inbox %s: %w", f, ib.ID, err)
+			}
+			sum.Counts[f] = n
+		}
+		h.Inboxes = append(h.Inboxes, sum)
+	}
+	return h, nil
+}
+
+// List is one page of an inbox's conversations.
+type List struct {
+	Inbox         inbox.Inbox
+	Me            inbox.Member
+	Filter        Filter
+	Conversations []inbox.Conversation
+	NextCursor    string
+	Now           time.Time
+}
+
+// ListPageSize is how many rows one list card shows.
+const ListPageSize = 20
+
+// List returns a page of an inbox's conversations for a filter, newest
+// first. Returns ErrForbidden when the caller is not a member of the inbox
+// (an inbox of another tenant is simply not found).
+func (s *Service) List(ctx context.Context, u User, inboxID string, f Filter, cursor string) (List, error) {
+	t, err := s.tenant(ctx, u)
+	if err != nil {
+		return List{}, err
+	}
+	ib, me, err := s.membership(ctx, t, u, inboxID)
+	if err != nil {
+		return List{}, err
+	}
+	q := f.query(t.Domain, ib.ID, me.Email)
+	q.Limit = ListPageSize
+	q.Cursor = cursor
+	page, err := s.store.ListConversations(ctx, q)
+	if err != nil {
+		return List{}, fmt.Errorf("list %s of inbox %s: %w", f, ib.ID, err)
+	}
+	return List{Inbox: ib, Me: me, Filter: f, Conversations: page.Conversations, NextCursor: page.NextCursor, Now: s.now()}, nil
+}
+
+// membership returns the inbox and the caller's membership in it.
+func (s *Service) membership(ctx context.Context, t inbox.Tenant, u User, inboxID string) (inbox.Inbox, inbox.Member, error) {
+	ib, err := s.store.GetInbox(ctx, t.Domain, inboxID)
+	if err != nil {
+		if errors.Is(err, inbox.ErrNotFound) {
+			s.refused(ctx, u, "unknown inbox", "inbox", inboxID)
+			return inbox.Inbox{}, inbox.Member{}, fmt.Errorf("%w: no inbox %q in %s", inbox.ErrForbidden, inboxID, t.Domain)
+		}
+		return inbox.Inbox{}, inbox.Member{}, fmt.Errorf("get inbox %s: %w", inboxID, err)
+	}
+	me, ok := ib.Member(u.Email)
+	if !ok {
+		s.refused(ctx, u, "not a member", "inbox", inboxID)
+		return inbox.Inbox{}, inbox.Member{}, fmt.Errorf("%w: %s is not a member of inbox %s", inbox.ErrForbidden, u.Email, inboxID)
+	}
+	return ib, me, nil
+}
+
+// refused logs a request that named something the caller may not touch:
+// a stale card at best, a forged parameter at worst.
+func (s *Service) refused(ctx context.Context, u User, why string, attrs ...any) {
+	s.log.WarnContext(ctx, "access refused", append([]any{"reason", why, "user", u.Email, "domain", u.Domain}, attrs...)...)
+}
