@@ -17,7 +17,7 @@ const (
 // Threads are the demo conversations.
 var Threads = []Thread{
 	{Inbox: "support", Slug: "refund-4411", Subject: "Refund for order #4411", From: "Dana Fischer <dana@fischer-design.example>",
-		Mails: []Mail{{Ago: 3 * time.Minute, Body: "Hi,\nI was charged twice for order #4411. Could you refund one of the charges?\n\nThanks, Dana"}},
+		Mails:  []Mail{{Ago: 3 * time.Minute, Body: "Hi,\nI was charged twice for order #4411. Could you refund one of the charges?\n\nThanks, Dana"}},
 		Status: inbox.StatusOpen},
 	{Inbox: "support", Slug: "login-loop", Subject: "Can't log in — keeps redirecting", From: "Marco Rossi <marco@rossi-bau.example>",
 		Mails: []Mail{
@@ -69,7 +69,7 @@ var Threads = []Thread{
 		Mails:  []Mail{{Ago: 28 * time.Hour, Body: "Under Art. 15 GDPR I request a copy of all data you hold about me."}},
 		Status: inbox.StatusOpen, Tags: []string{"legal"}},
 	{Inbox: "support", Slug: "thank-you", Subject: "Thanks for the quick help!", From: "Ana Costa <ana@costa.example>",
-		Mails:  []Mail{{Ago: 4 * 24 * time.Hour, Body: "Just wanted to say thanks to Bob for sorting out my account."}},
+		Mails:    []Mail{{Ago: 4 * 24 * time.Hour, Body: "Just wanted to say thanks to Bob for sorting out my account."}},
 		Assignee: bob, Status: inbox.StatusClosed},
 	{Inbox: "support", Slug: "webhook-retry", Subject: "Webhook retries flood our endpoint", From: "Platform <platform@shipfast.example>",
 		Mails:  []Mail{{Ago: 12 * time.Minute, Body: "We received the same webhook 40 times in a minute. Is there a backoff?"}},
@@ -108,6 +108,6 @@ var Threads = []Thread{
 		},
 		Assignee: eve, Status: inbox.StatusPending},
 	{Inbox: "help", Slug: "other-address", Subject: "Change delivery address", From: "Chris Lee <chris@lee.example>",
-		Mails:  []Mail{{Ago: 3 * 24 * time.Hour, Body: "Please ship order 7781 to my office instead."}},
+		Mails:    []Mail{{Ago: 3 * 24 * time.Hour, Body: "Please ship order 7781 to my office instead."}},
 		Assignee: eve, Status: inbox.StatusClosed},
 }
