@@ -1,0 +1,200 @@
+// Package storetest is the conformance suite every inbox.Store implementation
+// must pass. An adapter's test file builds a Harness and calls Run:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, storetest.Harness{NewStore: newStore, Reopen: reopen})
+//	}
+//	// Adapter-specific tests follow.
+//
+// The suite exercises the contract documented on inbox.Store and nothing
+// else: it never looks behind the interface, so the same tests run against
+// SQLite and against Firestore.
+//
+// # Layout
+//
+// Subtests are grouped by behaviour, one t.Run per behaviour, and every leaf
+// gets a fresh, empty store from Harness.NewStore. The leaves of a group run
+// in parallel.
+// The groups are Tenant, Inbox, Conversation, Update, List, Count, Note,
+// Activity, RoundTrip, Concurrent and Persistence.
+//
+// # Skipping
+//
+// A backend that cannot support a behaviour names the subtest in
+// Harness.Skip, by its path below the test that called Run: "Concurrent"
+// skips the whole group, "Concurrent/UpdateOneWins" one leaf. Skipped
+// subtests call t.Skip with the given reason, and a key that names no subtest
+// fails the run, so a renamed subtest cannot silently stop being skipped.
+// Groups run one after the other; Run returns when every subtest has
+// finished.
+//
+// Capabilities that backends may lack are confined to recognisable subtests:
+//
+//   - the Concurrent group needs transaction isolation (serialisable
+//     read-check-write);
+//   - subtests named Duplicate… need create-if-absent (a precondition that the
+//     key does not exist yet);
+//   - Persistence/Reopen needs Harness.Reopen and skips without it.
+//
+// # Precision
+//
+// The suite reads the contract as keeping every time.Time to at least the
+// millisecond (inbox.Store does not say; Firestore keeps microseconds, the
+// SQLite adapter milliseconds). It compares times with Equal after truncating
+// both sides to the millisecond, so a backend may keep more precision but
+// never less, and it may return times in any location. Orderings by time are tested only between times at least one
+// millisecond apart (ties are then broken by id, as documented). Fixtures use
+// UTC.
+//
+// # Unspecified behaviour
+//
+// Where the contract does not say what happens (listing the notes of an
+// unknown conversation, say), the suite accepts every reasonable answer: an
+// empty result or ErrNotFound. It pins down the following readings of the
+// contract, which adapters must share:
+//
+//   - ConversationQuery without TenantID or InboxID, or with an unknown
+//     status, is ErrInvalid for ListConversations and CountConversations;
+//   - a page is full (Limit entries) unless it is the last one, and the last
+//     page has an empty NextCursor, even when it is exactly full;
+//   - a cursor is a position in the ordering (keyset), not an offset: a
+//     conversation added before it does not shift the following pages;
+//   - stored slices keep their order (Inbox.Members, Conversation.Tags); nil
+//     and empty slices are interchangeable;
+//   - two tenants may hold a conversation with the same id (ConversationID
+//     does not include the tenant), and a Message-ID indexed in one tenant is
+//     invisible from another.
+package storetest
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/postfach/postfach/internal/inbox"
+)
+
+// Harness adapts one inbox.Store implementation to the suite.
+type Harness struct {
+	// NewStore returns an empty store for one subtest; cleanup via t.Cleanup.
+	NewStore func(t *testing.T) inbox.Store
+	// Reopen, if set, returns a second store over the same backend as s (for
+	// persistence checks). Both stores stay usable until the test ends.
+	Reopen func(t *testing.T, s inbox.Store) inbox.Store
+	// Skip maps a subtest name to the reason it cannot run on this backend
+	// (e.g. the Firestore emulator has no transaction isolation). A skipped
+	// subtest calls t.Skip with that reason — never silently. Names are paths
+	// below the test that called Run: a group ("Concurrent") or a leaf
+	// ("Concurrent/UpdateOneWins").
+	Skip map[string]string
+}
+
+// testCase is one leaf of the suite.
+type testCase struct {
+	name string
+	run  func(t *testing.T, h Harness)
+}
+
+// group is one behaviour area of the suite.
+type group struct {
+	name  string
+	cases []testCase
+}
+
+// groups lists the whole suite. Leaf names are stable: harnesses refer to
+// them in Harness.Skip.
+func groups() []group {
+	return []group{
+		{"Tenant", tenantCases()},
+		{"Inbox", inboxCases()},
+		{"Conversation", conversationCases()},
+		{"Update", updateCases()},
+		{"List", listCases()},
+		{"Count", countCases()},
+		{"Note", noteCases()},
+		{"Activity", activityCases()},
+		{"RoundTrip", roundTripCases()},
+		{"Concurrent", concurrentCases()},
+		{"Persistence", persistenceCases()},
+	}
+}
+
+// names returns the path of every subtest of the suite, groups and leaves,
+// in the order Run runs them.
+func names() []string {
+	var names []string
+	for _, g := range groups() {
+		names = append(names, g.name)
+		for _, c := range g.cases {
+			names = append(names, g.name+"/"+c.name)
+		}
+	}
+	return names
+}
+
+// Run runs the conformance suite against the store that h builds.
+func Run(t *testing.T, h Harness) {
+	t.Helper()
+	if h.NewStore == nil {
+		t.Fatal("storetest: Harness.NewStore is nil")
+	}
+	checkSkips(t, h.Skip)
+	for _, g := range groups() {
+		t.Run(g.name, func(t *testing.T) {
+			if reason, ok := h.Skip[g.name]; ok {
+				t.Skip(reason)
+			}
+			for _, c := range g.cases {
+				t.Run(c.name, func(t *testing.T) {
+					if reason, ok := h.Skip[g.name+"/"+c.name]; ok {
+						t.Skip(reason)
+					}
+					t.Parallel()
+					c.run(t, h)
+				})
+			}
+		})
+	}
+}
+
+// checkSkips fails the run for Skip entries that name no subtest or give no
+// reason.
+func checkSkips(t *testing.T, skip map[string]string) {
+	t.Helper()
+	known := map[string]bool{}
+	for _, n := range names() {
+		known[n] = true
+	}
+	var keys []string
+	for k := range skip {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !known[k] {
+			t.Errorf("Harness.Skip names %q, which is no subtest of the suite (want one of %s)", k, strings.Join(names(), ", "))
+		}
+		if strings.TrimSpace(skip[k]) == "" {
+			t.Errorf("Harness.Skip[%q] gives no reason", k)
+		}
+	}
+}
+
+// newStore returns a fresh store from the harness.
+func newStore(t *testing.T, h Harness) inbox.Store {
+	t.Helper()
+	s := h.NewStore(t)
+	if s == nil {
+		t.Fatal("Harness.NewStore returned nil")
+	}
+	return s
+}
+
+// errKind renders an error for a failure message.
+func errKind(err error) string {
+	if err == nil {
+		return "nil"
+	}
+	return fmt.Sprintf("%q", err.Error())
+}

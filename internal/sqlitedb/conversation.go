@@ -1,0 +1,343 @@
+package sqlitedb
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/postfach/postfach/internal/inbox"
+)
+
+const conversationColumns = `tenant_id, id, inbox_id, root_message_id, subject, customer,
+	customer_name, status, assignee, tags, created_at, last_message_at, version,
+	updated_at, updated_by`
+
+func scanConversation(row scanner) (inbox.Conversation, error) {
+	var c inbox.Conversation
+	var tags string
+	var created, last, updated int64
+	err := row.Scan(&c.TenantID, &c.ID, &c.InboxID, &c.RootMessageID, &c.Subject, &c.Customer,
+		&c.CustomerName, &c.Status, &c.Assignee, &tags, &created, &last, &c.Version,
+		&updated, &c.UpdatedBy)
+	if err != nil {
+		return inbox.Conversation{}, err
+	}
+	if err := json.Unmarshal([]byte(tags), &c.Tags); err != nil {
+		return inbox.Conversation{}, fmt.Errorf("decode tags: %w", err)
+	}
+	if len(c.Tags) == 0 {
+		c.Tags = nil
+	}
+	c.CreatedAt = fromMillis(created)
+	c.LastMessageAt = fromMillis(last)
+	c.UpdatedAt = fromMillis(updated)
+	return c, nil
+}
+
+func encodeTags(tags []string) (string, error) {
+	if tags == nil {
+		tags = []string{}
+	}
+	b, err := json.Marshal(tags)
+	return string(b), err
+}
+
+// checkActivity checks that ev belongs to the conversation tenantID/id.
+func checkActivity(ev inbox.Activity, tenantID, conversationID string) error {
+	switch {
+	case ev.TenantID != tenantID || ev.ConversationID != conversationID:
+		return invalid("activity %s belongs to %s/%s, not %s/%s", ev.ID, ev.TenantID, ev.ConversationID, tenantID, conversationID)
+	case ev.ID == "":
+		return invalid("activity has no id")
+	case ev.Kind == "":
+		return invalid("activity %s has no kind", ev.ID)
+	}
+	return nil
+}
+
+func insertActivity(ctx context.Context, tx *sql.Tx, ev inbox.Activity) error {
+	_, err := tx.ExecContext(ctx,
+		`INSERT INTO activity (tenant_id, conversation_id, id, version, actor, kind, from_value, to_value, at)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		ev.TenantID, ev.ConversationID, ev.ID, ev.Version, ev.Actor, string(ev.Kind), ev.From, ev.To, millis(ev.At))
+	if isKeyTaken(err) {
+		return fmt.Errorf("activity %s: %w", ev.ID, inbox.ErrAlreadyExists)
+	}
+	if err != nil {
+		return fmt.Errorf("append activity: %w", err)
+	}
+	return nil
+}
+
+// CreateConversation implements inbox.Store. Message-IDs are normalised with
+// inbox.NormalizeMessageID; one that is not a Message-ID is ErrInvalid. A
+// Message-ID already indexed to another conversation of the tenant stays
+// with that conversation.
+func (s *Store) CreateConversation(ctx context.Context, c inbox.Conversation, messageIDs []string, created inbox.Activity) error {
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("create conversation: %w", err)
+	}
+	if c.Version != 1 {
+		return fmt.Errorf("create conversation %s/%s: %w", c.TenantID, c.ID, invalid("a new conversation has version 1, not %d", c.Version))
+	}
+	if err := checkActivity(created, c.TenantID, c.ID); err != nil {
+		return fmt.Errorf("create conversation %s/%s: %w", c.TenantID, c.ID, err)
+	}
+	ids := make([]string, 0, len(messageIDs))
+	for _, raw := range messageIDs {
+		id := inbox.NormalizeMessageID(raw)
+		if id == "" {
+			return fmt.Errorf("create conversation %s/%s: %w", c.TenantID, c.ID, invalid("%q is not a Message-ID", raw))
+		}
+		ids = append(ids, id)
+	}
+	tags, err := encodeTags(c.Tags)
+	if err != nil {
+		return fmt.Errorf("create conversation %s/%s: %w", c.TenantID, c.ID, err)
+	}
+
+	err = inTx(ctx, s.write, func(tx *sql.Tx) error {
+		ok, err := inboxExists(ctx, tx, c.TenantID, c.InboxID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("inbox %s: %w", c.InboxID, inbox.ErrNotFound)
+		}
+		_, err = tx.ExecContext(ctx,
+			`INSERT INTO conversations (`+conversationColumns+`)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.TenantID, c.ID, c.InboxID, c.RootMessageID, c.Subject, c.Customer,
+			c.CustomerName, string(c.Status), c.Assignee, tags, millis(c.CreatedAt), millis(c.LastMessageAt), c.Version,
+			millis(c.UpdatedAt), c.UpdatedBy)
+		if isKeyTaken(err) {
+			return inbox.ErrAlreadyExists
+		}
+		if err != nil {
+			return fmt.Errorf("insert: %w", err)
+		}
+		for _, id := range ids {
+			if _, err := tx.ExecContext(ctx,
+				`INSERT INTO message_ids (tenant_id, message_id, conversation_id) VALUES (?, ?, ?)
+				 ON CONFLICT (tenant_id, message_id) DO NOTHING`,
+				c.TenantID, id, c.ID); err != nil {
+				return fmt.Errorf("index Message-ID %s: %w", id, err)
+			}
+		}
+		return insertActivity(ctx, tx, created)
+	})
+	if err != nil {
+		return fmt.Errorf("create conversation %s/%s: %w", c.TenantID, c.ID, err)
+	}
+	return nil
+}
+
+// GetConversation implements inbox.Store.
+func (s *Store) GetConversation(ctx context.Context, tenantID, id string) (inbox.Conversation, error) {
+	c, err := scanConversation(s.read.QueryRowContext(ctx,
+		`SELECT `+conversationColumns+` FROM conversations WHERE tenant_id = ? AND id = ?`, tenantID, id))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return inbox.Conversation{}, fmt.Errorf("get conversation %s/%s: %w", tenantID, id, inbox.ErrNotFound)
+	case err != nil:
+		return inbox.Conversation{}, fmt.Errorf("get conversation %s/%s: %w", tenantID, id, err)
+	}
+	return c, nil
+}
+
+// FindConversationByMessageID implements inbox.Store. The Message-ID is
+// normalised first, so "<id@host>" finds "id@host".
+func (s *Store) FindConversationByMessageID(ctx context.Context, tenantID, messageID string) (inbox.Conversation, error) {
+	id := inbox.NormalizeMessageID(messageID)
+	if id == "" {
+		return inbox.Conversation{}, fmt.Errorf("find conversation of Message-ID %q: %w", messageID, inbox.ErrNotFound)
+	}
+	c, err := scanConversation(s.read.QueryRowContext(ctx,
+		`SELECT `+prefixed("c.", conversationColumns)+`
+		 FROM message_ids m
+		 JOIN conversations c ON c.tenant_id = m.tenant_id AND c.id = m.conversation_id
+		 WHERE m.tenant_id = ? AND m.message_id = ?`, tenantID, id))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return inbox.Conversation{}, fmt.Errorf("find conversation of Message-ID %s in %s: %w", id, tenantID, inbox.ErrNotFound)
+	case err != nil:
+		return inbox.Conversation{}, fmt.Errorf("find conversation of Message-ID %s in %s: %w", id, tenantID, err)
+	}
+	return c, nil
+}
+
+// prefixed qualifies every column of a column list with p ("c.").
+func prefixed(p, columns string) string {
+	fields := strings.Split(columns, ",")
+	for i, f := range fields {
+		fields[i] = p + strings.TrimSpace(f)
+	}
+	return strings.Join(fields, ", ")
+}
+
+// UpdateConversation implements inbox.Store: one transaction that writes c
+// if the stored version is c.Version-1 and appends ev.
+func (s *Store) UpdateConversation(ctx context.Context, c inbox.Conversation, ev inbox.Activity) error {
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("update conversation: %w", err)
+	}
+	if err := checkActivity(ev, c.TenantID, c.ID); err != nil {
+		return fmt.Errorf("update conversation %s/%s: %w", c.TenantID, c.ID, err)
+	}
+	tags, err := encodeTags(c.Tags)
+	if err != nil {
+		return fmt.Errorf("update conversation %s/%s: %w", c.TenantID, c.ID, err)
+	}
+
+	err = inTx(ctx, s.write, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx,
+			`UPDATE conversations SET
+				root_message_id = ?, subject = ?, customer = ?, customer_name = ?,
+				status = ?, assignee = ?, tags = ?, created_at = ?, last_message_at = ?,
+				version = ?, updated_at = ?, updated_by = ?
+			 WHERE tenant_id = ? AND id = ? AND inbox_id = ? AND version = ?`,
+			c.RootMessageID, c.Subject, c.Customer, c.CustomerName,
+			string(c.Status), c.Assignee, tags, millis(c.CreatedAt), millis(c.LastMessageAt),
+			c.Version, millis(c.UpdatedAt), c.UpdatedBy,
+			c.TenantID, c.ID, c.InboxID, c.Version-1)
+		if err != nil {
+			return fmt.Errorf("update: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("update: %w", err)
+		}
+		if n == 0 {
+			return whyNotUpdated(ctx, tx, c)
+		}
+		return insertActivity(ctx, tx, ev)
+	})
+	if err != nil {
+		return fmt.Errorf("update conversation %s/%s: %w", c.TenantID, c.ID, err)
+	}
+	return nil
+}
+
+// whyNotUpdated explains an UPDATE that matched no row: the conversation is
+// missing, lives in another inbox, or has another version.
+func whyNotUpdated(ctx context.Context, tx *sql.Tx, c inbox.Conversation) error {
+	var inboxID string
+	var version int64
+	err := tx.QueryRowContext(ctx,
+		`SELECT inbox_id, version FROM conversations WHERE tenant_id = ? AND id = ?`,
+		c.TenantID, c.ID).Scan(&inboxID, &version)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return inbox.ErrNotFound
+	case err != nil:
+		return fmt.Errorf("read stored version: %w", err)
+	case inboxID != c.InboxID:
+		return invalid("the conversation belongs to inbox %s, not %s", inboxID, c.InboxID)
+	}
+	return fmt.Errorf("stored version is %d, the change was computed from %d: %w", version, c.Version-1, inbox.ErrConflict)
+}
+
+// ListConversations implements inbox.Store.
+func (s *Store) ListConversations(ctx context.Context, q inbox.ConversationQuery) (inbox.ConversationPage, error) {
+	where, args, err := conversationFilter(q)
+	if err != nil {
+		return inbox.ConversationPage{}, fmt.Errorf("list conversations: %w", err)
+	}
+	limit := q.Limit
+	switch {
+	case limit <= 0:
+		limit = defaultLimit
+	case limit > 100:
+		limit = 100
+	}
+	if q.Cursor != "" {
+		cur, err := decodeCursor(q.Cursor)
+		if err != nil {
+			return inbox.ConversationPage{}, fmt.Errorf("list conversations: %w", err)
+		}
+		where += ` AND (last_message_at < ? OR (last_message_at = ? AND id < ?))`
+		args = append(args, cur.lastMessageAt, cur.lastMessageAt, cur.id)
+	}
+	// One more than the page tells whether there is a next page.
+	args = append(args, limit+1)
+	rows, err := s.read.QueryContext(ctx,
+		`SELECT `+conversationColumns+` FROM conversations WHERE `+where+`
+		 ORDER BY last_message_at DESC, id DESC LIMIT ?`, args...)
+	if err != nil {
+		return inbox.ConversationPage{}, fmt.Errorf("list conversations of %s/%s: %w", q.TenantID, q.InboxID, err)
+	}
+	defer rows.Close()
+	var page inbox.ConversationPage
+	for rows.Next() {
+		c, err := scanConversation(rows)
+		if err != nil {
+			return inbox.ConversationPage{}, fmt.Errorf("list conversations of %s/%s: %w", q.TenantID, q.InboxID, err)
+		}
+		page.Conversations = append(page.Conversations, c)
+	}
+	if err := rows.Err(); err != nil {
+		return inbox.ConversationPage{}, fmt.Errorf("list conversations of %s/%s: %w", q.TenantID, q.InboxID, err)
+	}
+	if len(page.Conversations) > limit {
+		page.Conversations = page.Conversations[:limit]
+		last := page.Conversations[limit-1]
+		page.NextCursor = cursor{lastMessageAt: millis(last.LastMessageAt), id: last.ID}.encode()
+	}
+	return page, nil
+}
+
+// CountConversations implements inbox.Store.
+func (s *Store) CountConversations(ctx context.Context, q inbox.ConversationQuery) (int, error) {
+	where, args, err := conversationFilter(q)
+	if err != nil {
+		return 0, fmt.Errorf("count conversations: %w", err)
+	}
+	var n int
+	if err := s.read.QueryRowContext(ctx,
+		`SELECT count(*) FROM conversations WHERE `+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count conversations of %s/%s: %w", q.TenantID, q.InboxID, err)
+	}
+	return n, nil
+}
+
+// conversationFilter turns the filters of q (not Limit and Cursor) into a
+// WHERE clause and its arguments.
+func conversationFilter(q inbox.ConversationQuery) (string, []any, error) {
+	if q.TenantID == "" || q.InboxID == "" {
+		return "", nil, invalid("a conversation query needs a tenant and an inbox")
+	}
+	where := `tenant_id = ? AND inbox_id = ?`
+	args := []any{q.TenantID, q.InboxID}
+
+	var statuses []string
+	for _, st := range q.Statuses {
+		if !slices.Contains(inbox.Statuses, st) {
+			return "", nil, invalid("unknown status %q", st)
+		}
+		if !slices.Contains(statuses, string(st)) {
+			statuses = append(statuses, string(st))
+		}
+	}
+	// Listing every status is no filter; leaving it out lets SQLite walk
+	// the inbox index in order.
+	if len(statuses) > 0 && len(statuses) < len(inbox.Statuses) {
+		where += ` AND status IN (?` + strings.Repeat(`, ?`, len(statuses)-1) + `)`
+		for _, st := range statuses {
+			args = append(args, st)
+		}
+	}
+
+	switch q.Assignee {
+	case "":
+	case inbox.Unassigned:
+		where += ` AND assignee = ''`
+	default:
+		where += ` AND assignee = ?`
+		args = append(args, q.Assignee)
+	}
+	return where, args, nil
+}

@@ -1,0 +1,113 @@
+package sqlitedb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/postfach/postfach/internal/inbox"
+)
+
+// AddNote implements inbox.Store. The note must carry a tenant,
+// conversation, id and non-blank body, and ev must belong to the same
+// conversation (ErrInvalid otherwise); a note id used twice is
+// ErrAlreadyExists.
+func (s *Store) AddNote(ctx context.Context, n inbox.Note, ev inbox.Activity) error {
+	switch {
+	case n.TenantID == "" || n.ConversationID == "" || n.ID == "":
+		return fmt.Errorf("add note: %w", invalid("a note needs a tenant, a conversation and an id"))
+	case strings.TrimSpace(n.Body) == "":
+		return fmt.Errorf("add note: %w", invalid("the note is empty"))
+	}
+	if err := checkActivity(ev, n.TenantID, n.ConversationID); err != nil {
+		return fmt.Errorf("add note to %s/%s: %w", n.TenantID, n.ConversationID, err)
+	}
+	err := inTx(ctx, s.write, func(tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRowContext(ctx,
+			`SELECT 1 FROM conversations WHERE tenant_id = ? AND id = ?`, n.TenantID, n.ConversationID).Scan(&one)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return inbox.ErrNotFound
+		case err != nil:
+			return fmt.Errorf("look up conversation: %w", err)
+		}
+		_, err = tx.ExecContext(ctx,
+			`INSERT INTO notes (tenant_id, conversation_id, id, author, body, created_at)
+			 VALUES (?, ?, ?, ?, ?, ?)`,
+			n.TenantID, n.ConversationID, n.ID, n.Author, n.Body, millis(n.CreatedAt))
+		switch {
+		case isKeyTaken(err):
+			return fmt.Errorf("note %s: %w", n.ID, inbox.ErrAlreadyExists)
+		case err != nil:
+			return fmt.Errorf("insert note: %w", err)
+		}
+		return insertActivity(ctx, tx, ev)
+	})
+	if err != nil {
+		return fmt.Errorf("add note to %s/%s: %w", n.TenantID, n.ConversationID, err)
+	}
+	return nil
+}
+
+// ListNotes implements inbox.Store; limit ≤ 0 reads 20 notes.
+func (s *Store) ListNotes(ctx context.Context, tenantID, conversationID string, limit int) ([]inbox.Note, error) {
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	rows, err := s.read.QueryContext(ctx,
+		`SELECT id, author, body, created_at FROM notes
+		 WHERE tenant_id = ? AND conversation_id = ?
+		 ORDER BY created_at DESC, id DESC LIMIT ?`,
+		tenantID, conversationID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list notes of %s/%s: %w", tenantID, conversationID, err)
+	}
+	defer rows.Close()
+	var out []inbox.Note
+	for rows.Next() {
+		n := inbox.Note{TenantID: tenantID, ConversationID: conversationID}
+		var created int64
+		if err := rows.Scan(&n.ID, &n.Author, &n.Body, &created); err != nil {
+			return nil, fmt.Errorf("list notes of %s/%s: %w", tenantID, conversationID, err)
+		}
+		n.CreatedAt = fromMillis(created)
+		out = append(out, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list notes of %s/%s: %w", tenantID, conversationID, err)
+	}
+	return out, nil
+}
+
+// ListActivity implements inbox.Store; limit ≤ 0 reads 20 entries.
+func (s *Store) ListActivity(ctx context.Context, tenantID, conversationID string, limit int) ([]inbox.Activity, error) {
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	rows, err := s.read.QueryContext(ctx,
+		`SELECT id, version, actor, kind, from_value, to_value, at FROM activity
+		 WHERE tenant_id = ? AND conversation_id = ?
+		 ORDER BY at DESC, id DESC LIMIT ?`,
+		tenantID, conversationID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list activity of %s/%s: %w", tenantID, conversationID, err)
+	}
+	defer rows.Close()
+	var out []inbox.Activity
+	for rows.Next() {
+		a := inbox.Activity{TenantID: tenantID, ConversationID: conversationID}
+		var at int64
+		if err := rows.Scan(&a.ID, &a.Version, &a.Actor, &a.Kind, &a.From, &a.To, &at); err != nil {
+			return nil, fmt.Errorf("list activity of %s/%s: %w", tenantID, conversationID, err)
+		}
+		a.At = fromMillis(at)
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list activity of %s/%s: %w", tenantID, conversationID, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,341 @@
+// Package sqlitedb implements inbox.Store on an embedded SQLite database
+// (modernc.org/sqlite, no cgo); it serves `postfach dev` and small
+// single-instance installs. It passes the conformance suite in
+// internal/inbox/storetest, which every inbox.Store adapter runs.
+//
+// # Connections
+//
+// A Store keeps two pools over one database file in WAL mode: a single
+// write connection whose transactions start with BEGIN IMMEDIATE (writers
+// queue in Go instead of spinning on SQLITE_BUSY, and a read-check-write
+// transaction can never fail to upgrade its lock), and a few read-only
+// connections that readers use concurrently with the writer. Every
+// connection has busy_timeout, foreign keys and synchronous=NORMAL set.
+// Another Store (or process) on the same file is safe: its writers wait on
+// the busy timeout.
+//
+// The path ":memory:" opens a private in-memory database on one connection,
+// for tests; it is gone when the Store is closed.
+//
+// # Schema
+//
+// The schema lives in migrations/NNNN_name.sql, embedded in the binary and
+// applied in order by Open, each in its own transaction together with the
+// bump of PRAGMA user_version (the schema version). Open refuses a database
+// whose schema is newer than the binary.
+//
+// Every table below tenants has tenant_id as the first column of its primary
+// key, so no statement can reach another tenant's rows by id alone. Times are
+// INTEGER Unix milliseconds, UTC: the store keeps times to the millisecond
+// and returns them in UTC. Inbox members and conversation tags are JSON
+// arrays in their parent row: they are always read and written whole with
+// it, and no query filters on them yet (a later migration can add a child
+// table when one does).
+//
+// # Choices the contract leaves open
+//
+//   - Message-IDs are normalised with inbox.NormalizeMessageID, on
+//     CreateConversation (where text that is no Message-ID is ErrInvalid) and
+//     on FindConversationByMessageID, so "<id@host>" finds "id@host".
+//   - A Message-ID already indexed to another conversation of the tenant
+//     keeps its first conversation; CreateConversation does not fail for it.
+//   - ListNotes and ListActivity read 20 entries when limit ≤ 0.
+//   - Listing the notes or activity of an unknown conversation returns
+//     nothing, not ErrNotFound.
+//   - CreateConversation requires Version 1; the created activity, like the
+//     activity of UpdateConversation and AddNote, must name the same tenant
+//     and conversation as the record (ErrInvalid otherwise).
+package sqlitedb
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/postfach/postfach/internal/inbox"
+)
+
+var _ inbox.Store = (*Store)(nil)
+
+// busyTimeout is how long a statement waits for another connection's lock
+// (another Store or process on the same file) before it fails.
+const busyTimeout = 5 * time.Second
+
+// Store is an inbox.Store on one SQLite database. It is safe for concurrent
+// use.
+type Store struct {
+	write *sql.DB // one connection; transactions BEGIN IMMEDIATE
+	read  *sql.DB // read-only connections; the same as write for ":memory:"
+}
+
+// Open opens (creating if needed) the database at path and migrates its
+// schema to the newest version. Use ":memory:" for a private in-memory
+// database.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("open sqlite: empty path")
+	}
+	s, err := open(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	return s, nil
+}
+
+func open(ctx context.Context, path string) (_ *Store, err error) {
+	common := url.Values{}
+	common.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	common.Add("_pragma", "foreign_keys(1)")
+	common.Add("_pragma", "synchronous(NORMAL)")
+
+	if path == ":memory:" {
+		// Every connection to ":memory:" is a database of its own: keep
+		// exactly one, forever.
+		q := cloneValues(common)
+		q.Set("_txlock", "immediate")
+		db, err := sql.Open("sqlite", "file::memory:?"+q.Encode())
+		if err != nil {
+			return nil, err
+		}
+		db.SetMaxOpenConns(1)
+		db.SetMaxIdleConns(1)
+		db.SetConnMaxLifetime(0)
+		db.SetConnMaxIdleTime(0)
+		s := &Store{write: db, read: db}
+		if err := s.init(ctx, false); err != nil {
+			db.Close()
+			return nil, err
+		}
+		return s, nil
+	}
+
+	uri := "file:" + (&url.URL{Path: path}).EscapedPath()
+	wq := cloneValues(common)
+	wq.Add("_pragma", "journal_mode(WAL)")
+	wq.Set("_txlock", "immediate")
+	write, err := sql.Open("sqlite", uri+"?"+wq.Encode())
+	if err != nil {
+		return nil, err
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	s := &Store{write: write}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	// The writer creates the file, switches it to WAL and migrates it
+	// before any reader connects.
+	if err := s.init(ctx, true); err != nil {
+		return nil, err
+	}
+
+	rq := cloneValues(common)
+	rq.Set("_query_only", "1")
+	read, err := sql.Open("sqlite", uri+"?"+rq.Encode())
+	if err != nil {
+		return nil, err
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	read.SetMaxOpenConns(n)
+	read.SetMaxIdleConns(n)
+	s.read = read
+	if err := read.PingContext(ctx); err != nil {
+		return nil, fmt.Errorf("connect reader: %w", err)
+	}
+	return s, nil
+}
+
+// init checks the write connection's settings and migrates the schema.
+func (s *Store) init(ctx context.Context, wantWAL bool) error {
+	if wantWAL {
+		var mode string
+		if err := s.write.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+			return fmt.Errorf("read journal mode: %w", err)
+		}
+		if !strings.EqualFold(mode, "wal") {
+			return fmt.Errorf("journal mode is %q, want wal (is the file on a network file system?)", mode)
+		}
+	}
+	return migrate(ctx, s.write)
+}
+
+// Close closes the database. Pending reads and writes fail afterwards.
+func (s *Store) Close() error {
+	var errs []error
+	if s.read != nil && s.read != s.write {
+		errs = append(errs, s.read.Close())
+	}
+	if s.write != nil {
+		// Let SQLite refresh the statistics the planner uses; cheap when
+		// nothing changed. See https://sqlite.org/lang_analyze.html#pragopt.
+		_, _ = s.write.Exec("PRAGMA optimize")
+		errs = append(errs, s.write.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close sqlite: %w", err)
+	}
+	return nil
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+// # Migrations
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// migration is one schema step: migrations/NNNN_name.sql brings the schema
+// to version NNNN.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// migrations returns the embedded migrations in order. Their numbers must
+// run 1, 2, 3… without gaps.
+func migrations() ([]migration, error) {
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for i, name := range names { // fs.Glob sorts
+		base := path.Base(name)
+		num, _, ok := strings.Cut(base, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v != i+1 {
+			return nil, fmt.Errorf("migration %s: want name %04d_<what>.sql", base, i+1)
+		}
+		b, err := migrationFS.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: base, sql: string(b)})
+	}
+	return ms, nil
+}
+
+// migrate applies the migrations newer than the database's user_version,
+// each in a transaction that also records its version.
+func migrate(ctx context.Context, db *sql.DB) error {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		err := inTx(ctx, db, func(tx *sql.Tx) error {
+			// Read the version inside the (immediate) transaction: another
+			// process may be migrating the same file.
+			var current int
+			if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&current); err != nil {
+				return fmt.Errorf("read schema version: %w", err)
+			}
+			if current > len(ms) {
+				return fmt.Errorf("schema version %d is newer than this binary knows (%d)", current, len(ms))
+			}
+			if current >= m.version {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+				return err
+			}
+			// PRAGMA takes no parameters; the version is our own integer.
+			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", m.version))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migrate %s: %w", m.name, err)
+		}
+	}
+	return nil
+}
+
+// schemaVersion returns the schema version of the open database.
+func (s *Store) schemaVersion(ctx context.Context) (int, error) {
+	var v int
+	if err := s.read.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	return v, nil
+}
+
+// # Helpers
+
+// inTx runs fn in a write transaction and commits it if fn returns nil.
+func inTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after Commit
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// sqliteCode returns the extended result code of a SQLite error, or 0.
+func sqliteCode(err error) int {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code()
+	}
+	return 0
+}
+
+// isKeyTaken reports whether err is a primary key or unique violation.
+func isKeyTaken(err error) bool {
+	switch sqliteCode(err) {
+	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+		return true
+	}
+	return false
+}
+
+// isForeignKey reports whether err is a foreign key violation.
+func isForeignKey(err error) bool {
+	return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+}
+
+// invalid wraps inbox.ErrInvalid with a reason.
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", inbox.ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+// millis stores a time as Unix milliseconds; the zero time round-trips.
+func millis(t time.Time) int64 { return t.UnixMilli() }
+
+// fromMillis reads a time stored by millis, in UTC.
+func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+// defaultLimit is the page size when a caller asks for none.
+const defaultLimit = 20
