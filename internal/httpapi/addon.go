@@ -1,0 +1,137 @@
+package httpapi
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+	cardpb "google.golang.org/genproto/googleapis/apps/card/v1"
+
+	"github.com/postfach/postfach/addon"
+	"github.com/postfach/postfach/internal/cards"
+	"github.com/postfach/postfach/internal/desk"
+	"github.com/postfach/postfach/internal/inbox"
+)
+
+// user is the verified caller of an add-on request.
+func user(c echo.Context) desk.User {
+	u := addon.UserFrom(c)
+	return desk.User{Subject: u.Subject, Email: u.Email, Domain: u.Domain}
+}
+
+// homepage answers the homepage trigger.
+func (s *Server) homepage(c echo.Context) error {
+	h, err := s.desk.Home(c.Request().Context(), user(c))
+	if err != nil {
+		return err
+	}
+	return push(c, s.cards.Home(h))
+}
+
+// messageOpen answers the Gmail contextual trigger: the conversation card of
+// the open message.
+func (s *Server) messageOpen(c echo.Context) error {
+	ev := addon.EventFrom(c)
+	if ev.Gmail == nil || ev.Gmail.MessageID == "" {
+		return echo.NewHTTPError(http.StatusBadRequest, "message-open event without gmail.messageId")
+	}
+	access := desk.GmailAccess{OAuthToken: ev.Auth.UserOAuthToken, MessageToken: ev.Gmail.AccessToken}
+	o, err := s.desk.OpenMessage(c.Request().Context(), user(c), access, ev.Gmail.MessageID)
+	if err != nil {
+		return err
+	}
+	if o.View == nil {
+		return push(c, s.cards.NotInInbox(o.Subject))
+	}
+	return push(c, s.cards.Conversation(*o.View))
+}
+
+// action answers every button of every card; the "op" parameter says which.
+// All parameters are untrusted: desk authorizes every id they carry.
+func (s *Server) action(c echo.Context) error {
+	ctx := c.Request().Context()
+	ev := addon.EventFrom(c)
+	u := user(c)
+	param := ev.Common.Param
+	switch op := param(cards.ParamOp); op {
+	case cards.OpHome, cards.OpInboxes:
+		h, err := s.desk.Home(ctx, u)
+		if err != nil {
+			return err
+		}
+		if op == cards.OpInboxes {
+			return push(c, s.cards.Home(h))
+		}
+		return update(c, s.cards.Home(h), "")
+	case cards.OpList:
+		f, err := desk.ParseFilter(param(cards.ParamFilter))
+		if err != nil {
+			return badRequest(err)
+		}
+		l, err := s.desk.List(ctx, u, param(cards.ParamInbox), f, param(cards.ParamCursor))
+		if err != nil {
+			return err
+		}
+		return push(c, s.cards.List(l))
+	case cards.OpDetail, cards.OpReload:
+		v, err := s.desk.Conversation(ctx, u, param(cards.ParamConv))
+		if err != nil {
+			return err
+		}
+		if op == cards.OpDetail {
+			return push(c, s.cards.Conversation(v))
+		}
+		return update(c, s.cards.Conversation(v), "")
+	default:
+		a, err := actionOf(ev)
+		if err != nil {
+			return badRequest(err)
+		}
+		r, err := s.desk.Act(ctx, u, a)
+		if errors.Is(err, inbox.ErrInvalid) {
+			// The user typed something we cannot take (an empty note, a
+			// tag with odd characters): keep their card, say why.
+			return c.JSON(http.StatusOK, addon.Notify(userMessage(err)))
+		}
+		if err != nil {
+			return err
+		}
+		return update(c, s.cards.Conversation(r.View), r.Notice)
+	}
+}
+
+// actionOf reads a conversation action from the event's parameters and form.
+func actionOf(ev *addon.Event) (desk.Action, error) {
+	p := ev.Common.Param
+	op, err := desk.ParseOp(p(cards.ParamOp))
+	if err != nil {
+		return desk.Action{}, err
+	}
+	if p(cards.ParamConv) == "" {
+		return desk.Action{}, fmt.Errorf("action %s without a conversation", op)
+	}
+	v, err := strconv.ParseInt(p(cards.ParamVer), 10, 64)
+	if err != nil || v < 1 {
+		return desk.Action{}, fmt.Errorf("action %s: bad version %q", op, p(cards.ParamVer))
+	}
+	a := desk.Action{ConversationID: p(cards.ParamConv), Version: v, Op: op, Value: p(cards.ParamValue)}
+	switch op {
+	case desk.OpAssign:
+		a.Value = ev.Common.FormValue(cards.InputAssignee)
+	case desk.OpTag:
+		a.Value = ev.Common.FormValue(cards.InputTag)
+	case desk.OpNote:
+		a.Value = ev.Common.FormValue(cards.InputNote)
+	}
+	return a, nil
+}
+
+func push(c echo.Context, card *cardpb.Card) error {
+	return c.JSON(http.StatusOK, addon.PushCard(card))
+}
+
+func update(c echo.Context, card *cardpb.Card, notice string) error {
+	return c.JSON(http.StatusOK, addon.UpdateCard(card, notice))
+}
