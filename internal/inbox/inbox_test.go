@@ -142,8 +142,12 @@ func TestConversationChanges(t *testing.T) {
 		wantErr error
 		kind    ActivityKind
 	}{
-		{"assign", func(c *Conversation) (Activity, error) { return c.Assign(ib, "alice@example.com", "bob@example.com", t0) }, nil, ActAssigned},
-		{"assign again", func(c *Conversation) (Activity, error) { return c.Assign(ib, "alice@example.com", "BOB@example.com", t0) }, ErrUnchanged, ""},
+		{"assign", func(c *Conversation) (Activity, error) {
+			return c.Assign(ib, "alice@example.com", "bob@example.com", t0)
+		}, nil, ActAssigned},
+		{"assign again", func(c *Conversation) (Activity, error) {
+			return c.Assign(ib, "alice@example.com", "BOB@example.com", t0)
+		}, ErrUnchanged, ""},
 		{"assign non-member", func(c *Conversation) (Activity, error) { return c.Assign(ib, "alice@example.com", "eve@x", t0) }, ErrInvalid, ""},
 		{"unassign", func(c *Conversation) (Activity, error) { return c.Unassign("bob@example.com", t0) }, nil, ActUnassigned},
 		{"unassign again", func(c *Conversation) (Activity, error) { return c.Unassign("bob@example.com", t0) }, ErrUnchanged, ""},
