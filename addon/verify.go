@@ -84,7 +84,7 @@ type Verifier struct {
 	baseURL   string
 	maxBody   int64
 	logger    *slog.Logger
-	validator *idtoken.Validator
+	tokens    *IDTokens
 }
 
 // NewVerifier validates cfg and returns a Verifier.
@@ -110,13 +110,9 @@ func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	var opts []idtoken.ClientOption
-	if cfg.HTTPClient != nil {
-		opts = append(opts, option.WithHTTPClient(cfg.HTTPClient))
-	}
-	validator, err := idtoken.NewValidator(ctx, opts...)
+	tokens, err := NewIDTokens(ctx, cfg.HTTPClient)
 	if err != nil {
-		return nil, fmt.Errorf("new verifier: id token validator: %w", err)
+		return nil, fmt.Errorf("new verifier: %w", err)
 	}
 	return &Verifier{
 		saEmail:   cfg.ServiceAccountEmail,
@@ -124,7 +120,7 @@ func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
 		baseURL:   base,
 		maxBody:   maxBody,
 		logger:    logger,
-		validator: validator,
+		tokens:    tokens,
 	}, nil
 }
 
@@ -159,13 +155,8 @@ func (v *Verifier) ExpectedAudience(requestURI string) string {
 // add-on's service account with the exact audience. Errors wrap
 // ErrInvalidToken, except failures to fetch Google's keys.
 func (v *Verifier) VerifySystemIDToken(ctx context.Context, token, audience string) error {
-	p, err := v.validate(ctx, token, audience)
-	if err != nil {
+	if err := v.tokens.VerifyServiceAccount(ctx, token, audience, v.saEmail); err != nil {
 		return fmt.Errorf("verify system id token: %w", err)
-	}
-	email, _ := p.Claims["email"].(string)
-	if !strings.EqualFold(email, v.saEmail) {
-		return fmt.Errorf("verify system id token: %w: email %q is not the add-on service account", ErrInvalidToken, email)
 	}
 	return nil
 }
@@ -174,7 +165,7 @@ func (v *Verifier) VerifySystemIDToken(ctx context.Context, token, audience stri
 // returns the identity it asserts. Errors wrap ErrInvalidToken, except
 // failures to fetch Google's keys.
 func (v *Verifier) VerifyUserIDToken(ctx context.Context, token string) (User, error) {
-	p, err := v.validate(ctx, token, v.clientID)
+	p, err := v.tokens.Verify(ctx, token, v.clientID)
 	if err != nil {
 		return User{}, fmt.Errorf("verify user id token: %w", err)
 	}
@@ -186,10 +177,83 @@ func (v *Verifier) VerifyUserIDToken(ctx context.Context, token string) (User, e
 	return User{Subject: p.Subject, Email: strings.ToLower(email), Domain: hd}, nil
 }
 
-// validate runs the checks shared by both token kinds: size, RS256 JWT
-// structure, audience, then signature and expiry (idtoken), then issuer and
-// email_verified.
-func (v *Verifier) validate(ctx context.Context, token, audience string) (*idtoken.Payload, error) {
+// isKeyFetchError reports whether err from idtoken is a transport failure
+// while fetching the signing keys (as opposed to a bad token).
+func isKeyFetchError(err error) bool {
+	var ue *url.Error
+	return errors.As(err, &ue) || strings.Contains(err.Error(), "unable to retrieve cert")
+}
+
+// emailVerified accepts the claim as a JSON bool or the string "true".
+func emailVerified(v any) bool {
+	switch v := v.(type) {
+	case bool:
+		return v
+	case string:
+		return v == "true"
+	}
+	return false
+}
+
+// redactAudience renders audiences for logs without query strings, which
+// may carry secrets.
+func redactAudience(aud jwt.Audience) string {
+	out := make([]string, len(aud))
+	for i, a := range aud {
+		if j := strings.IndexAny(a, "?#"); j >= 0 {
+			a = a[:j] + "?…"
+		}
+		if len(a) > 200 {
+			a = a[:200] + "…"
+		}
+		out[i] = a
+	}
+	return strings.Join(out, ",")
+}
+
+// IDTokens verifies Google-signed OIDC ID tokens: the add-on's system and
+// user tokens, and the tokens Google services attach on behalf of a service
+// account (Pub/Sub authenticated push, Cloud Scheduler OIDC). It is safe for
+// concurrent use and caches Google's keys.
+type IDTokens struct {
+	validator *idtoken.Validator
+}
+
+// NewIDTokens builds an IDTokens. A nil httpClient fetches Google's real
+// keys; tests and development pass the client of their own trust root (see
+// addontest.TrustRoot.HTTPClient).
+func NewIDTokens(ctx context.Context, httpClient *http.Client) (*IDTokens, error) {
+	var opts []idtoken.ClientOption
+	if httpClient != nil {
+		opts = append(opts, option.WithHTTPClient(httpClient))
+	}
+	validator, err := idtoken.NewValidator(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("id token validator: %w", err)
+	}
+	return &IDTokens{validator: validator}, nil
+}
+
+// VerifyServiceAccount checks that token is a valid Google ID token with
+// exactly this audience, issued for the service account email (verified).
+// Errors wrap ErrInvalidToken, except failures to fetch Google's keys.
+func (v *IDTokens) VerifyServiceAccount(ctx context.Context, token, audience, email string) error {
+	p, err := v.Verify(ctx, token, audience)
+	if err != nil {
+		return err
+	}
+	got, _ := p.Claims["email"].(string)
+	if !strings.EqualFold(got, email) {
+		return fmt.Errorf("%w: email %q is not the expected service account", ErrInvalidToken, got)
+	}
+	return nil
+}
+
+// Verify runs the checks every Google ID token needs: size, RS256 JWT
+// structure, exact audience, then signature and expiry (idtoken), then
+// issuer and email_verified. It returns the verified payload; errors wrap
+// ErrInvalidToken, except failures to fetch Google's keys.
+func (v *IDTokens) Verify(ctx context.Context, token, audience string) (*idtoken.Payload, error) {
 	if token == "" {
 		return nil, fmt.Errorf("%w: missing", ErrInvalidToken)
 	}
@@ -226,40 +290,6 @@ func (v *Verifier) validate(ctx context.Context, token, audience string) (*idtok
 		return nil, fmt.Errorf("%w: email not verified", ErrInvalidToken)
 	}
 	return p, nil
-}
-
-// isKeyFetchError reports whether err from idtoken is a transport failure
-// while fetching the signing keys (as opposed to a bad token).
-func isKeyFetchError(err error) bool {
-	var ue *url.Error
-	return errors.As(err, &ue) || strings.Contains(err.Error(), "unable to retrieve cert")
-}
-
-// emailVerified accepts the claim as a JSON bool or the string "true".
-func emailVerified(v any) bool {
-	switch v := v.(type) {
-	case bool:
-		return v
-	case string:
-		return v == "true"
-	}
-	return false
-}
-
-// redactAudience renders audiences for logs without query strings, which
-// may carry secrets.
-func redactAudience(aud jwt.Audience) string {
-	out := make([]string, len(aud))
-	for i, a := range aud {
-		if j := strings.IndexAny(a, "?#"); j >= 0 {
-			a = a[:j] + "?…"
-		}
-		if len(a) > 200 {
-			a = a[:200] + "…"
-		}
-		out[i] = a
-	}
-	return strings.Join(out, ",")
 }
 
 // contextKey is the type of the request-context keys set by the middleware.
