@@ -79,12 +79,12 @@ type VerifierConfig struct {
 // request comes from Google for this project and this URL, the user ID token
 // identifies the user. A Verifier is safe for concurrent use.
 type Verifier struct {
-	saEmail   string
-	clientID  string
-	baseURL   string
-	maxBody   int64
-	logger    *slog.Logger
-	tokens    *IDTokens
+	saEmail  string
+	clientID string
+	baseURL  string
+	maxBody  int64
+	logger   *slog.Logger
+	tokens   *IDTokens
 }
 
 // NewVerifier validates cfg and returns a Verifier.
@@ -115,12 +115,12 @@ func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
 		return nil, fmt.Errorf("new verifier: %w", err)
 	}
 	return &Verifier{
-		saEmail:   cfg.ServiceAccountEmail,
-		clientID:  cfg.OAuthClientID,
-		baseURL:   base,
-		maxBody:   maxBody,
-		logger:    logger,
-		tokens:    tokens,
+		saEmail:  cfg.ServiceAccountEmail,
+		clientID: cfg.OAuthClientID,
+		baseURL:  base,
+		maxBody:  maxBody,
+		logger:   logger,
+		tokens:   tokens,
 	}, nil
 }
 
