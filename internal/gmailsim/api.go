@@ -118,24 +118,97 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) error {
 	if alt := c.query.Get("alt"); alt != "" && alt != "json" {
 		return errInvalid("Invalid value for alt: %s", alt)
 	}
-	route := c.path[0] // len(segs) >= 2
-	switch {
-	case upload && route == "messages" && len(c.path) == 1 && (r.Method == http.MethodPost || r.Method == http.MethodPut):
-		return s.handleUpload(c)
-	case upload:
+	method, handle := s.route(c, upload)
+	if handle == nil {
 		return errNotFound()
-	case route == "profile" && len(c.path) == 1 && r.Method == http.MethodGet:
-		return s.handleProfile(c)
-	case route == "messages" && len(c.path) == 1 && r.Method == http.MethodGet:
-		return s.handleListMessages(c)
-	case route == "messages" && len(c.path) == 1 && r.Method == http.MethodPost:
-		return s.handleInsertJSON(c)
-	case route == "messages" && len(c.path) == 2 && r.Method == http.MethodGet:
-		return s.handleGetMessage(c, c.path[1])
-	case route == "threads" && len(c.path) == 2 && r.Method == http.MethodGet:
-		return s.handleGetThread(c, c.path[1])
 	}
-	return errNotFound()
+	if method != "" {
+		if err := s.limits.admit(addr, method, s.now()); err != nil {
+			return err
+		}
+	}
+	return handle()
+}
+
+// route finds the handler of a request and the name of its method, for
+// quota and faults. The chunks of a resumable upload have no method name:
+// the upload is charged once, when it starts. A nil handler means 404.
+func (s *Server) route(c *call, upload bool) (string, func() error) {
+	p, verb := c.path, c.r.Method
+	var id string
+	if len(p) > 1 {
+		id = p[1]
+	}
+	is := func(n int, first string, verbs ...string) bool {
+		return len(p) == n && p[0] == first && slices.Contains(verbs, verb)
+	}
+	if upload {
+		switch {
+		case is(1, "messages", http.MethodPost, http.MethodPut) && c.query.Get("upload_id") != "":
+			return "", func() error { return s.handleUpload(c) }
+		case is(1, "messages", http.MethodPost, http.MethodPut):
+			return "messages.insert", func() error { return s.handleUpload(c) }
+		}
+		return "", nil
+	}
+	switch {
+	case is(1, "profile", http.MethodGet):
+		return "getProfile", func() error { return s.handleProfile(c) }
+	case is(1, "watch", http.MethodPost):
+		return "watch", func() error { return s.handleWatch(c) }
+	case is(1, "stop", http.MethodPost):
+		return "stop", func() error { return s.handleStop(c) }
+	case is(1, "history", http.MethodGet):
+		return "history.list", func() error { return s.handleListHistory(c) }
+	case is(1, "messages", http.MethodGet):
+		return "messages.list", func() error { return s.handleListMessages(c) }
+	case is(1, "messages", http.MethodPost):
+		return "messages.insert", func() error { return s.handleInsertJSON(c) }
+	case is(2, "messages", http.MethodPost) && id == "batchModify":
+		return "messages.batchModify", func() error { return s.handleBatchModify(c) }
+	case is(2, "messages", http.MethodGet):
+		return "messages.get", func() error { return s.handleGetMessage(c, id) }
+	case is(2, "messages", http.MethodDelete):
+		return "messages.delete", func() error { return s.handleDeleteMessage(c, id) }
+	case is(3, "messages", http.MethodPost) && p[2] == "modify":
+		return "messages.modify", func() error { return s.handleModifyMessage(c, id) }
+	case is(2, "threads", http.MethodGet):
+		return "threads.get", func() error { return s.handleGetThread(c, id) }
+	case is(3, "threads", http.MethodPost) && p[2] == "modify":
+		return "threads.modify", func() error { return s.handleModifyThread(c, id) }
+	case is(1, "labels", http.MethodGet):
+		return "labels.list", func() error { return s.handleListLabels(c) }
+	case is(1, "labels", http.MethodPost):
+		return "labels.create", func() error { return s.handleCreateLabel(c) }
+	case is(2, "labels", http.MethodGet):
+		return "labels.get", func() error { return s.handleGetLabel(c, id) }
+	case is(2, "labels", http.MethodPut):
+		return "labels.update", func() error { return s.handleChangeLabel(c, id, true) }
+	case is(2, "labels", http.MethodPatch):
+		return "labels.patch", func() error { return s.handleChangeLabel(c, id, false) }
+	case is(2, "labels", http.MethodDelete):
+		return "labels.delete", func() error { return s.handleDeleteLabel(c, id) }
+	}
+	return "", nil
+}
+
+// maxJSONBody bounds the JSON body of the methods other than insert.
+const maxJSONBody = 1 << 20
+
+// readJSON decodes the request's JSON body into v; an empty body leaves v
+// as it is.
+func readJSON(c *call, v any) error {
+	b, err := readAllLimited(c.w, c.r.Body, maxJSONBody)
+	if err != nil {
+		return err
+	}
+	if len(strings.TrimSpace(string(b))) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return errInvalid("Invalid JSON payload received. %v", err)
+	}
+	return nil
 }
 
 // validID reports whether id looks like a Gmail message or thread id.

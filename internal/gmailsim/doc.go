@@ -12,8 +12,10 @@
 // to a mailbox: every copy of a mail has its own message id and thread id
 // (16 lower-case hex digits, increasing), a thread's id is the id of its first
 // message, and labels (system labels such as INBOX, SENT, UNREAD, TRASH) are
-// attached to messages by id. Each mailbox has a history id that grows, with
-// gaps, on every change; messages, threads and the profile report it. Mail
+// attached to messages by id. Each mailbox keeps a history log: every change
+// is one record with a new history id, larger than the last by a random gap
+// (Gmail's ids "increase chronologically but are not contiguous");
+// messages, threads and the profile report the ids. Mail
 // arrives with Deliver (one copy per listed mailbox, labelled INBOX and
 // UNREAD; a Google Group fan-out is the caller listing the members) or is
 // seeded with Insert. A message joins a thread of its mailbox when its
@@ -52,6 +54,11 @@
 //     answer carries id, threadId and labelIds.
 //   - GET threads/{id}: users.threads.get with format minimal, metadata or
 //     full; messages oldest first.
+//   - POST messages/{id}/modify, POST messages/batchModify, POST
+//     threads/{id}/modify, DELETE messages/{id}: see Labels on messages.
+//   - GET history: users.history.list; see History.
+//   - GET, POST labels and GET, PUT, PATCH, DELETE labels/{id}: see Labels.
+//   - POST watch, POST stop: see Watch and push notifications.
 //
 // Errors use Gmail's JSON shape, so the client returns a *googleapi.Error
 // with Code and Errors[0].Reason: 401 authError (with WWW-Authenticate) when
@@ -60,8 +67,118 @@
 // invalidArgument for bad parameters and ids, 400 failedPrecondition ("Mail
 // service not enabled") when the authenticated address has no mailbox, 413
 // uploadTooLarge past Options.MaxMessageBytes (35 MB by default), 500
-// backendError if the simulator itself fails. The standard parameters fields
-// and prettyPrint are accepted and ignored: responses are always complete.
+// backendError if the simulator itself fails, 429 rateLimitExceeded past
+// Options.QuotaPerSecond, and whatever InjectFaults asks for. The standard
+// parameters fields and prettyPrint are accepted and ignored: responses are
+// always complete.
+//
+// # History
+//
+// history.list returns the records after startHistoryId in increasing id
+// order, one change of one message per record: History.messages lists the
+// message (id, threadId), and messagesAdded, messagesDeleted, labelsAdded
+// or labelsRemoved repeats it with its labelIds right after the change
+// (labelsAdded/labelsRemoved also carry the labels changed). historyTypes
+// (messageAdded, messageDeleted, labelAdded, labelRemoved; the proto names
+// such as LABEL_ADDED are accepted too) and labelId (a record matches when
+// it added or removed the label or the message has it afterwards) filter
+// the records; maxResults (default 100, at most 500) and pageToken page
+// them. The response's historyId is always the mailbox's current one.
+//
+// Records are kept for Options.HistoryRetention (a duration; zero keeps
+// them all), and ExpireHistory drops them explicitly. A startHistoryId
+// before the oldest kept record is answered 404 notFound, which tells a
+// client to resync fully, as Gmail does. Choices where Gmail's behaviour
+// is not documented: startHistoryId 0, or any id before the mailbox was
+// created, is 404 (reported for Gmail); a missing startHistoryId is 400
+// "Missing/invalid parameter: startHistoryId"; a non-numeric one is 400
+// invalidArgument; one beyond the current history id yields no records and
+// the current id; an unknown labelId is 400 invalidArgument, like
+// messages.list.
+//
+// Deliver and Insert (and API inserts) record messageAdded; label changes
+// record labelAdded and labelRemoved; DeleteMessage and messages.delete
+// record messageDeleted. Trashing is a labelAdded of TRASH, as in Gmail.
+//
+// # Labels
+//
+// labels.list (id, name, type, visibilities, system labels first), get
+// (adds color and the messagesTotal, messagesUnread, threadsTotal,
+// threadsUnread counters), create, patch (changes the fields sent), update
+// (replaces: name required, absent visibilities reset to labelShow/show,
+// absent color removed) and delete. User labels get ids Label_1, Label_2, …
+// per mailbox, default to labelShow and show, and may be nested with "/"
+// (no parent needs to exist; an empty level such as "a//b" is 400). Names
+// are unique case-insensitively: 409 "Label name exists or conflicts"
+// (reason aborted, as observed from Gmail). The names of system labels
+// (INBOX, Inbox…) and of Gmail's folders (Drafts, Sent Mail, All Mail,
+// Chats) are 400 "Invalid label name". Colors must come from the
+// documented palette, text and background together. System labels cannot
+// be deleted (400 "Invalid delete request") or changed (400 "Invalid update
+// request"); those messages are assumptions. Deleting a user label removes
+// it from its messages, recording labelRemoved for each. The 10,000 label
+// limit is not enforced.
+//
+// # Labels on messages
+//
+// messages.modify (answers the message in the minimal format, with its new
+// historyId), messages.batchModify (at most 1000 ids; 204) and
+// threads.modify (every message of the thread; answers the thread with
+// minimal messages) take addLabelIds and removeLabelIds, at most 100 each.
+// An unknown label, or SENT or DRAFT, which cannot be applied or removed,
+// is 400 "Invalid label: ID"; a label both added and removed is 400; an
+// unknown message or thread is 404, and batchModify changes nothing unless
+// all its ids exist. Per message, the labels actually added are one
+// labelAdded record, then the labels actually removed one labelRemoved
+// record; adding a label the message has or removing one it lacks records
+// nothing and moves no history id (Gmail does not document this; a no-op
+// leaving no trace is the assumption). Server.Modify does the same from
+// Go, for tests that play a user changing labels in Gmail.
+//
+// # Watch and push notifications
+//
+// users.watch takes a WatchRequest: topicName must look like
+// projects/P/topics/T (else 400 invalidArgument "Invalid topicName does not
+// match projects/SOME-PROJECT/topics/SOME-TOPIC"); labelIds must exist;
+// labelFilterBehavior is include (the default) or exclude, in any case, and
+// the deprecated labelFilterAction counts only when it is absent. It
+// answers the current historyId and an expiration WatchTTL (7 days) ahead,
+// replaces any previous watch and, as Gmail does, notifies once right away.
+// users.stop ends the watch at once (204, also when there is none). A watch
+// past its expiration (on Options.Now) is gone.
+//
+// While a mailbox is watched, each history record produces a Notification
+// {EmailAddress, HistoryID: the record's id} through Options.Notify, unless
+// the label filter rejects it: a record relates to a label when it added
+// or removed it or the message has it (had it, for a deletion); include
+// keeps related records, exclude the others. Notify is called without
+// locks, before the API call or Go method that caused the change returns
+// (so tests need not wait), unless Options.NotifyMinInterval holds it back:
+// then a mailbox gets at most one notification per interval, the held ones
+// coalesced into one carrying the latest history id and sent when the
+// interval ends, like Gmail's limit of one event per second per user.
+//
+// PubSubBody renders a notification as the JSON a Pub/Sub push
+// subscription POSTs, and Pusher delivers notifications that way to an
+// HTTP endpoint, with a bearer token, retries and backoff; set
+// Options.Notify to a Pusher's Notify for an end-to-end setup.
+//
+// # Quota and faults
+//
+// Every request that reaches a method is charged, per mailbox, in Gmail's
+// quota units, even if the method then fails with 400 or 404. QuotaCost
+// has the table: getProfile 1, messages.get/list/modify 5, insert 25,
+// batchModify 50, delete 10, threads.get/modify 10, history.list 2,
+// labels.list/get 1, labels.create/update/patch/delete 5, watch 100, stop
+// 50, from Gmail's quota reference. With Options.QuotaPerSecond set, a request
+// that would take the units of the last second (on Options.Now) past it is
+// answered 429, reason rateLimitExceeded, status RESOURCE_EXHAUSTED, message
+// "User-rate limit exceeded.  Retry after <time>", and is not charged.
+// InjectFaults queues failures for the next requests of a method ("*" for
+// any); a fault is checked before quota and is not charged. Usage reports
+// the units charged and the requests per method, failed ones included. The
+// chunks of a resumable upload are neither charged nor counted: the upload
+// is one messages.insert.
 //
 // # Search
 //
@@ -90,15 +207,14 @@
 //
 // # Not covered (yet)
 //
-// users.watch and stop, history.list (the per-mailbox history log is already
-// kept), labels.*, messages.modify/batchModify/trash/delete/send/import,
-// threads.list/modify, drafts, attachments.get, batch requests, quota and
-// rate-limit errors (403 rateLimitExceeded, 429), push notifications, and
-// Gmail's spam, category and duplicate-Message-ID handling.
+// messages.trash/untrash/send/import, threads.list/trash/delete, drafts,
+// attachments.get, batch requests, the per-user concurrency limit, daily
+// limits, and Gmail's spam, category and duplicate-Message-ID handling.
 //
 // # Go API
 //
-// AddMailbox, Deliver and Insert change the state directly; MessagesOf and
-// FindByMessageID read it. All methods and the handler are safe for
-// concurrent use.
+// AddMailbox, Deliver, Insert, Modify, DeleteMessage, CreateLabel and
+// ExpireHistory change the state directly, without quota or faults;
+// MessagesOf, FindByMessageID, WatchOf and Usage read it; InjectFaults
+// arms failures. All methods and the handler are safe for concurrent use.
 package gmailsim

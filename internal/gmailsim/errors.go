@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // apiError is a failure reported to the client in Gmail's JSON error shape,
@@ -18,6 +19,8 @@ type apiError struct {
 	// location and locationType point at the offending input, as Google does
 	// for authentication errors ("Authorization", "header").
 	location, locationType string
+	// domain is errors[0].domain; "" means "global".
+	domain string
 }
 
 func (e *apiError) Error() string {
@@ -58,6 +61,21 @@ func errTooLarge(limit int64) *apiError {
 		message: fmt.Sprintf("Request payload size exceeds the limit: %d bytes.", limit)}
 }
 
+// errLabelConflict is Gmail's answer to a label name that is already taken,
+// compared case-insensitively. Observed answers carry reason "aborted"; the
+// status is assumed to be the matching canonical code.
+func errLabelConflict() *apiError {
+	return &apiError{code: http.StatusConflict, reason: "aborted", status: "ABORTED",
+		message: "Label name exists or conflicts"}
+}
+
+// errRateLimited is the per-user rate limit answer. retryAt is when enough
+// quota units will have left the one-second window.
+func errRateLimited(retryAt time.Time) *apiError {
+	return &apiError{code: http.StatusTooManyRequests, reason: "rateLimitExceeded", status: "RESOURCE_EXHAUSTED",
+		message: "User-rate limit exceeded.  Retry after " + retryAt.UTC().Format("2006-01-02T15:04:05.000Z")}
+}
+
 func errInternal() *apiError {
 	return &apiError{code: http.StatusInternalServerError, reason: "backendError", status: "INTERNAL",
 		message: "Internal error encountered."}
@@ -82,7 +100,7 @@ func (s *Server) toAPIError(err error) (*apiError, bool) {
 		return errInvalid("Invalid label: %s", le.id), false
 	case errors.Is(err, ErrTooLarge), errors.As(err, &mbe):
 		return errTooLarge(s.maxSize), false
-	case errors.Is(err, ErrThreadNotFound):
+	case errors.Is(err, ErrThreadNotFound), errors.Is(err, ErrMessageNotFound), errors.Is(err, ErrLabelNotFound):
 		return errNotFound(), false
 	case errors.Is(err, ErrUnknownMailbox):
 		return errFailedPrecondition("Mail service not enabled"), false
@@ -110,7 +128,11 @@ func writeError(w http.ResponseWriter, e *apiError) {
 	body.Error.Code = e.code
 	body.Error.Message = e.message
 	body.Error.Status = e.status
-	body.Error.Errors = []item{{Message: e.message, Domain: "global", Reason: e.reason,
+	domain := e.domain
+	if domain == "" {
+		domain = "global"
+	}
+	body.Error.Errors = []item{{Message: e.message, Domain: domain, Reason: e.reason,
 		Location: e.location, LocationType: e.locationType}}
 	if e.code == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="https://accounts.google.com/", error="invalid_token"`)

@@ -32,21 +32,35 @@ type label struct {
 	id     string
 	name   string
 	system bool
+	// Visibilities and color of user labels; system labels leave them
+	// empty.
+	labelListVisibility   string
+	messageListVisibility string
+	textColor, bgColor    string // both set or both empty
 }
 
 // changeKind names a history record type, as history.list spells it.
 type changeKind string
 
-const changeMessageAdded changeKind = "messageAdded"
+// History record types; the values are the historyTypes enum of
+// history.list.
+const (
+	changeMessageAdded   changeKind = "messageAdded"
+	changeMessageDeleted changeKind = "messageDeleted"
+	changeLabelAdded     changeKind = "labelAdded"
+	changeLabelRemoved   changeKind = "labelRemoved"
+)
 
-// change is one history record of a mailbox. Only messageAdded is recorded
-// so far; labelAdded, labelRemoved and messageDeleted follow the same shape
-// when modify and delete are implemented.
+// change is one history record of a mailbox: one kind of change to one
+// message.
 type change struct {
 	historyID uint64
+	at        time.Time // when it was recorded, for HistoryRetention
 	kind      changeKind
 	messageID string
-	labelIDs  []string
+	threadID  string
+	labelIDs  []string // labelAdded/labelRemoved: the labels added or removed
+	msgLabels []string // the message's labels right after the change
 }
 
 // message is a stored message. Everything except labelIDs and historyID is
@@ -80,7 +94,13 @@ type mailbox struct {
 	order     []*message // in the order they were stored
 	threads   map[string]*thread
 	byMsgID   map[string][]*message // lower-cased RFC 822 Message-ID
-	changes   []change
+	// changes is the history log in increasing historyID order. A
+	// startHistoryId below historyFloor predates it: the records after it
+	// may have been dropped, so history.list answers 404.
+	changes      []change
+	historyFloor uint64
+	nextLabel    int    // the n of the last user label id, Label_<n>
+	watch        *watch // nil when the mailbox is not watched
 }
 
 func newMailbox(address string) *mailbox {
@@ -95,6 +115,7 @@ func newMailbox(address string) *mailbox {
 	for _, id := range systemLabels {
 		mb.labels[id] = &label{id: id, name: id, system: true}
 	}
+	mb.historyFloor = mb.historyID
 	return mb
 }
 
@@ -103,14 +124,6 @@ func newMailbox(address string) *mailbox {
 func (mb *mailbox) nextHistoryID() uint64 {
 	mb.historyID += 1 + rand.Uint64N(16)
 	return mb.historyID
-}
-
-// record appends a history record and returns its id.
-func (mb *mailbox) record(kind changeKind, m *message, labelIDs []string) uint64 {
-	id := mb.nextHistoryID()
-	mb.changes = append(mb.changes, change{historyID: id, kind: kind, messageID: m.id, labelIDs: slices.Clone(labelIDs)})
-	m.historyID = id
-	return id
 }
 
 // checkLabels returns the label ids deduplicated, or an error naming the first
@@ -175,7 +188,7 @@ func (mb *mailbox) threadFor(pm *parsedMail, requested string) string {
 }
 
 // add stores m, which has its id, raw, parsed, labels and date set, and
-// assigns its thread and history id.
+// assigns its thread. The caller records the messageAdded change.
 func (mb *mailbox) add(m *message, requestedThread string) {
 	m.threadID = mb.threadFor(m.parsed, requestedThread)
 	t := mb.threads[m.threadID]
@@ -191,7 +204,26 @@ func (mb *mailbox) add(m *message, requestedThread string) {
 		key := strings.ToLower(mid)
 		mb.byMsgID[key] = append(mb.byMsgID[key], m)
 	}
-	mb.record(changeMessageAdded, m, m.labelIDs)
+}
+
+// remove deletes m from the mailbox, and its thread when it was the last
+// message of it. The caller records the messageDeleted change.
+func (mb *mailbox) remove(m *message) {
+	delete(mb.messages, m.id)
+	mb.order = slices.DeleteFunc(mb.order, func(x *message) bool { return x == m })
+	if t := mb.threads[m.threadID]; t != nil {
+		t.messages = slices.DeleteFunc(t.messages, func(x *message) bool { return x == m })
+		if len(t.messages) == 0 {
+			delete(mb.threads, t.id)
+		}
+	}
+	if mid := m.parsed.messageID; mid != "" {
+		key := strings.ToLower(mid)
+		mb.byMsgID[key] = slices.DeleteFunc(mb.byMsgID[key], func(x *message) bool { return x == m })
+		if len(mb.byMsgID[key]) == 0 {
+			delete(mb.byMsgID, key)
+		}
+	}
 }
 
 // threadHistoryID is the largest history id of the thread's messages.

@@ -27,6 +27,10 @@ var (
 	ErrTooLarge = errors.New("gmailsim: message too large")
 	// ErrThreadNotFound: a requested thread id does not exist in the mailbox.
 	ErrThreadNotFound = errors.New("gmailsim: thread not found")
+	// ErrMessageNotFound: a message id does not exist in the mailbox.
+	ErrMessageNotFound = errors.New("gmailsim: message not found")
+	// ErrLabelNotFound: a label id does not exist in the mailbox.
+	ErrLabelNotFound = errors.New("gmailsim: label not found")
 )
 
 // Options configure a Server.
@@ -44,6 +48,30 @@ type Options struct {
 	// MaxMessageBytes bounds the size of one raw message; larger uploads are
 	// answered with 413. Defaults to DefaultMaxMessageBytes.
 	MaxMessageBytes int64
+
+	// HistoryRetention is how long history records are kept, measured on
+	// Now. A history.list whose startHistoryId predates the oldest kept
+	// record answers 404, as Gmail does when its (typically one week)
+	// retention has passed. Zero keeps every record; ExpireHistory drops
+	// records explicitly either way.
+	HistoryRetention time.Duration
+	// QuotaPerSecond is the per-mailbox budget of quota units over a sliding
+	// one-second window (Gmail's per-user limit is 250). A request that
+	// would exceed it is answered with 429 rateLimitExceeded and not
+	// charged. Zero means unlimited.
+	QuotaPerSecond int
+	// Notify receives a push notification for every history record of a
+	// mailbox with an active watch that passes the watch's label filter,
+	// and one when a watch is set up. It is called without any lock held,
+	// possibly from several goroutines at once. Nil discards notifications.
+	// Use Pusher.Notify to deliver them as Pub/Sub push requests.
+	Notify func(Notification)
+	// NotifyMinInterval is the least time between two notifications of one
+	// mailbox, in real time (not Now). Notifications inside the interval are
+	// coalesced into one, sent when the interval has passed and carrying the
+	// latest history id; Gmail similarly sends at most one per second per
+	// user. Zero sends one notification per change.
+	NotifyMinInterval time.Duration
 }
 
 // Server is an in-memory Gmail. It is safe for concurrent use.
@@ -54,10 +82,17 @@ type Server struct {
 	maxSize int64
 	handler http.Handler
 
+	retention time.Duration
+	limits    *limiter
+	notifier  *notifier
+
 	mu        sync.RWMutex
 	mailboxes map[string]*mailbox
 	lastID    uint64                    // last message id handed out, in any mailbox
 	uploads   map[string]*uploadSession // resumable uploads by upload_id
+	// outbox holds notifications queued while mu is held; unlockAndNotify
+	// sends them once it is released.
+	outbox []Notification
 }
 
 // New returns an empty simulator. It panics if opts.Authenticate is nil,
@@ -71,6 +106,9 @@ func New(opts Options) *Server {
 		now:       opts.Now,
 		logger:    opts.Logger,
 		maxSize:   opts.MaxMessageBytes,
+		retention: opts.HistoryRetention,
+		limits:    newLimiter(opts.QuotaPerSecond),
+		notifier:  newNotifier(opts.Notify, opts.NotifyMinInterval),
 		mailboxes: make(map[string]*mailbox),
 		uploads:   make(map[string]*uploadSession),
 	}
@@ -120,6 +158,15 @@ type Delivered struct {
 // ignoring surrounding white space.
 func normAddress(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
+// unlockAndNotify releases s.mu, which the caller holds for writing, and
+// hands the notifications queued meanwhile to Options.Notify.
+func (s *Server) unlockAndNotify() {
+	out := s.outbox
+	s.outbox = nil
+	s.mu.Unlock()
+	s.notifier.send(out)
+}
+
 // AddMailbox creates an empty mailbox with the system labels. Adding an
 // existing address does nothing. Addresses compare case-insensitively.
 func (s *Server) AddMailbox(email string) {
@@ -159,7 +206,7 @@ func (s *Server) Deliver(raw []byte, to ...string) ([]Delivered, error) {
 	}
 
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlockAndNotify()
 	for _, a := range addrs {
 		if s.mailboxes[a] == nil {
 			return nil, fmt.Errorf("%w: %s", ErrUnknownMailbox, a)
@@ -171,7 +218,7 @@ func (s *Server) Deliver(raw []byte, to ...string) ([]Delivered, error) {
 		m := copies[i]
 		m.id = s.newMessageID(now)
 		m.internalDate = toMillis(now)
-		s.mailboxes[a].add(m, "")
+		s.addMessage(s.mailboxes[a], m, "")
 		out[i] = Delivered{Mailbox: a, ID: m.id, ThreadID: m.threadID}
 	}
 	return out, nil
@@ -208,7 +255,7 @@ func (s *Server) insert(addr string, req insertRequest) (*message, error) {
 	m := &message{raw: req.raw, parsed: parseMail(req.raw)}
 
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlockAndNotify()
 	mb := s.mailboxes[addr]
 	if mb == nil {
 		return nil, fmt.Errorf("%w: %s", ErrUnknownMailbox, addr)
@@ -227,7 +274,7 @@ func (s *Server) insert(addr string, req insertRequest) (*message, error) {
 	if req.internalDate.IsZero() {
 		m.internalDate = toMillis(now)
 	}
-	mb.add(m, req.threadID)
+	s.addMessage(mb, m, req.threadID)
 	return m, nil
 }
 

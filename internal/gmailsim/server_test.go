@@ -877,7 +877,7 @@ func TestErrors(t *testing.T) {
 			return err
 		}},
 		{name: "Unimplemented", code: 404, reason: "notFound", do: func() error {
-			_, err := alice.Users.Labels.List("me").Do()
+			_, err := alice.Users.Threads.List("me").Do()
 			return err
 		}},
 	}
