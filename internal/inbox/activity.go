@@ -62,6 +62,8 @@ func (a Activity) Describe(names func(email string) string) string {
 		return fmt.Sprintf("%s removed the tag “%s”", actor, a.From)
 	case ActNoted:
 		return actor + " added a note"
+	case ActReopened:
+		return "A reply from the customer reopened this conversation"
 	}
 	return actor + " changed this conversation"
 }

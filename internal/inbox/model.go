@@ -58,7 +58,24 @@ type Inbox struct {
 	Address   string // the shared address, lower case, in the tenant's domain
 	Name      string // shown in the sidebar
 	Members   []Member
+	Settings  InboxSettings
 	CreatedAt time.Time
+}
+
+// InboxSettings are the per-inbox choices of its admins.
+type InboxSettings struct {
+	// ReplyStatus is the status a reply from the team moves an open
+	// conversation to; "" leaves the status alone. DefaultInboxSettings
+	// sets pending: the ball is in the customer's court.
+	ReplyStatus Status
+	// LabelPrefix roots the inbox's Gmail label tree:
+	// <LabelPrefix>/<inbox name>/Open|Pending|Closed|Mine.
+	LabelPrefix string
+}
+
+// DefaultInboxSettings are the settings of a new inbox.
+func DefaultInboxSettings() InboxSettings {
+	return InboxSettings{ReplyStatus: StatusPending, LabelPrefix: "Postfach"}
 }
 
 // Member returns the member with the given address.
@@ -98,6 +115,12 @@ func (ib Inbox) Validate() error {
 	}
 	if strings.TrimSpace(ib.Name) == "" || utf8.RuneCountInString(ib.Name) > 80 {
 		return invalidf("inbox name must have 1 to 80 characters")
+	}
+	if st := ib.Settings.ReplyStatus; st != "" && !slices.Contains(Statuses, st) {
+		return invalidf("inbox reply status %q is unknown", st)
+	}
+	if p := ib.Settings.LabelPrefix; p != "" && (strings.ContainsAny(p, "/\x00") || utf8.RuneCountInString(p) > 40 || strings.TrimSpace(p) != p) {
+		return invalidf("label prefix %q: up to 40 characters, no slash", p)
 	}
 	seen := map[string]bool{}
 	for _, m := range ib.Members {
@@ -170,6 +193,8 @@ type Conversation struct {
 	Tags          []string
 	CreatedAt     time.Time
 	LastMessageAt time.Time
+	// FirstResponseAt is when the team first replied; zero until then.
+	FirstResponseAt time.Time
 	// Version counts committed changes. A change is written only if the stored
 	// version is still the one the change was computed from.
 	Version   int64

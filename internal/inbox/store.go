@@ -1,6 +1,9 @@
 package inbox
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // ConversationQuery selects conversations of one inbox. Zero fields do not
 // filter.
@@ -48,15 +51,29 @@ type Store interface {
 
 	// CreateConversation stores a new conversation (Version 1) together
 	// with its first activity entry and indexes messageIDs (RFC 5322
-	// Message-IDs, normalised) to it, all atomically. Returns
-	// ErrAlreadyExists if the id exists, ErrNotFound if the inbox does not,
-	// ErrInvalid if c does not validate.
+	// Message-IDs, normalised) to it within its inbox, all atomically. A
+	// Message-ID already indexed to another conversation of the same inbox
+	// keeps its first conversation. Returns ErrAlreadyExists if the id
+	// exists, ErrNotFound if the inbox does not, ErrInvalid if c does not
+	// validate.
 	CreateConversation(ctx context.Context, c Conversation, messageIDs []string, created Activity) error
+	// AppendMessage records a later mail of an existing conversation: it
+	// writes c and indexes messageIDs (the mail's own Message-ID first)
+	// within c's inbox, atomically. When the mail changed the conversation's
+	// state, ev is its activity entry and c.Version is the stored version + 1;
+	// otherwise ev is nil and c.Version is the stored version. Returns
+	// ErrAlreadyExists, writing nothing, when messageIDs[0] is already
+	// indexed in c's inbox (the mail was recorded before: replays and copies
+	// in other mailboxes are no-ops); ErrConflict when the stored version is
+	// not the expected one; ErrNotFound if the conversation does not exist.
+	AppendMessage(ctx context.Context, c Conversation, messageIDs []string, ev *Activity) error
 	// GetConversation returns one conversation, or ErrNotFound.
 	GetConversation(ctx context.Context, tenantID, id string) (Conversation, error)
-	// FindConversationByMessageID returns the conversation a Message-ID was
-	// indexed to, or ErrNotFound.
-	FindConversationByMessageID(ctx context.Context, tenantID, messageID string) (Conversation, error)
+	// FindConversationsByMessageID returns the conversations a Message-ID
+	// is indexed to, at most one per inbox of the tenant (the same mail sent
+	// to two shared addresses is a conversation in each), sorted by inbox id.
+	// None is an empty result, not an error.
+	FindConversationsByMessageID(ctx context.Context, tenantID, messageID string) ([]Conversation, error)
 	// UpdateConversation writes c and appends ev, atomically, if and only if
 	// the stored version is c.Version-1 (c was computed from it). Returns
 	// ErrConflict otherwise (nothing is written), ErrNotFound if the
@@ -79,4 +96,43 @@ type Store interface {
 	// ListActivity returns up to limit activity entries, newest first (by
 	// time, then id).
 	ListActivity(ctx context.Context, tenantID, conversationID string, limit int) ([]Activity, error)
+
+	// PutThreadLink records that a conversation's mail sits in a Gmail
+	// thread of a mailbox. Idempotent. Returns ErrInvalid for empty fields.
+	PutThreadLink(ctx context.Context, l ThreadLink) error
+	// ListThreadLinks returns a conversation's links, sorted by mailbox then
+	// thread id.
+	ListThreadLinks(ctx context.Context, tenantID, conversationID string) ([]ThreadLink, error)
+	// FindThreadLinks returns the links of one Gmail thread of a mailbox (a
+	// thread may carry the conversations of several inboxes), sorted by
+	// conversation id. None is an empty result.
+	FindThreadLinks(ctx context.Context, mailbox, threadID string) ([]ThreadLink, error)
+
+	// CreateMailbox stores a new mailbox link. Returns ErrAlreadyExists if
+	// the address is linked, ErrNotFound if the tenant does not exist,
+	// ErrInvalid if m does not validate.
+	CreateMailbox(ctx context.Context, m Mailbox) error
+	// GetMailbox returns a mailbox by address (across tenants: a push names
+	// only the address), or ErrNotFound.
+	GetMailbox(ctx context.Context, address string) (Mailbox, error)
+	// ListMailboxes returns a tenant's mailboxes, sorted by address.
+	ListMailboxes(ctx context.Context, tenantID string) ([]Mailbox, error)
+	// ListMailboxesWatchExpiringBefore returns up to limit mailboxes of any
+	// tenant whose watch expires before t (never-watched ones included),
+	// soonest first.
+	ListMailboxesWatchExpiringBefore(ctx context.Context, t time.Time, limit int) ([]Mailbox, error)
+	// ListMailboxesSyncedBefore returns up to limit mailboxes of any tenant
+	// whose last sync is older than t (never-synced ones first), for the
+	// safety sweep.
+	ListMailboxesSyncedBefore(ctx context.Context, t time.Time, limit int) ([]Mailbox, error)
+	// UpdateMailbox applies fn to the stored mailbox and writes the result,
+	// atomically (read-modify-write in one transaction). fn may run more
+	// than once and must only change the *Mailbox it is given; an error from
+	// fn aborts the update and is returned as is. Returns ErrNotFound if the
+	// mailbox does not exist, ErrInvalid if fn changed Address or TenantID or
+	// the result does not validate.
+	UpdateMailbox(ctx context.Context, address string, fn func(*Mailbox) error) (Mailbox, error)
+	// DeleteMailbox removes a mailbox link and its thread links. Returns
+	// ErrNotFound if it does not exist.
+	DeleteMailbox(ctx context.Context, address string) error
 }

@@ -2,6 +2,7 @@ package sqlitedb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -230,6 +231,103 @@ func BenchmarkCount(b *testing.B) {
 				if n == 0 {
 					b.Fatal("count 0")
 				}
+			}
+		})
+	}
+}
+
+// BenchmarkAppendMessage records a later mail in one conversation after
+// the other: a customer's reply, which reopens the pending and closed ones
+// (an activity entry and a version bump) and leaves the open ones be.
+// Replay re-records a mail already recorded, which is refused.
+func BenchmarkAppendMessage(b *testing.B) {
+	ctx := context.Background()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	reply := func(c inbox.Conversation, i int) inbox.Mail {
+		return inbox.Headers{
+			MessageID:  fmt.Sprintf("<bench-%d@mail.example>", i),
+			InReplyTo:  "<" + c.RootMessageID + ">",
+			References: "<" + c.RootMessageID + ">",
+			From:       "Customer <customer@example.org>",
+			To:         "support@acme.example",
+			Subject:    "Re: Subject",
+			Date:       now,
+		}.Mail()
+	}
+	b.Run("New", func(b *testing.B) {
+		f := seedBench(b)
+		i := 0
+		for b.Loop() {
+			c := &f.convs[i%len(f.convs)]
+			m := reply(*c, i)
+			ev := c.Receive(f.ib, m, now)
+			if err := f.s.AppendMessage(ctx, *c, m.Thread.All(), ev); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+	b.Run("Replay", func(b *testing.B) {
+		f := seedBench(b)
+		c := f.convs[0]
+		m := reply(c, 0)
+		ev := c.Receive(f.ib, m, now)
+		if err := f.s.AppendMessage(ctx, c, m.Thread.All(), ev); err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			if err := f.s.AppendMessage(ctx, c, m.Thread.All(), nil); !errors.Is(err, inbox.ErrAlreadyExists) {
+				b.Fatalf("replay: got %v, want %v", err, inbox.ErrAlreadyExists)
+			}
+		}
+	})
+}
+
+// BenchmarkUpdateMailbox runs the read-modify-write of one sync: take the
+// lease, advance the cursor, record the sync. Expected is empty in Small
+// and at its bound (inbox.MaxExpectations entries, the largest record) in
+// FullExpectations.
+func BenchmarkUpdateMailbox(b *testing.B) {
+	ctx := context.Background()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, bc := range []struct {
+		name     string
+		expected int
+	}{{"Small", 0}, {"FullExpectations", inbox.MaxExpectations}} {
+		b.Run(bc.name, func(b *testing.B) {
+			f := seedBench(b)
+			mb := inbox.Mailbox{
+				Address: "support@acme.example", TenantID: f.ib.TenantID, Kind: inbox.MailboxShared,
+				HistoryID: 1, Labels: map[string]string{}, CreatedAt: now,
+			}
+			for _, st := range []string{"Open", "Pending", "Closed", "Mine"} {
+				mb.Labels["Postfach/Support/"+st] = "Label_" + st
+			}
+			for i := range bc.expected {
+				mb.Expected = append(mb.Expected, inbox.LabelExpectation{
+					ThreadID: fmt.Sprintf("18a%013x", i), LabelID: "Label_Open", Add: i%2 == 0, Until: now.Add(time.Hour),
+				})
+			}
+			if err := f.s.CreateMailbox(ctx, mb); err != nil {
+				b.Fatal(err)
+			}
+			i := 0
+			for b.Loop() {
+				at := now.Add(time.Duration(i) * time.Second)
+				_, err := f.s.UpdateMailbox(ctx, mb.Address, func(m *inbox.Mailbox) error {
+					if err := m.Acquire("bench", at, time.Minute); err != nil {
+						return err
+					}
+					if err := m.Advance("bench", m.HistoryID, m.HistoryID+1, at); err != nil {
+						return err
+					}
+					m.LastSyncAt = at
+					return nil
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				i++
 			}
 		})
 	}

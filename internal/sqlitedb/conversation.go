@@ -8,21 +8,22 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/postfach/postfach/internal/inbox"
 )
 
 const conversationColumns = `tenant_id, id, inbox_id, root_message_id, subject, customer,
-	customer_name, status, assignee, tags, created_at, last_message_at, version,
-	updated_at, updated_by`
+	customer_name, status, assignee, tags, created_at, last_message_at, first_response_at,
+	version, updated_at, updated_by`
 
 func scanConversation(row scanner) (inbox.Conversation, error) {
 	var c inbox.Conversation
 	var tags string
-	var created, last, updated int64
+	var created, last, firstResponse, updated int64
 	err := row.Scan(&c.TenantID, &c.ID, &c.InboxID, &c.RootMessageID, &c.Subject, &c.Customer,
-		&c.CustomerName, &c.Status, &c.Assignee, &tags, &created, &last, &c.Version,
-		&updated, &c.UpdatedBy)
+		&c.CustomerName, &c.Status, &c.Assignee, &tags, &created, &last, &firstResponse,
+		&c.Version, &updated, &c.UpdatedBy)
 	if err != nil {
 		return inbox.Conversation{}, err
 	}
@@ -34,6 +35,7 @@ func scanConversation(row scanner) (inbox.Conversation, error) {
 	}
 	c.CreatedAt = fromMillis(created)
 	c.LastMessageAt = fromMillis(last)
+	c.FirstResponseAt = fromMillis(firstResponse)
 	c.UpdatedAt = fromMillis(updated)
 	return c, nil
 }
@@ -73,9 +75,54 @@ func insertActivity(ctx context.Context, tx *sql.Tx, ev inbox.Activity) error {
 	return nil
 }
 
+// normalizeMessageIDs normalises Message-IDs with inbox.NormalizeMessageID;
+// text that is no Message-ID is ErrInvalid.
+func normalizeMessageIDs(raw []string) ([]string, error) {
+	ids := make([]string, 0, len(raw))
+	for _, r := range raw {
+		id := inbox.NormalizeMessageID(r)
+		if id == "" {
+			return nil, invalid("%q is not a Message-ID", r)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// indexMessageIDs indexes ids to c within c's inbox. An id already indexed
+// to a conversation of the inbox keeps it.
+func indexMessageIDs(ctx context.Context, tx *sql.Tx, c inbox.Conversation, ids []string) error {
+	for _, id := range ids {
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO message_ids (tenant_id, message_id, inbox_id, conversation_id) VALUES (?, ?, ?, ?)
+			 ON CONFLICT (tenant_id, message_id, inbox_id) DO NOTHING`,
+			c.TenantID, id, c.InboxID, c.ID); err != nil {
+			return fmt.Errorf("index Message-ID %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+const messageIDIndexedQuery = `SELECT 1 FROM message_ids
+	WHERE tenant_id = ? AND message_id = ? AND inbox_id = ?`
+
+// messageIDIndexed reports whether a Message-ID is indexed in an inbox,
+// inside a transaction.
+func messageIDIndexed(ctx context.Context, tx *sql.Tx, tenantID, inboxID, messageID string) (bool, error) {
+	var one int
+	err := tx.QueryRowContext(ctx, messageIDIndexedQuery, tenantID, messageID, inboxID).Scan(&one)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("look up Message-ID %s: %w", messageID, err)
+	}
+	return true, nil
+}
+
 // CreateConversation implements inbox.Store. Message-IDs are normalised with
 // inbox.NormalizeMessageID; one that is not a Message-ID is ErrInvalid. A
-// Message-ID already indexed to another conversation of the tenant stays
+// Message-ID already indexed to another conversation of the inbox stays
 // with that conversation.
 func (s *Store) CreateConversation(ctx context.Context, c inbox.Conversation, messageIDs []string, created inbox.Activity) error {
 	if err := c.Validate(); err != nil {
@@ -87,13 +134,9 @@ func (s *Store) CreateConversation(ctx context.Context, c inbox.Conversation, me
 	if err := checkActivity(created, c.TenantID, c.ID); err != nil {
 		return fmt.Errorf("create conversation %s/%s: %w", c.TenantID, c.ID, err)
 	}
-	ids := make([]string, 0, len(messageIDs))
-	for _, raw := range messageIDs {
-		id := inbox.NormalizeMessageID(raw)
-		if id == "" {
-			return fmt.Errorf("create conversation %s/%s: %w", c.TenantID, c.ID, invalid("%q is not a Message-ID", raw))
-		}
-		ids = append(ids, id)
+	ids, err := normalizeMessageIDs(messageIDs)
+	if err != nil {
+		return fmt.Errorf("create conversation %s/%s: %w", c.TenantID, c.ID, err)
 	}
 	tags, err := encodeTags(c.Tags)
 	if err != nil {
@@ -110,28 +153,101 @@ func (s *Store) CreateConversation(ctx context.Context, c inbox.Conversation, me
 		}
 		_, err = tx.ExecContext(ctx,
 			`INSERT INTO conversations (`+conversationColumns+`)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.TenantID, c.ID, c.InboxID, c.RootMessageID, c.Subject, c.Customer,
-			c.CustomerName, string(c.Status), c.Assignee, tags, millis(c.CreatedAt), millis(c.LastMessageAt), c.Version,
-			millis(c.UpdatedAt), c.UpdatedBy)
+			c.CustomerName, string(c.Status), c.Assignee, tags, millis(c.CreatedAt), millis(c.LastMessageAt),
+			millis(c.FirstResponseAt), c.Version, millis(c.UpdatedAt), c.UpdatedBy)
 		if isKeyTaken(err) {
 			return inbox.ErrAlreadyExists
 		}
 		if err != nil {
 			return fmt.Errorf("insert: %w", err)
 		}
-		for _, id := range ids {
-			if _, err := tx.ExecContext(ctx,
-				`INSERT INTO message_ids (tenant_id, message_id, conversation_id) VALUES (?, ?, ?)
-				 ON CONFLICT (tenant_id, message_id) DO NOTHING`,
-				c.TenantID, id, c.ID); err != nil {
-				return fmt.Errorf("index Message-ID %s: %w", id, err)
-			}
+		if err := indexMessageIDs(ctx, tx, c, ids); err != nil {
+			return err
 		}
 		return insertActivity(ctx, tx, created)
 	})
 	if err != nil {
 		return fmt.Errorf("create conversation %s/%s: %w", c.TenantID, c.ID, err)
+	}
+	return nil
+}
+
+// AppendMessage implements inbox.Store, in one transaction that checks, in
+// this order: the conversation exists (ErrNotFound) in c's inbox
+// (ErrInvalid), messageIDs[0] is not indexed in that inbox yet
+// (ErrAlreadyExists, so that a replay is recognised as one even after the
+// conversation changed), and the stored version is the expected one
+// (ErrConflict). Message-IDs are normalised as by CreateConversation, and
+// later ones already indexed to another conversation of the inbox stay with
+// it. ev, if any, must belong to c (ErrInvalid otherwise).
+func (s *Store) AppendMessage(ctx context.Context, c inbox.Conversation, messageIDs []string, ev *inbox.Activity) error {
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("append message: %w", err)
+	}
+	if len(messageIDs) == 0 {
+		return fmt.Errorf("append message to %s/%s: %w", c.TenantID, c.ID, invalid("the mail has no Message-ID"))
+	}
+	ids, err := normalizeMessageIDs(messageIDs)
+	if err != nil {
+		return fmt.Errorf("append message to %s/%s: %w", c.TenantID, c.ID, err)
+	}
+	want := c.Version // the stored version this write expects
+	if ev != nil {
+		if err := checkActivity(*ev, c.TenantID, c.ID); err != nil {
+			return fmt.Errorf("append message to %s/%s: %w", c.TenantID, c.ID, err)
+		}
+		want = c.Version - 1
+	}
+	tags, err := encodeTags(c.Tags)
+	if err != nil {
+		return fmt.Errorf("append message to %s/%s: %w", c.TenantID, c.ID, err)
+	}
+
+	err = inTx(ctx, s.write, func(tx *sql.Tx) error {
+		var inboxID string
+		var version int64
+		err := tx.QueryRowContext(ctx,
+			`SELECT inbox_id, version FROM conversations WHERE tenant_id = ? AND id = ?`,
+			c.TenantID, c.ID).Scan(&inboxID, &version)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return inbox.ErrNotFound
+		case err != nil:
+			return fmt.Errorf("read stored version: %w", err)
+		case inboxID != c.InboxID:
+			return invalid("the conversation belongs to inbox %s, not %s", inboxID, c.InboxID)
+		}
+		recorded, err := messageIDIndexed(ctx, tx, c.TenantID, c.InboxID, ids[0])
+		if err != nil {
+			return err
+		}
+		if recorded {
+			return fmt.Errorf("the mail %s is recorded in inbox %s: %w", ids[0], c.InboxID, inbox.ErrAlreadyExists)
+		}
+		if version != want {
+			return fmt.Errorf("stored version is %d, the change was computed from %d: %w", version, want, inbox.ErrConflict)
+		}
+		merged := c
+		if err := mergeTimes(ctx, tx, &merged); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx,
+			updateConversation+` WHERE tenant_id = ? AND id = ?`,
+			append(updateArgs(merged, tags), c.TenantID, c.ID)...); err != nil {
+			return fmt.Errorf("update: %w", err)
+		}
+		if err := indexMessageIDs(ctx, tx, c, ids); err != nil {
+			return err
+		}
+		if ev != nil {
+			return insertActivity(ctx, tx, *ev)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("append message %s to %s/%s: %w", ids[0], c.TenantID, c.ID, err)
 	}
 	return nil
 }
@@ -149,25 +265,39 @@ func (s *Store) GetConversation(ctx context.Context, tenantID, id string) (inbox
 	return c, nil
 }
 
-// FindConversationByMessageID implements inbox.Store. The Message-ID is
-// normalised first, so "<id@host>" finds "id@host".
-func (s *Store) FindConversationByMessageID(ctx context.Context, tenantID, messageID string) (inbox.Conversation, error) {
+// findByMessageIDQuery selects the conversations a Message-ID is indexed to
+// in a tenant, in inbox order; it searches the key of message_ids.
+var findByMessageIDQuery = `SELECT ` + prefixed("c.", conversationColumns) + `
+	FROM message_ids m
+	JOIN conversations c ON c.tenant_id = m.tenant_id AND c.id = m.conversation_id
+	WHERE m.tenant_id = ? AND m.message_id = ?
+	ORDER BY m.inbox_id`
+
+// FindConversationsByMessageID implements inbox.Store. The Message-ID is
+// normalised first, so "<id@host>" finds "id@host"; text that is no
+// Message-ID finds nothing.
+func (s *Store) FindConversationsByMessageID(ctx context.Context, tenantID, messageID string) ([]inbox.Conversation, error) {
 	id := inbox.NormalizeMessageID(messageID)
 	if id == "" {
-		return inbox.Conversation{}, fmt.Errorf("find conversation of Message-ID %q: %w", messageID, inbox.ErrNotFound)
+		return nil, nil
 	}
-	c, err := scanConversation(s.read.QueryRowContext(ctx,
-		`SELECT `+prefixed("c.", conversationColumns)+`
-		 FROM message_ids m
-		 JOIN conversations c ON c.tenant_id = m.tenant_id AND c.id = m.conversation_id
-		 WHERE m.tenant_id = ? AND m.message_id = ?`, tenantID, id))
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return inbox.Conversation{}, fmt.Errorf("find conversation of Message-ID %s in %s: %w", id, tenantID, inbox.ErrNotFound)
-	case err != nil:
-		return inbox.Conversation{}, fmt.Errorf("find conversation of Message-ID %s in %s: %w", id, tenantID, err)
+	rows, err := s.read.QueryContext(ctx, findByMessageIDQuery, tenantID, id)
+	if err != nil {
+		return nil, fmt.Errorf("find conversations of Message-ID %s in %s: %w", id, tenantID, err)
 	}
-	return c, nil
+	defer rows.Close()
+	var out []inbox.Conversation
+	for rows.Next() {
+		c, err := scanConversation(rows)
+		if err != nil {
+			return nil, fmt.Errorf("find conversations of Message-ID %s in %s: %w", id, tenantID, err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find conversations of Message-ID %s in %s: %w", id, tenantID, err)
+	}
+	return out, nil
 }
 
 // prefixed qualifies every column of a column list with p ("c.").
@@ -177,6 +307,45 @@ func prefixed(p, columns string) string {
 		fields[i] = p + strings.TrimSpace(f)
 	}
 	return strings.Join(fields, ", ")
+}
+
+// updateConversation rewrites every field of a conversation but its keys;
+// updateArgs gives its arguments. A WHERE clause follows.
+const updateConversation = `UPDATE conversations SET
+	root_message_id = ?, subject = ?, customer = ?, customer_name = ?,
+	status = ?, assignee = ?, tags = ?, created_at = ?, last_message_at = ?,
+	first_response_at = ?, version = ?, updated_at = ?, updated_by = ?`
+
+func updateArgs(c inbox.Conversation, tags string) []any {
+	return []any{
+		c.RootMessageID, c.Subject, c.Customer, c.CustomerName,
+		string(c.Status), c.Assignee, tags, millis(c.CreatedAt), millis(c.LastMessageAt),
+		millis(c.FirstResponseAt), c.Version, millis(c.UpdatedAt), c.UpdatedBy,
+	}
+}
+
+// mergeTimes applies the contract's rule for the conversation times that
+// are not versioned: a write keeps the latest LastMessageAt and the earliest
+// non-zero FirstResponseAt of what is stored and what is written. It must
+// run inside the write transaction.
+func mergeTimes(ctx context.Context, tx *sql.Tx, c *inbox.Conversation) error {
+	var last, first int64
+	err := tx.QueryRowContext(ctx,
+		`SELECT last_message_at, first_response_at FROM conversations WHERE tenant_id = ? AND id = ?`,
+		c.TenantID, c.ID).Scan(&last, &first)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read message times: %w", err)
+	}
+	if stored := fromMillis(last); stored.After(c.LastMessageAt) {
+		c.LastMessageAt = stored
+	}
+	if stored := fromMillis(first); first != millis(time.Time{}) && (c.FirstResponseAt.IsZero() || stored.Before(c.FirstResponseAt)) {
+		c.FirstResponseAt = stored
+	}
+	return nil
 }
 
 // UpdateConversation implements inbox.Store: one transaction that writes c
@@ -194,16 +363,13 @@ func (s *Store) UpdateConversation(ctx context.Context, c inbox.Conversation, ev
 	}
 
 	err = inTx(ctx, s.write, func(tx *sql.Tx) error {
+		merged := c
+		if err := mergeTimes(ctx, tx, &merged); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx,
-			`UPDATE conversations SET
-				root_message_id = ?, subject = ?, customer = ?, customer_name = ?,
-				status = ?, assignee = ?, tags = ?, created_at = ?, last_message_at = ?,
-				version = ?, updated_at = ?, updated_by = ?
-			 WHERE tenant_id = ? AND id = ? AND inbox_id = ? AND version = ?`,
-			c.RootMessageID, c.Subject, c.Customer, c.CustomerName,
-			string(c.Status), c.Assignee, tags, millis(c.CreatedAt), millis(c.LastMessageAt),
-			c.Version, millis(c.UpdatedAt), c.UpdatedBy,
-			c.TenantID, c.ID, c.InboxID, c.Version-1)
+			updateConversation+` WHERE tenant_id = ? AND id = ? AND inbox_id = ? AND version = ?`,
+			append(updateArgs(merged, tags), c.TenantID, c.ID, c.InboxID, c.Version-1)...)
 		if err != nil {
 			return fmt.Errorf("update: %w", err)
 		}

@@ -69,9 +69,10 @@ func (s *Store) CreateInbox(ctx context.Context, ib inbox.Inbox) error {
 			return fmt.Errorf("id is taken: %w", inbox.ErrAlreadyExists)
 		}
 		_, err = tx.ExecContext(ctx,
-			`INSERT INTO inboxes (tenant_id, id, address, name, members, created_at)
-			 VALUES (?, ?, ?, ?, ?, ?)`,
-			ib.TenantID, ib.ID, ib.Address, ib.Name, members, millis(ib.CreatedAt))
+			`INSERT INTO inboxes (`+inboxColumns+`)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			ib.TenantID, ib.ID, ib.Address, ib.Name, members,
+			string(ib.Settings.ReplyStatus), ib.Settings.LabelPrefix, millis(ib.CreatedAt))
 		if isKeyTaken(err) {
 			return fmt.Errorf("address %s is taken: %w", ib.Address, inbox.ErrAlreadyExists)
 		}
@@ -83,13 +84,14 @@ func (s *Store) CreateInbox(ctx context.Context, ib inbox.Inbox) error {
 	return nil
 }
 
-const inboxColumns = `tenant_id, id, address, name, members, created_at`
+const inboxColumns = `tenant_id, id, address, name, members, reply_status, label_prefix, created_at`
 
 func scanInbox(row scanner) (inbox.Inbox, error) {
 	var ib inbox.Inbox
 	var members string
 	var created int64
-	if err := row.Scan(&ib.TenantID, &ib.ID, &ib.Address, &ib.Name, &members, &created); err != nil {
+	if err := row.Scan(&ib.TenantID, &ib.ID, &ib.Address, &ib.Name, &members,
+		&ib.Settings.ReplyStatus, &ib.Settings.LabelPrefix, &created); err != nil {
 		return inbox.Inbox{}, err
 	}
 	ms, err := decodeMembers(members)

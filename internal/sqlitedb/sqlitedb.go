@@ -25,26 +25,50 @@
 // whose schema is newer than the binary.
 //
 // Every table below tenants has tenant_id as the first column of its primary
-// key, so no statement can reach another tenant's rows by id alone. Times are
-// INTEGER Unix milliseconds, UTC: the store keeps times to the millisecond
-// and returns them in UTC. Inbox members and conversation tags are JSON
-// arrays in their parent row: they are always read and written whole with
-// it, and no query filters on them yet (a later migration can add a child
-// table when one does).
+// key, so no statement can reach another tenant's rows by id alone. What
+// Gmail names is reached without a tenant: mailboxes are keyed by address
+// (each row carries its tenant), and thread_links have a second index by
+// mailbox and thread id. The Message-ID
+// index (message_ids) is keyed by tenant, Message-ID and inbox, so one
+// search serves both the lookup across a tenant's inboxes and the one
+// within an inbox.
+//
+// Times are INTEGER Unix milliseconds, UTC: the store keeps times to the
+// millisecond and returns them in UTC. The zero time.Time is stored as its
+// own milliseconds (year 1), so "none yet" (a never-watched or never-synced
+// mailbox, no first response) sorts before every real time. Gmail history
+// ids are uint64, stored bit for bit in SQLite's signed 64-bit INTEGER:
+// values from 2^63 on read negative in SQL, which nothing compares. Inbox
+// members, conversation tags, a mailbox's labels and its expected label
+// changes are JSON in their parent row: they are always read and written
+// whole with it, and no query filters on them yet (a later migration can add
+// a child table when one does).
 //
 // # Choices the contract leaves open
 //
 //   - Message-IDs are normalised with inbox.NormalizeMessageID, on
-//     CreateConversation (where text that is no Message-ID is ErrInvalid) and
-//     on FindConversationByMessageID, so "<id@host>" finds "id@host".
-//   - A Message-ID already indexed to another conversation of the tenant
-//     keeps its first conversation; CreateConversation does not fail for it.
+//     CreateConversation and AppendMessage (where text that is no Message-ID
+//     is ErrInvalid) and on FindConversationsByMessageID (where it finds
+//     nothing), so "<id@host>" finds "id@host".
+//   - AppendMessage, like CreateConversation, leaves a Message-ID after the
+//     first that is already indexed to another conversation of the inbox
+//     with that conversation. It checks, in this order: the conversation
+//     exists (ErrNotFound), in c's inbox (ErrInvalid), messageIDs[0] is not
+//     indexed in the inbox (ErrAlreadyExists, even when the version is stale
+//     too), the stored version (ErrConflict).
+//   - PutThreadLink does not check that the conversation or the mailbox
+//     exists.
+//   - Mailbox addresses are matched exactly, not normalised.
+//     ListMailboxesWatchExpiringBefore and ListMailboxesSyncedBefore read 20
+//     mailboxes when limit ≤ 0 and order equal times by address.
+//   - UpdateMailbox runs fn exactly once, inside the write transaction, and
+//     returns fn's error itself, unwrapped.
 //   - ListNotes and ListActivity read 20 entries when limit ≤ 0.
 //   - Listing the notes or activity of an unknown conversation returns
 //     nothing, not ErrNotFound.
 //   - CreateConversation requires Version 1; the created activity, like the
-//     activity of UpdateConversation and AddNote, must name the same tenant
-//     and conversation as the record (ErrInvalid otherwise).
+//     activity of AppendMessage, UpdateConversation and AddNote, must name
+//     the same tenant and conversation as the record (ErrInvalid otherwise).
 package sqlitedb
 
 import (

@@ -285,11 +285,34 @@ func checksummed(payload string) string {
 	return cursorEncoding.EncodeToString(b)
 }
 
+// queryPlan returns the steps of SQLite's plan for query, joined by "; ".
+func queryPlan(t *testing.T, s *Store, query string, args ...any) string {
+	t.Helper()
+	rows, err := s.read.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		t.Fatalf("EXPLAIN %s: %v", query, err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(plan, "; ")
+}
+
 // TestQueryPlans: the listing and count queries are served by an index,
-// never by a scan of the whole conversations table.
+// never by a scan of the whole conversations table; so are the queries of
+// Gmail sync (subtest Sync).
 func TestQueryPlans(t *testing.T) {
 	s, _ := MustOpenTemp(t)
-	ctx := t.Context()
 	for _, q := range []inbox.ConversationQuery{
 		{TenantID: "a.example", InboxID: "support"},
 		{TenantID: "a.example", InboxID: "support", Statuses: []inbox.Status{inbox.StatusOpen}},
@@ -305,25 +328,59 @@ func TestQueryPlans(t *testing.T) {
 			`SELECT ` + conversationColumns + ` FROM conversations WHERE ` + where + ` ORDER BY last_message_at DESC, id DESC LIMIT 21`,
 			`SELECT count(*) FROM conversations WHERE ` + where,
 		} {
-			rows, err := s.read.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
-			if err != nil {
-				t.Fatalf("EXPLAIN %s: %v", query, err)
-			}
-			var plan []string
-			for rows.Next() {
-				var id, parent, notused int
-				var detail string
-				if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-					t.Fatal(err)
-				}
-				plan = append(plan, detail)
-			}
-			rows.Close()
-			joined := strings.Join(plan, "; ")
+			joined := queryPlan(t, s, query, args...)
 			if !strings.Contains(joined, "INDEX conversations_by_") {
 				t.Errorf("query %+v uses no conversations index: %s", q, joined)
 			}
 			t.Logf("%+v: %s", q, joined)
 		}
+	}
+	t.Run("Sync", func(t *testing.T) { testQueryPlansSync(t, s) })
+}
+
+// testQueryPlansSync: the queries of Gmail sync search an index for their
+// rows and read them in the order asked for: no step scans a table or
+// sorts in a temporary b-tree.
+func testQueryPlansSync(t *testing.T, s *Store) {
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name  string
+		query string
+		args  []any
+		want  []string // every one appears in the plan
+	}{
+		{"FindConversationsByMessageID", findByMessageIDQuery, []any{"a.example", "m@x"},
+			[]string{"SEARCH m USING PRIMARY KEY (tenant_id=? AND message_id=?)", "SEARCH c USING INDEX sqlite_autoindex_conversations_1 (tenant_id=? AND id=?)"}},
+		{"MessageIDIndexed", messageIDIndexedQuery, []any{"a.example", "m@x", "support"},
+			[]string{"USING PRIMARY KEY (tenant_id=? AND message_id=? AND inbox_id=?)"}},
+		{"ListThreadLinks", listThreadLinksQuery, []any{"a.example", "c1"},
+			[]string{"USING PRIMARY KEY (tenant_id=? AND conversation_id=?)"}},
+		{"FindThreadLinks", findThreadLinksQuery, []any{"bob@a.example", "18a"},
+			[]string{"USING COVERING INDEX thread_links_by_thread (mailbox=? AND thread_id=?)"}},
+		{"DeleteThreadLinks", deleteThreadLinksQuery, []any{"bob@a.example"},
+			[]string{"INDEX thread_links_by_thread (mailbox=?)"}},
+		{"GetMailbox", getMailboxQuery, []any{"bob@a.example"},
+			[]string{"INDEX sqlite_autoindex_mailboxes_1 (address=?)"}},
+		{"ListMailboxes", listMailboxesQuery, []any{"a.example"},
+			[]string{"INDEX mailboxes_by_tenant (tenant_id=?)"}},
+		{"ListMailboxesWatchExpiringBefore", watchExpiringQuery, []any{millis(t0), 20},
+			[]string{"INDEX mailboxes_by_watch (watch_expiration<?)"}},
+		{"ListMailboxesSyncedBefore", syncedBeforeQuery, []any{millis(t0), 20},
+			[]string{"INDEX mailboxes_by_sync (last_sync_at<?)"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			plan := queryPlan(t, s, tc.query, tc.args...)
+			t.Log(plan)
+			for _, w := range tc.want {
+				if !strings.Contains(plan, w) {
+					t.Errorf("plan lacks %q: %s", w, plan)
+				}
+			}
+			for _, bad := range []string{"SCAN ", "TEMP B-TREE"} {
+				if strings.Contains(plan, bad) {
+					t.Errorf("plan has %q: %s", bad, plan)
+				}
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +19,9 @@ func concurrentCases() []testCase {
 		{"UpdateOneWins", testConcurrentUpdateOneWins},
 		{"CreateOneWins", testConcurrentCreateOneWins},
 		{"NotesAllKept", testConcurrentNotesAllKept},
+		{"AppendOnce", testConcurrentAppendOnce},
+		{"MailboxLeaseOneWins", testConcurrentMailboxLeaseOneWins},
+		{"MailboxUpdatesAllApplied", testConcurrentMailboxUpdatesAllApplied},
 	}
 }
 
@@ -107,12 +111,10 @@ func testConcurrentCreateOneWins(t *testing.T, h Harness) {
 	wantActivity(t, f.s, domainA, convs[w].ID, events[w])
 	for i := range writers {
 		id := fmt.Sprintf("extra-%d@mail.example", i)
-		_, err := f.s.FindConversationByMessageID(t.Context(), domainA, id)
-		if i == w && err != nil {
-			t.Errorf("FindConversationByMessageID(%s) of the winner: %v", id, err)
-		}
-		if i != w && !errors.Is(err, inbox.ErrNotFound) {
-			t.Errorf("FindConversationByMessageID(%s) of a loser: got error %s, want %v", id, errKind(err), inbox.ErrNotFound)
+		if i == w {
+			wantFound(t, f.s, domainA, id, convs[w])
+		} else {
+			wantFound(t, f.s, domainA, id) // the loser indexed nothing
 		}
 	}
 }
@@ -149,4 +151,94 @@ func testConcurrentNotesAllKept(t *testing.T, h Harness) {
 		t.Errorf("ListActivity: got %d entries, want %d", n, writers+1)
 	}
 	wantConversation(t, f.s, c)
+}
+
+// testConcurrentAppendOnce: the same mail, seen through N mailboxes at
+// once, is recorded once. It reopens the conversation, so every copy
+// carries an activity entry computed from the same version: the winner
+// writes it, the others learn that the mail is recorded.
+func testConcurrentAppendOnce(t *testing.T, h Harness) {
+	f := newFixture(t, h)
+	base, created := mustCreateConversation(t, f.s, f.ib, root(1), t0)
+	pending := mustChange(t, f.s, &base, func(c *inbox.Conversation) (inbox.Activity, error) {
+		return c.SetStatus(bob, inbox.StatusPending, t0.Add(time.Minute))
+	})
+
+	m := reply(customer, "reply-1@mail.example", root(1), root(1), t0.Add(time.Hour))
+	convs := make([]inbox.Conversation, writers)
+	ids := make([][]string, writers)
+	events := make([]*inbox.Activity, writers)
+	for i := range writers {
+		c := base
+		ids[i], events[i] = receive(&c, f.ib, m, t0.Add(time.Hour+time.Duration(i)*time.Second))
+		if events[i] == nil {
+			t.Fatal("fixture: the reply did not reopen the conversation")
+		}
+		convs[i] = c
+	}
+	errs := race(func(i int) error {
+		return f.s.AppendMessage(t.Context(), convs[i], ids[i], events[i])
+	})
+	w := oneWins(t, "AppendMessage", errs, inbox.ErrAlreadyExists)
+
+	wantConversation(t, f.s, convs[w])
+	wantActivity(t, f.s, domainA, base.ID, *events[w], pending, created)
+	wantFound(t, f.s, domainA, "reply-1@mail.example", convs[w])
+}
+
+// testConcurrentMailboxLeaseOneWins: N instances try to take a free lease
+// at once; exactly one gets it, the others see ErrLeaseHeld.
+func testConcurrentMailboxLeaseOneWins(t *testing.T, h Harness) {
+	s := newStore(t, h)
+	mustCreateTenant(t, s, domainA)
+	mb := mustCreateMailbox(t, s, newMailbox(domainA, "support", inbox.MailboxShared))
+
+	got := make([]inbox.Mailbox, writers)
+	errs := race(func(i int) error {
+		m, err := s.UpdateMailbox(t.Context(), mb.Address, func(m *inbox.Mailbox) error {
+			return m.Acquire(fmt.Sprintf("instance-%d", i), t0, time.Minute)
+		})
+		got[i] = m
+		return err
+	})
+	w := oneWins(t, "UpdateMailbox(Acquire)", errs, inbox.ErrLeaseHeld)
+
+	if holder := fmt.Sprintf("instance-%d", w); got[w].LeaseHolder != holder {
+		t.Errorf("the winner's UpdateMailbox returned lease holder %q, want %q", got[w].LeaseHolder, holder)
+	}
+	wantMailbox(t, s, got[w])
+}
+
+// testConcurrentMailboxUpdatesAllApplied: concurrent read-modify-writes of
+// one mailbox lose nothing: each sees the others' results.
+func testConcurrentMailboxUpdatesAllApplied(t *testing.T, h Harness) {
+	s := newStore(t, h)
+	mustCreateTenant(t, s, domainA)
+	mb := mustCreateMailbox(t, s, newMailbox(domainA, "support", inbox.MailboxShared))
+
+	errs := race(func(i int) error {
+		_, err := s.UpdateMailbox(t.Context(), mb.Address, func(m *inbox.Mailbox) error {
+			m.ErrorCount++
+			m.NotifiedHistoryID += 10
+			labels := make(map[string]string, len(m.Labels)+1)
+			maps.Copy(labels, m.Labels)
+			labels[fmt.Sprintf("label-%d", i)] = fmt.Sprintf("Label_%d", i)
+			m.Labels = labels
+			return nil
+		})
+		return err
+	})
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("UpdateMailbox %d: %v", i, err)
+		}
+	}
+	want := mb
+	want.ErrorCount = writers
+	want.NotifiedHistoryID = 10 * writers
+	want.Labels = map[string]string{}
+	for i := range writers {
+		want.Labels[fmt.Sprintf("label-%d", i)] = fmt.Sprintf("Label_%d", i)
+	}
+	wantMailbox(t, s, want)
 }

@@ -4,8 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/postfach/postfach/internal/inbox"
 )
 
@@ -19,6 +17,8 @@ func conversationCases() []testCase {
 		{"OtherTenant", testConversationOtherTenant},
 		{"SameIDInTwoTenants", testConversationSameIDInTwoTenants},
 		{"FindByMessageID", testConversationFindByMessageID},
+		{"FindByMessageIDPerInbox", testConversationFindByMessageIDPerInbox},
+		{"DuplicateMessageIDKeepsFirst", testConversationDuplicateMessageIDKeepsFirst},
 	}
 }
 
@@ -47,8 +47,7 @@ func testConversationDuplicate(t *testing.T, h Harness) {
 
 	wantConversation(t, f.s, c)
 	wantActivity(t, f.s, domainA, c.ID, created)
-	_, err = f.s.FindConversationByMessageID(t.Context(), domainA, "other@mail.example")
-	wantErr(t, "FindConversationByMessageID(id of the refused create)", err, inbox.ErrNotFound)
+	wantFound(t, f.s, domainA, "other@mail.example") // the refused create indexed nothing
 }
 
 func testConversationUnknownInbox(t *testing.T, h Harness) {
@@ -91,8 +90,7 @@ func testConversationInvalid(t *testing.T, h Harness) {
 			wantErr(t, "CreateConversation", err, inbox.ErrInvalid)
 		})
 	}
-	_, err := f.s.FindConversationByMessageID(t.Context(), domainA, root(1))
-	wantErr(t, "FindConversationByMessageID(id of refused creates)", err, inbox.ErrNotFound)
+	wantFound(t, f.s, domainA, root(1)) // the refused creates indexed nothing
 }
 
 func testConversationNotFound(t *testing.T, h Harness) {
@@ -135,13 +133,7 @@ func testConversationSameIDInTwoTenants(t *testing.T, h Harness) {
 	wantConversation(t, f.s, cB)
 	wantActivity(t, f.s, domainA, cA.ID, createdA)
 	for _, c := range []inbox.Conversation{cA, cB} {
-		got, err := f.s.FindConversationByMessageID(t.Context(), c.TenantID, root(1))
-		if err != nil {
-			t.Fatalf("FindConversationByMessageID(%s): %v", c.TenantID, err)
-		}
-		if diff := cmp.Diff(c, got, cmpOpts); diff != "" {
-			t.Errorf("FindConversationByMessageID(%s) mismatch (-want +got):\n%s", c.TenantID, diff)
-		}
+		wantFound(t, f.s, c.TenantID, root(1), c)
 	}
 }
 
@@ -158,23 +150,11 @@ func testConversationFindByMessageID(t *testing.T, h Harness) {
 	})
 
 	for _, id := range indexed {
-		got, err := f.s.FindConversationByMessageID(t.Context(), domainA, id)
-		if err != nil {
-			t.Errorf("FindConversationByMessageID(%s): %v", id, err)
-			continue
-		}
-		if diff := cmp.Diff(c, got, cmpOpts); diff != "" {
-			t.Errorf("FindConversationByMessageID(%s) mismatch (-want +got):\n%s", id, diff)
-		}
+		wantFound(t, f.s, domainA, id, c)
 	}
-	got, err := f.s.FindConversationByMessageID(t.Context(), domainA, root(2))
-	if err != nil {
-		t.Fatalf("FindConversationByMessageID(%s): %v", root(2), err)
-	}
-	if got.ID != other.ID {
-		t.Errorf("FindConversationByMessageID(%s) = %s, want %s", root(2), got.ID, other.ID)
-	}
+	wantFound(t, f.s, domainA, root(2), other)
 
+	// Nothing found is an empty result, not an error.
 	for _, tc := range []struct {
 		name, tenant, messageID string
 	}{
@@ -184,8 +164,45 @@ func testConversationFindByMessageID(t *testing.T, h Harness) {
 		{"UnknownTenant", "initech.example", root(1)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := f.s.FindConversationByMessageID(t.Context(), tc.tenant, tc.messageID)
-			wantErr(t, "FindConversationByMessageID("+tc.tenant+", "+tc.messageID+")", err, inbox.ErrNotFound)
+			wantFound(t, f.s, tc.tenant, tc.messageID)
 		})
 	}
+}
+
+// testConversationFindByMessageIDPerInbox: the same mail sent to two shared
+// addresses of a tenant is a conversation in each inbox; the Message-ID
+// finds both, in inbox id order.
+func testConversationFindByMessageIDPerInbox(t *testing.T, h Harness) {
+	f := newFixture(t, h)
+	billing := mustCreateInbox(t, f.s, domainA, "billing", "Billing")
+	mustCreateInbox(t, f.s, domainA, "sales", "Sales") // holds nothing
+
+	// Created in the other order than the one Find returns.
+	inSupport, _ := mustCreateConversation(t, f.s, f.ib, root(1), t0, "shared-reply@mail.example")
+	inBilling, _ := mustCreateConversation(t, f.s, billing, root(1), t0.Add(time.Minute), "shared-reply@mail.example")
+	if inSupport.ID == inBilling.ID {
+		t.Fatalf("fixture: both inboxes derived conversation id %s", inSupport.ID)
+	}
+	// Each inbox's conversation changes on its own.
+	mustChange(t, f.s, &inBilling, func(c *inbox.Conversation) (inbox.Activity, error) {
+		return c.SetStatus(alice, inbox.StatusClosed, t0.Add(time.Hour))
+	})
+
+	wantFound(t, f.s, domainA, root(1), inBilling, inSupport)
+	wantFound(t, f.s, domainA, "shared-reply@mail.example", inBilling, inSupport)
+	wantConversation(t, f.s, inSupport)
+	wantConversation(t, f.s, inBilling)
+}
+
+// testConversationDuplicateMessageIDKeepsFirst: a Message-ID already indexed to a
+// conversation of the inbox stays with it when another conversation of the
+// same inbox names it too; the create does not fail for it.
+func testConversationDuplicateMessageIDKeepsFirst(t *testing.T, h Harness) {
+	f := newFixture(t, h)
+	first, _ := mustCreateConversation(t, f.s, f.ib, root(1), t0, "shared@mail.example")
+	second, _ := mustCreateConversation(t, f.s, f.ib, root(2), t0.Add(time.Minute), "shared@mail.example", "own@mail.example")
+
+	wantFound(t, f.s, domainA, "shared@mail.example", first)
+	wantFound(t, f.s, domainA, root(2), second)
+	wantFound(t, f.s, domainA, "own@mail.example", second)
 }

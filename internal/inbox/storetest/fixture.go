@@ -64,7 +64,7 @@ func mustCreateTenant(t *testing.T, s inbox.Store, domain string) inbox.Tenant {
 }
 
 // newInbox builds (but does not store) an inbox whose members are alice, bob
-// and carol of the tenant's domain.
+// and carol of the tenant's domain, with the default settings.
 func newInbox(domain, id, name string) inbox.Inbox {
 	member := func(local string) string { return local + "@" + domain }
 	return inbox.Inbox{
@@ -77,6 +77,7 @@ func newInbox(domain, id, name string) inbox.Inbox {
 			{Email: member("bob"), Name: "Bob", Role: inbox.RoleAgent},
 			{Email: member("carol"), Role: inbox.RoleAgent},
 		},
+		Settings:  inbox.DefaultInboxSettings(),
 		CreatedAt: t0,
 	}
 }
@@ -163,6 +164,20 @@ func wantActivity(t *testing.T, s inbox.Store, tenantID, id string, want ...inbo
 	got := mustListActivity(t, s, tenantID, id)
 	if diff := cmp.Diff(want, got, cmpOpts); diff != "" {
 		t.Errorf("ListActivity(%s, %s) mismatch (-want +got):\n%s", tenantID, id, diff)
+	}
+}
+
+// wantFound fails unless FindConversationsByMessageID returns exactly want,
+// in order; no want means an empty result (which is not an error).
+func wantFound(t *testing.T, s inbox.Store, tenantID, messageID string, want ...inbox.Conversation) {
+	t.Helper()
+	got, err := s.FindConversationsByMessageID(t.Context(), tenantID, messageID)
+	if err != nil {
+		t.Errorf("FindConversationsByMessageID(%s, %s): %v", tenantID, messageID, err)
+		return
+	}
+	if diff := cmp.Diff(want, got, cmpOpts); diff != "" {
+		t.Errorf("FindConversationsByMessageID(%s, %s) mismatch (-want +got):\n%s", tenantID, messageID, diff)
 	}
 }
 

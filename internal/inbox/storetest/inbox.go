@@ -124,6 +124,8 @@ func testInboxInvalid(t *testing.T, h Harness) {
 		{"NoName", func(ib *inbox.Inbox) { ib.Name = " " }},
 		{"UnknownRole", func(ib *inbox.Inbox) { ib.Members[0].Role = "owner" }},
 		{"MemberTwice", func(ib *inbox.Inbox) { ib.Members[1].Email = ib.Members[0].Email }},
+		{"UnknownReplyStatus", func(ib *inbox.Inbox) { ib.Settings.ReplyStatus = "snoozed" }},
+		{"LabelPrefixWithSlash", func(ib *inbox.Inbox) { ib.Settings.LabelPrefix = "Post/fach" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ib := newInbox(domainA, "support", "Support")

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -27,6 +28,14 @@ func testPersistenceReopen(t *testing.T, h Harness) {
 		return c.Assign(f.ib, alice, bob, t0.Add(time.Minute))
 	})
 	n, noted := mustAddNote(t, f.s, c, bob, "Persisted?", t0.Add(2*time.Minute))
+	mb := newMailbox(domainA, "bob", inbox.MailboxMember)
+	mb.HistoryID = math.MaxUint64 - 7
+	mb.Labels = map[string]string{"Postfach/Support/Open": "Label_3"}
+	mb.Expected = []inbox.LabelExpectation{{ThreadID: "18a11", LabelID: "Label_3", Add: true, Until: t0.Add(time.Minute)}}
+	mb.WatchExpiration = t0.Add(time.Hour)
+	mustCreateMailbox(t, f.s, mb)
+	link := inbox.ThreadLink{TenantID: domainA, ConversationID: c.ID, Mailbox: mb.Address, ThreadID: "18a11"}
+	mustPutThreadLink(t, f.s, link)
 
 	s2 := h.Reopen(t, f.s)
 	if s2 == nil {
@@ -48,13 +57,7 @@ func testPersistenceReopen(t *testing.T, h Harness) {
 		t.Errorf("ListInboxes after reopen mismatch (-want +got):\n%s", diff)
 	}
 	wantConversation(t, s2, c)
-	found, err := s2.FindConversationByMessageID(t.Context(), domainA, "reply@mail.example")
-	if err != nil {
-		t.Fatalf("FindConversationByMessageID: %v", err)
-	}
-	if found.ID != c.ID {
-		t.Errorf("FindConversationByMessageID after reopen = %s, want %s", found.ID, c.ID)
-	}
+	wantFound(t, s2, domainA, "reply@mail.example", c)
 	p, err := s2.ListConversations(t.Context(), inbox.ConversationQuery{TenantID: domainA, InboxID: "support", Assignee: bob})
 	if err != nil {
 		t.Fatalf("ListConversations: %v", err)
@@ -70,6 +73,12 @@ func testPersistenceReopen(t *testing.T, h Harness) {
 		t.Errorf("ListNotes after reopen mismatch (-want +got):\n%s", diff)
 	}
 	wantActivity(t, s2, domainA, c.ID, noted, assigned, created)
+	wantMailbox(t, s2, mb)
+	expiring, err := s2.ListMailboxesWatchExpiringBefore(t.Context(), t0.Add(2*time.Hour), 10)
+	wantMailboxes(t, "ListMailboxesWatchExpiringBefore after reopen", expiring, err, mb)
+	wantThreadLinks(t, s2, domainA, c.ID, link)
+	links, err := s2.FindThreadLinks(t.Context(), mb.Address, "18a11")
+	wantLinks(t, "FindThreadLinks after reopen", links, err, link)
 
 	// A change through the second store is seen by the first, and the
 	// version check spans both.
@@ -85,4 +94,25 @@ func testPersistenceReopen(t *testing.T, h Harness) {
 		t.Fatalf("SetStatus: %v", err)
 	}
 	wantErr(t, "UpdateConversation(stale, through the first store)", f.s.UpdateConversation(t.Context(), stale, ev), inbox.ErrConflict)
+
+	// A lease taken through one store holds against the other; a mail
+	// recorded through one is seen through the other.
+	if _, err := s2.UpdateMailbox(t.Context(), mb.Address, func(m *inbox.Mailbox) error {
+		return m.Acquire("instance-2", t0, time.Minute)
+	}); err != nil {
+		t.Fatalf("UpdateMailbox(Acquire) through the second store: %v", err)
+	}
+	_, err = f.s.UpdateMailbox(t.Context(), mb.Address, func(m *inbox.Mailbox) error {
+		return m.Acquire("instance-1", t0.Add(time.Second), time.Minute)
+	})
+	wantErr(t, "UpdateMailbox(Acquire) through the first store", err, inbox.ErrLeaseHeld)
+
+	m := reply(customer, "reply-2@mail.example", "reply@mail.example", root(1), t0.Add(5*time.Minute))
+	reopened := mustAppend(t, s2, f.ib, &c, m, t0.Add(5*time.Minute))
+	if reopened == nil {
+		t.Fatal("fixture: the customer's reply did not reopen the closed conversation")
+	}
+	wantConversation(t, f.s, c)
+	wantActivity(t, f.s, domainA, c.ID, *reopened, closed, noted, assigned, created)
+	wantFound(t, f.s, domainA, "reply-2@mail.example", c)
 }

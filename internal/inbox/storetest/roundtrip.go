@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -13,9 +15,13 @@ func roundTripCases() []testCase {
 	return []testCase{
 		{"Tenant", testRoundTripTenant},
 		{"Inbox", testRoundTripInbox},
+		{"InboxSettings", testRoundTripInboxSettings},
 		{"Conversation", testRoundTripConversation},
 		{"ConversationEmptyOptionals", testRoundTripConversationEmptyOptionals},
 		{"Note", testRoundTripNote},
+		{"Mailbox", testRoundTripMailbox},
+		{"MailboxEmptyOptionals", testRoundTripMailboxEmptyOptionals},
+		{"MailboxHistoryIDs", testRoundTripMailboxHistoryIDs},
 		{"TimePrecision", testRoundTripTimePrecision},
 	}
 }
@@ -79,6 +85,44 @@ func testRoundTripInbox(t *testing.T, h Harness) {
 	}
 }
 
+// testRoundTripInboxSettings: no settings, the defaults and custom ones
+// come back as stored, through every read path.
+func testRoundTripInboxSettings(t *testing.T, h Harness) {
+	s := newStore(t, h)
+	mustCreateTenant(t, s, domainA)
+	var want []inbox.Inbox
+	for _, tc := range []struct {
+		id       string
+		settings inbox.InboxSettings
+	}{
+		{"a-none", inbox.InboxSettings{}},
+		{"b-default", inbox.DefaultInboxSettings()},
+		{"c-custom", inbox.InboxSettings{ReplyStatus: inbox.StatusClosed, LabelPrefix: "Équipe 🙂 [Kundendienst] \"DE\""}},
+		{"d-prefix-only", inbox.InboxSettings{LabelPrefix: "Helpdesk"}},
+	} {
+		ib := newInbox(domainA, tc.id, "Inbox "+tc.id)
+		ib.Settings = tc.settings
+		if err := s.CreateInbox(t.Context(), ib); err != nil {
+			t.Fatalf("CreateInbox(%s): %v", tc.id, err)
+		}
+		got, err := s.GetInbox(t.Context(), domainA, tc.id)
+		if err != nil {
+			t.Fatalf("GetInbox(%s): %v", tc.id, err)
+		}
+		if diff := cmp.Diff(ib, got, cmpOpts); diff != "" {
+			t.Errorf("GetInbox(%s) mismatch (-want +got):\n%s", tc.id, diff)
+		}
+		want = append(want, ib)
+	}
+	got, err := s.ListInboxes(t.Context(), domainA)
+	if err != nil {
+		t.Fatalf("ListInboxes: %v", err)
+	}
+	if diff := cmp.Diff(want, got, cmpOpts); diff != "" {
+		t.Errorf("ListInboxes mismatch (-want +got):\n%s", diff)
+	}
+}
+
 // testRoundTripConversation sets every field, on create and on update, and
 // reads it back through every read path.
 func testRoundTripConversation(t *testing.T, h Harness) {
@@ -94,19 +138,14 @@ func testRoundTripConversation(t *testing.T, h Harness) {
 	// Tags out of order: the store keeps the given order.
 	c.Tags = []string{"vip", "billing", "à traiter"}
 	c.UpdatedBy = carol
+	c.FirstResponseAt = tFine2
 	if err := f.s.CreateConversation(t.Context(), c, []string{c.RootMessageID}, created); err != nil {
 		t.Fatalf("CreateConversation: %v", err)
 	}
 	check := func(t *testing.T, want inbox.Conversation, log ...inbox.Activity) {
 		t.Helper()
 		wantConversation(t, f.s, want)
-		got, err := f.s.FindConversationByMessageID(t.Context(), domainA, want.RootMessageID)
-		if err != nil {
-			t.Fatalf("FindConversationByMessageID: %v", err)
-		}
-		if diff := cmp.Diff(want, got, cmpOpts); diff != "" {
-			t.Errorf("FindConversationByMessageID mismatch (-want +got):\n%s", diff)
-		}
+		wantFound(t, f.s, domainA, want.RootMessageID, want)
 		p, err := f.s.ListConversations(t.Context(), inbox.ConversationQuery{TenantID: domainA, InboxID: "support"})
 		if err != nil {
 			t.Fatalf("ListConversations: %v", err)
@@ -128,6 +167,7 @@ func testRoundTripConversation(t *testing.T, h Harness) {
 	c.Status = inbox.StatusPending
 	c.Tags = []string{"zzz", "aaa"}
 	c.LastMessageAt = tFine3.Add(time.Hour)
+	c.FirstResponseAt = tFine2.Add(-time.Hour) // earlier: it wins (see TestUpdate MessageTimesMerge)
 	if err := f.s.UpdateConversation(t.Context(), c, ev); err != nil {
 		t.Fatalf("UpdateConversation: %v", err)
 	}
@@ -143,7 +183,7 @@ func testRoundTripConversationEmptyOptionals(t *testing.T, h Harness) {
 	if err != nil {
 		t.Fatalf("NewConversation: %v", err)
 	}
-	if c.Customer != "" || c.CustomerName != "" || c.Assignee != "" || c.Tags != nil || c.UpdatedBy != "" {
+	if c.Customer != "" || c.CustomerName != "" || c.Assignee != "" || c.Tags != nil || c.UpdatedBy != "" || !c.FirstResponseAt.IsZero() {
 		t.Fatalf("fixture: %+v has optional fields set", c)
 	}
 	if err := f.s.CreateConversation(t.Context(), c, []string{c.RootMessageID}, created); err != nil {
@@ -182,6 +222,134 @@ func testRoundTripNote(t *testing.T, h Harness) {
 	}
 }
 
+// testRoundTripMailbox sets every field of a mailbox, history ids beyond
+// the range of a signed 64-bit integer included, and reads it back through
+// every read path, then rewrites every field.
+func testRoundTripMailbox(t *testing.T, h Harness) {
+	s := newStore(t, h)
+	mustCreateTenant(t, s, domainA)
+	want := inbox.Mailbox{
+		Address:           "kundendienst+de@" + domainA,
+		TenantID:          domainA,
+		Kind:              inbox.MailboxShared,
+		HistoryID:         1<<63 + 12345,
+		NotifiedHistoryID: math.MaxUint64,
+		WatchExpiration:   tFine1,
+		Labels: map[string]string{
+			"Postfach/Kundendienst 🇩🇪/Open": "Label_12",
+			"Postfach/Kundendienst 🇩🇪/Mine": "Label_13",
+			"we\"ird\\name\n":               "Label_99",
+		},
+		// Not sorted: the store keeps the given order.
+		Expected: []inbox.LabelExpectation{
+			{ThreadID: "18f0c", LabelID: "Label_13", Add: true, Until: tFine2},
+			{ThreadID: "18a11", LabelID: "Label_12", Add: false, Until: tFine1},
+			{ThreadID: "18a11", LabelID: "Label_12", Add: true, Until: tFine3},
+		},
+		LeaseHolder: "instance-7f3a",
+		LeaseUntil:  tFine3,
+		LastSyncAt:  tFine2,
+		LastError:   "gmail: 429 “rate limited”\nretry later",
+		ErrorCount:  17,
+		CreatedAt:   tFine1,
+	}
+	mustCreateMailbox(t, s, want)
+	check := func(t *testing.T, want inbox.Mailbox) {
+		t.Helper()
+		wantMailbox(t, s, want)
+		got, err := s.ListMailboxes(t.Context(), domainA)
+		wantMailboxes(t, "ListMailboxes", got, err, want)
+		later := tFine3.Add(24 * time.Hour)
+		got, err = s.ListMailboxesWatchExpiringBefore(t.Context(), later, 10)
+		wantMailboxes(t, "ListMailboxesWatchExpiringBefore", got, err, want)
+		got, err = s.ListMailboxesSyncedBefore(t.Context(), later, 10)
+		wantMailboxes(t, "ListMailboxesSyncedBefore", got, err, want)
+	}
+	check(t, want)
+
+	// An update that changes nothing returns the stored mailbox.
+	got, err := s.UpdateMailbox(t.Context(), want.Address, func(*inbox.Mailbox) error { return nil })
+	if err != nil {
+		t.Fatalf("UpdateMailbox(no change): %v", err)
+	}
+	if diff := cmp.Diff(want, got, cmpOpts); diff != "" {
+		t.Errorf("UpdateMailbox(no change) returned (-want +got):\n%s", diff)
+	}
+	check(t, want)
+
+	// An update may rewrite every field but the keys.
+	want.Kind = inbox.MailboxMember
+	want.HistoryID = 1 << 63
+	want.NotifiedHistoryID = 1<<63 - 1
+	want.WatchExpiration = tFine2
+	want.Labels = map[string]string{"Helpdesk/Inbox/Closed": "Label_1"}
+	want.Expected = []inbox.LabelExpectation{{ThreadID: "19000", LabelID: "Label_1", Add: true, Until: tFine3}}
+	want.LeaseHolder, want.LeaseUntil = "instance-0001", tFine1
+	want.LastSyncAt = tFine3
+	want.LastError, want.ErrorCount = "", 0
+	want.CreatedAt = tFine2
+	rewritten := mustUpdateMailbox(t, s, want.Address, func(m *inbox.Mailbox) error {
+		*m = want
+		m.Labels = map[string]string{"Helpdesk/Inbox/Closed": "Label_1"}
+		m.Expected = slices.Clone(want.Expected)
+		return nil
+	})
+	if diff := cmp.Diff(want, rewritten, cmpOpts); diff != "" {
+		t.Errorf("UpdateMailbox(every field) returned (-want +got):\n%s", diff)
+	}
+	check(t, want)
+}
+
+// testRoundTripMailboxEmptyOptionals: a mailbox with nothing but its keys
+// comes back so, and emptying its map and slice empties them.
+func testRoundTripMailboxEmptyOptionals(t *testing.T, h Harness) {
+	s := newStore(t, h)
+	mustCreateTenant(t, s, domainA)
+	want := inbox.Mailbox{Address: "bob@" + domainA, TenantID: domainA, Kind: inbox.MailboxMember}
+	mustCreateMailbox(t, s, want)
+	wantMailbox(t, s, want)
+
+	mustUpdateMailbox(t, s, want.Address, func(m *inbox.Mailbox) error {
+		m.Labels = map[string]string{"x": "y"}
+		m.Expect(t0, inbox.LabelExpectation{ThreadID: "t", LabelID: "y", Until: t0.Add(time.Minute)})
+		return nil
+	})
+	got := mustUpdateMailbox(t, s, want.Address, func(m *inbox.Mailbox) error {
+		m.Labels = map[string]string{}
+		m.Expected = nil
+		return nil
+	})
+	if len(got.Labels) != 0 || len(got.Expected) != 0 {
+		t.Errorf("after emptying: labels %v, expected %v; want none", got.Labels, got.Expected)
+	}
+	wantMailbox(t, s, want)
+}
+
+// testRoundTripMailboxHistoryIDs: history ids are uint64 over their whole
+// range; a store whose integers are signed must not lose the top bit.
+func testRoundTripMailboxHistoryIDs(t *testing.T, h Harness) {
+	s := newStore(t, h)
+	mustCreateTenant(t, s, domainA)
+	m := mustCreateMailbox(t, s, newMailbox(domainA, "bob", inbox.MailboxMember))
+	for _, id := range []uint64{
+		0, 1, 1<<31 - 1, 1 << 31, 1<<32 + 1, 1<<53 + 1, 1<<63 - 1,
+		1 << 63, 1<<63 + 1, math.MaxUint64 - 1, math.MaxUint64,
+	} {
+		// The complement puts the other end of the range in the other field.
+		mustUpdateMailbox(t, s, m.Address, func(m *inbox.Mailbox) error {
+			m.HistoryID, m.NotifiedHistoryID = id, ^id
+			return nil
+		})
+		got, err := s.GetMailbox(t.Context(), m.Address)
+		if err != nil {
+			t.Fatalf("GetMailbox: %v", err)
+		}
+		if got.HistoryID != id || got.NotifiedHistoryID != ^id {
+			t.Errorf("stored history ids %d and %d, read back %d and %d", id, ^id, got.HistoryID, got.NotifiedHistoryID)
+		}
+	}
+}
+
 // testRoundTripTimePrecision states the millisecond promise on its own, with
 // a failure message that names it.
 func testRoundTripTimePrecision(t *testing.T, h Harness) {
@@ -190,6 +358,7 @@ func testRoundTripTimePrecision(t *testing.T, h Harness) {
 	if err != nil {
 		t.Fatalf("NewConversation: %v", err)
 	}
+	c.FirstResponseAt = tFine3
 	if err := f.s.CreateConversation(t.Context(), c, nil, created); err != nil {
 		t.Fatalf("CreateConversation: %v", err)
 	}
@@ -201,6 +370,7 @@ func testRoundTripTimePrecision(t *testing.T, h Harness) {
 		{"CreatedAt", got.CreatedAt, tFine1},
 		{"LastMessageAt", got.LastMessageAt, tFine1},
 		{"UpdatedAt", got.UpdatedAt, tFine2},
+		{"FirstResponseAt", got.FirstResponseAt, tFine3},
 	} {
 		if tc.got.UnixMilli() != tc.want.UnixMilli() {
 			t.Errorf("%s = %s, want %s (to the millisecond)", tc.name, tc.got.Format(time.RFC3339Nano), tc.want.Format(time.RFC3339Nano))

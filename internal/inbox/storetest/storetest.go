@@ -15,8 +15,9 @@
 // Subtests are grouped by behaviour, one t.Run per behaviour, and every leaf
 // gets a fresh, empty store from Harness.NewStore. The leaves of a group run
 // in parallel.
-// The groups are Tenant, Inbox, Conversation, Update, List, Count, Note,
-// Activity, RoundTrip, Concurrent and Persistence.
+// The groups are Tenant, Inbox, Conversation, Append, Update, List, Count,
+// Note, Activity, ThreadLink, Mailbox, RoundTrip, Concurrent and
+// Persistence.
 //
 // # Skipping
 //
@@ -31,9 +32,15 @@
 // Capabilities that backends may lack are confined to recognisable subtests:
 //
 //   - the Concurrent group needs transaction isolation (serialisable
-//     read-check-write);
+//     read-check-write): racing creates, updates, appends of one mail, lease
+//     takes and read-modify-writes of one mailbox;
 //   - subtests named Duplicate… need create-if-absent (a precondition that the
-//     key does not exist yet);
+//     key does not exist yet), wherever they are: Tenant/Duplicate,
+//     Inbox/DuplicateID, Inbox/DuplicateAddress, Conversation/Duplicate,
+//     Conversation/DuplicateMessageIDKeepsFirst (an index entry is created
+//     only if absent), Mailbox/DuplicateAddress,
+//     Mailbox/DuplicateAcrossTenants and the Append/Duplicate… leaves (a
+//     mail already recorded, an index entry kept);
 //   - Persistence/Reopen needs Harness.Reopen and skips without it.
 //
 // # Precision
@@ -42,9 +49,10 @@
 // millisecond (inbox.Store does not say; Firestore keeps microseconds, the
 // SQLite adapter milliseconds). It compares times with Equal after truncating
 // both sides to the millisecond, so a backend may keep more precision but
-// never less, and it may return times in any location. Orderings by time are tested only between times at least one
-// millisecond apart (ties are then broken by id, as documented). Fixtures use
-// UTC.
+// never less, and it may return times in any location. Orderings by time are
+// tested only between times at least one millisecond apart (ties are then
+// broken by id, as documented, or, for mailboxes, left unspecified).
+// Fixtures use UTC.
 //
 // # Unspecified behaviour
 //
@@ -63,7 +71,30 @@
 //     and empty slices are interchangeable;
 //   - two tenants may hold a conversation with the same id (ConversationID
 //     does not include the tenant), and a Message-ID indexed in one tenant is
-//     invisible from another.
+//     invisible from another;
+//   - Message-IDs are case-sensitive; FindConversationsByMessageID returns
+//     the conversations' current state;
+//   - AppendMessage, like CreateConversation, leaves a Message-ID after the
+//     first that is already indexed to another conversation of the inbox
+//     with that conversation;
+//   - AppendMessage of a mail already recorded is ErrAlreadyExists even when
+//     c's version is stale as well (a replay is recognised as one, not
+//     retried as a conflict); the suite does not combine ErrAlreadyExists
+//     with ErrNotFound or ErrInvalid;
+//   - Inbox.Settings, Conversation.FirstResponseAt (zero = none) and every
+//     field of Mailbox round-trip; history ids over the whole uint64 range;
+//     Mailbox.Labels nil and empty are interchangeable, Mailbox.Expected
+//     keeps its order;
+//   - UpdateMailbox returns fn's error so that errors.Is finds what fn
+//     returned (inbox.ErrLeaseHeld, say), writes nothing then, and does not
+//     call fn for an unknown address; fn is always given the stored
+//     mailbox;
+//   - ListMailboxesWatchExpiringBefore and ListMailboxesSyncedBefore list
+//     times strictly before t; the zero time (never watched, never synced)
+//     comes first; the suite always passes limit > 0;
+//   - the tests put thread links only for stored conversations and
+//     mailboxes, so a backend may check or not check that they exist;
+//     thread ids are opaque.
 package storetest
 
 import (
@@ -109,11 +140,14 @@ func groups() []group {
 		{"Tenant", tenantCases()},
 		{"Inbox", inboxCases()},
 		{"Conversation", conversationCases()},
+		{"Append", appendCases()},
 		{"Update", updateCases()},
 		{"List", listCases()},
 		{"Count", countCases()},
 		{"Note", noteCases()},
 		{"Activity", activityCases()},
+		{"ThreadLink", threadLinkCases()},
+		{"Mailbox", mailboxCases()},
 		{"RoundTrip", roundTripCases()},
 		{"Concurrent", concurrentCases()},
 		{"Persistence", persistenceCases()},

@@ -16,7 +16,49 @@ func updateCases() []testCase {
 		{"OtherTenant", testUpdateOtherTenant},
 		{"ChangeInbox", testUpdateChangeInbox},
 		{"Invalid", testUpdateInvalid},
+		{"MessageTimesMerge", testUpdateMessageTimesMerge},
 	}
+}
+
+// testUpdateMessageTimesMerge: LastMessageAt and FirstResponseAt are not
+// versioned, so a write computed before a mail was recorded must not move
+// them back: the latest LastMessageAt and the earliest non-zero
+// FirstResponseAt win, on UpdateConversation and on AppendMessage.
+func testUpdateMessageTimesMerge(t *testing.T, h Harness) {
+	f := newFixture(t, h)
+	base, _ := mustCreateConversation(t, f.s, f.ib, root(1), t0)
+
+	// A mail is recorded (no state change): LastMessageAt and
+	// FirstResponseAt move, the version stays.
+	withMail := base
+	withMail.LastMessageAt = t0.Add(time.Hour)
+	withMail.FirstResponseAt = t0.Add(30 * time.Minute)
+	if err := f.s.AppendMessage(t.Context(), withMail, []string{"later@mail.example"}, nil); err != nil {
+		t.Fatalf("AppendMessage: %v", err)
+	}
+	// A sidebar change computed from the record read before that mail.
+	stale := base
+	ev, err := stale.Assign(f.ib, alice, bob, t0.Add(2*time.Hour))
+	if err != nil {
+		t.Fatalf("Assign: %v", err)
+	}
+	if err := f.s.UpdateConversation(t.Context(), stale, ev); err != nil {
+		t.Fatalf("UpdateConversation: %v", err)
+	}
+	want := stale
+	want.LastMessageAt = withMail.LastMessageAt
+	want.FirstResponseAt = withMail.FirstResponseAt
+	wantConversation(t, f.s, want)
+
+	// Another copy recorded with an older date and a later first response
+	// changes neither.
+	older := want
+	older.LastMessageAt = t0.Add(time.Minute)
+	older.FirstResponseAt = t0.Add(50 * time.Minute)
+	if err := f.s.AppendMessage(t.Context(), older, []string{"older@mail.example"}, nil); err != nil {
+		t.Fatalf("AppendMessage: %v", err)
+	}
+	wantConversation(t, f.s, want)
 }
 
 func testUpdateOK(t *testing.T, h Harness) {
