@@ -18,10 +18,13 @@ import (
 	"github.com/postfach/postfach/addon/addontest"
 	"github.com/postfach/postfach/internal/cloudlog"
 	"github.com/postfach/postfach/internal/demo"
+	"github.com/postfach/postfach/internal/gmailclient"
 	"github.com/postfach/postfach/internal/gmailsim"
 	"github.com/postfach/postfach/internal/httpapi"
 	"github.com/postfach/postfach/internal/inbox"
 	"github.com/postfach/postfach/internal/sqlitedb"
+	"github.com/postfach/postfach/internal/syncer"
+	"golang.org/x/oauth2"
 )
 
 // The identities Google would have in production, as dev mode plays them.
@@ -29,6 +32,10 @@ const (
 	devServiceAccount = "service-000000000000@gcp-sa-gsuiteaddons.iam.gserviceaccount.com"
 	devOAuthClientID  = "postfach-dev.apps.googleusercontent.com"
 	devGmailScope     = "https://www.googleapis.com/auth/gmail.addons.execute https://www.googleapis.com/auth/gmail.addons.current.message.metadata"
+
+	devTopic                   = "projects/postfach-dev/topics/gmail"
+	devPushServiceAccount      = "gmail-push@postfach-dev.iam.gserviceaccount.com"
+	devSchedulerServiceAccount = "scheduler@postfach-dev.iam.gserviceaccount.com"
 )
 
 // devConfig configures `postfach dev`.
@@ -37,6 +44,7 @@ type devConfig struct {
 	DataDir string
 	Reset   bool
 	Log     *slog.Logger
+	Now     func() time.Time // the syncer's clock; time.Now when nil
 }
 
 // devApp is the whole product on one machine; tests start it on port 0.
@@ -45,8 +53,10 @@ type devApp struct {
 	Store   *sqlitedb.Store
 	Gmail   *gmailsim.Server
 	Root    *addontest.TrustRoot
+	Syncer  *syncer.Syncer
+	pusher  *gmailsim.Pusher
 	server  *httpapi.Server
-	l       net.Listener
+	done    chan error
 }
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
@@ -70,12 +80,13 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
   health:   %[1]s/healthz
   tokens:   %[1]s/dev/tokens?email=bob@example.com&url=%[1]s/addon/homepage
   gmail:    %[1]s/gmail/v1/users/me/messages  (Authorization: Bearer <userOAuthToken>)
+  deliver:  curl -X POST %[1]s/dev/deliver -d '{"to":"support@example.com","raw":"From: ...\r\n..."}' 
   users:    %[2]s
   data:     %[3]s
 
 Press Ctrl-C to stop.
 `, app.BaseURL, strings.Join(demo.Users(), ", "), filepath.Join(cfg.DataDir, "postfach.db"))
-	return app.Serve(ctx)
+	return app.Wait()
 }
 
 // startDev opens the store, seeds the demo, starts listening and wires the
@@ -117,6 +128,26 @@ func wireDev(ctx context.Context, cfg devConfig, store *sqlitedb.Store) (*devApp
 	if err != nil {
 		return nil, err
 	}
+	l, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("dev: listen: %w", err)
+	}
+	base := "http://" + l.Addr().String()
+	fail := func(err error) (*devApp, error) {
+		l.Close()
+		return nil, err
+	}
+
+	// Pub/Sub, played by the simulator's pusher: Gmail notifications are
+	// POSTed to /gmail/push with an OIDC token of the push service account.
+	pusher := gmailsim.NewPusher(gmailsim.PusherOptions{
+		Endpoint:     base + httpapi.PathPush,
+		Subscription: "projects/postfach-dev/subscriptions/gmail-push",
+		Token: func(_ context.Context, audience string) (string, error) {
+			return root.SystemIDToken(audience, devPushServiceAccount)
+		},
+		Logger: log.With("component", "pubsub"),
+	})
 	sim := gmailsim.New(gmailsim.Options{
 		Authenticate: func(r *http.Request) (string, error) {
 			tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -125,6 +156,7 @@ func wireDev(ctx context.Context, cfg devConfig, store *sqlitedb.Store) (*devApp
 			}
 			return root.VerifyAccessToken(tok)
 		},
+		Notify: pusher.Notify,
 		Logger: log.With("component", "gmailsim"),
 	})
 	now := time.Now()
@@ -135,17 +167,17 @@ func wireDev(ctx context.Context, cfg devConfig, store *sqlitedb.Store) (*devApp
 		_, err := sim.Deliver(raw, to...)
 		return err
 	}, now); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	seeded, err := demo.SeedStore(ctx, store, now)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
-	l, err := net.Listen("tcp", cfg.Addr)
+
+	tokens, err := addon.NewIDTokens(ctx, root.HTTPClient())
 	if err != nil {
-		return nil, fmt.Errorf("dev: listen: %w", err)
+		return fail(err)
 	}
-	base := "http://" + l.Addr().String()
 	verifier, err := addon.NewVerifier(ctx, addon.VerifierConfig{
 		ServiceAccountEmail: devServiceAccount,
 		OAuthClientID:       devOAuthClientID,
@@ -154,23 +186,111 @@ func wireDev(ctx context.Context, cfg devConfig, store *sqlitedb.Store) (*devApp
 		Logger:              log,
 	})
 	if err != nil {
-		l.Close()
-		return nil, err
+		return fail(err)
 	}
-	srv, err := newServer(store, verifier, base, base+"/", http.DefaultTransport, log, &httpapi.DevOptions{
-		Tokens: devMinter{root: root},
-		Gmail:  sim.Handler(),
+	sync := syncer.New(syncer.Options{
+		Store: store,
+		Gmail: gmailclient.NewDialer(gmailclient.DialerOptions{
+			Endpoint: base + "/",
+			Tokens:   devMailboxTokens{root: root},
+			// The simulator enforces no quota in dev mode; Gmail's real
+			// budget (the default) would only slow the demo's start.
+			UnitsPerSecond: 10000,
+		}),
+		Topic:  devTopic,
+		Now:    cfg.Now,
+		Logger: log.With("component", "syncer"),
+	})
+	srv, err := newServer(serverDeps{
+		store: store, verifier: verifier, baseURL: base, gmailEndpoint: base + "/", log: log, syncer: sync,
+		background: ctx,
+		sync: &httpapi.SyncOptions{
+			Tokens:                  tokens,
+			PushAudience:            base + httpapi.PathPush,
+			PushServiceAccount:      devPushServiceAccount,
+			SchedulerServiceAccount: devSchedulerServiceAccount,
+		},
+		dev: &httpapi.DevOptions{
+			Tokens: devMinter{root: root},
+			Gmail:  sim.Handler(),
+			Deliver: func(raw []byte, to string) ([]string, error) {
+				return deliver(ctx, store, sim, raw, to)
+			},
+		},
 	})
 	if err != nil {
-		l.Close()
-		return nil, err
+		return fail(err)
+	}
+	app := &devApp{BaseURL: base, Store: store, Gmail: sim, Root: root, Syncer: sync, pusher: pusher, server: srv, done: make(chan error, 1)}
+	go func() { app.done <- srv.Serve(ctx, l) }()
+
+	// Link every demo mailbox afresh: the simulator's mailboxes are new on
+	// every start, so cursors and label ids from a previous run mean
+	// nothing.
+	for _, u := range demo.Users() {
+		if err := sync.Unlink(ctx, u); err != nil && !errors.Is(err, inbox.ErrNotFound) {
+			log.Warn("unlink", "mailbox", u, "error", err)
+		}
+		m := inbox.Mailbox{Address: u, TenantID: inbox.DomainOf(u), Kind: inbox.MailboxMember}
+		if err := sync.Link(ctx, m); err != nil {
+			return nil, fmt.Errorf("dev: link %s: %w", u, err)
+		}
 	}
 	log.Info("dev ready", "base_url", base, "demo_seeded", seeded)
-	return &devApp{BaseURL: base, Store: store, Gmail: sim, Root: root, server: srv, l: l}, nil
+	return app, nil
 }
 
-// Serve serves until ctx ends.
-func (a *devApp) Serve(ctx context.Context) error { return a.server.Serve(ctx, a.l) }
+// deliver plays Gmail's delivery of a mail to an envelope recipient: a
+// shared inbox's address is a Google Group that fans out one copy to each
+// member; any other address is a mailbox of its own.
+func deliver(ctx context.Context, store inbox.Store, sim *gmailsim.Server, raw []byte, to string) ([]string, error) {
+	targets := []string{to}
+	if ibs, err := store.ListInboxes(ctx, inbox.DomainOf(to)); err == nil {
+		for _, ib := range ibs {
+			if ib.Address == to {
+				targets = targets[:0]
+				for _, m := range ib.Members {
+					targets = append(targets, m.Email)
+				}
+			}
+		}
+	}
+	got, err := sim.Deliver(raw, targets...)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(got))
+	for i, d := range got {
+		out[i] = d.Mailbox
+	}
+	return out, nil
+}
+
+// Wait waits until the server stopped (its context ended).
+func (a *devApp) Wait() error {
+	err := <-a.done
+	a.Syncer.Wait()
+	a.pusher.Close()
+	return err
+}
+
+// devMailboxTokens gives the syncer access to the simulated mailboxes, as
+// domain-wide delegation would in production.
+type devMailboxTokens struct{ root *addontest.TrustRoot }
+
+func (d devMailboxTokens) TokenSource(_ context.Context, mailbox string) (oauth2.TokenSource, error) {
+	return oauth2.ReuseTokenSource(nil, tokenFunc(func() (*oauth2.Token, error) {
+		tok, err := d.root.AccessToken(mailbox, "https://www.googleapis.com/auth/gmail.modify", time.Hour)
+		if err != nil {
+			return nil, err
+		}
+		return &oauth2.Token{AccessToken: tok, TokenType: "Bearer", Expiry: time.Now().Add(55 * time.Minute)}, nil
+	})), nil
+}
+
+type tokenFunc func() (*oauth2.Token, error)
+
+func (f tokenFunc) Token() (*oauth2.Token, error) { return f() }
 
 // devMinter plays Google: it mints the tokens of an add-on request.
 type devMinter struct{ root *addontest.TrustRoot }

@@ -5,6 +5,7 @@
 //	                                the whole product on one machine: SQLite, a Gmail
 //	                                simulator, a demo tenant and /dev/tokens
 //	postfach manifest --base-url U  print the add-on deployment for base URL U
+//	postfach watch renew            renew Gmail watches due within 24 h
 //
 // main only wires things together; every behaviour lives in internal/….
 package main
@@ -40,6 +41,7 @@ commands:
   serve      run the production server (configured by environment, see README)
   dev        run the whole product locally with demo data
   manifest   print the Google Workspace add-on deployment JSON
+  watch      renew   renew the Gmail watches that expire within a day
 `
 
 // run dispatches a subcommand. getenv is os.Getenv in production.
@@ -55,6 +57,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return runDev(ctx, args[1:], stdout, stderr, getenv)
 	case "manifest":
 		return runManifest(args[1:], stdout, stderr)
+	case "watch":
+		return runWatch(ctx, args[1:], stdout, stderr, getenv)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

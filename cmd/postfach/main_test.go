@@ -30,18 +30,21 @@ type harness struct {
 }
 
 func startHarness(t *testing.T) *harness {
+	return startHarnessWith(t, devConfig{})
+}
+
+func startHarnessWith(t *testing.T, cfg devConfig) *harness {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	app, err := startDev(ctx, devConfig{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Log: slog.New(slog.DiscardHandler)})
+	cfg.Addr, cfg.DataDir, cfg.Log = "127.0.0.1:0", t.TempDir(), slog.New(slog.DiscardHandler)
+	app, err := startDev(ctx, cfg)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- app.Serve(ctx) }()
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
+		if err := app.Wait(); err != nil {
 			t.Errorf("serve: %v", err)
 		}
 		app.Store.Close()

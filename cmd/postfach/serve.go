@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/postfach/postfach/addon"
 	"github.com/postfach/postfach/internal/cloudlog"
@@ -19,6 +20,7 @@ import (
 	"github.com/postfach/postfach/internal/httpapi"
 	"github.com/postfach/postfach/internal/inbox"
 	"github.com/postfach/postfach/internal/sqlitedb"
+	"github.com/postfach/postfach/internal/syncer"
 	"github.com/postfach/postfach/manifests"
 )
 
@@ -33,6 +35,12 @@ type serveConfig struct {
 	SQLitePath          string // POSTFACH_SQLITE_PATH
 	GmailEndpoint       string // POSTFACH_GMAIL_ENDPOINT: Gmail API base URL override
 	LogLevel            slog.Level
+
+	// Push sync; enabled when PubSubTopic is set.
+	PubSubTopic             string // POSTFACH_PUBSUB_TOPIC: projects/P/topics/T that watches publish to
+	PushAudience            string // POSTFACH_PUSH_AUDIENCE: audience of the push subscription's OIDC token (default: the push URL)
+	PushServiceAccount      string // POSTFACH_PUSH_SERVICE_ACCOUNT: the push subscription's service account
+	SchedulerServiceAccount string // POSTFACH_SCHEDULER_SERVICE_ACCOUNT: Cloud Scheduler's OIDC service account
 }
 
 var errConfig = errors.New("configuration")
@@ -53,6 +61,11 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 		SQLitePath:          env("POSTFACH_SQLITE_PATH", filepath.Join(os.TempDir(), "postfach.db")),
 		GmailEndpoint:       getenv("POSTFACH_GMAIL_ENDPOINT"),
 		LogLevel:            logLevel(getenv),
+
+		PubSubTopic:             getenv("POSTFACH_PUBSUB_TOPIC"),
+		PushAudience:            getenv("POSTFACH_PUSH_AUDIENCE"),
+		PushServiceAccount:      getenv("POSTFACH_PUSH_SERVICE_ACCOUNT"),
+		SchedulerServiceAccount: getenv("POSTFACH_SCHEDULER_SERVICE_ACCOUNT"),
 	}
 	var missing []string
 	for k, v := range map[string]string{
@@ -69,6 +82,17 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 	}
 	if _, err := manifests.CheckBaseURL(c.BaseURL); err != nil {
 		return c, fmt.Errorf("%w: POSTFACH_BASE_URL: %v", errConfig, err)
+	}
+	if c.PubSubTopic != "" {
+		if !strings.HasPrefix(c.PubSubTopic, "projects/") || !strings.Contains(c.PubSubTopic, "/topics/") {
+			return c, fmt.Errorf("%w: POSTFACH_PUBSUB_TOPIC=%q: want projects/PROJECT/topics/TOPIC", errConfig, c.PubSubTopic)
+		}
+		if c.PushServiceAccount == "" || c.SchedulerServiceAccount == "" {
+			return c, fmt.Errorf("%w: push sync needs POSTFACH_PUSH_SERVICE_ACCOUNT and POSTFACH_SCHEDULER_SERVICE_ACCOUNT", errConfig)
+		}
+		if c.PushAudience == "" {
+			c.PushAudience = strings.TrimSuffix(c.BaseURL, "/") + httpapi.PathPush
+		}
 	}
 	if c.Store != "sqlite" {
 		return c, fmt.Errorf("%w: POSTFACH_STORE=%q: only sqlite is available in this version", errConfig, c.Store)
@@ -101,7 +125,24 @@ func runServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	if err != nil {
 		return err
 	}
-	srv, err := newServer(store, verifier, cfg.BaseURL, cfg.GmailEndpoint, http.DefaultTransport, log, nil)
+	deps := serverDeps{
+		store: store, verifier: verifier, baseURL: cfg.BaseURL, gmailEndpoint: cfg.GmailEndpoint, log: log,
+		background: ctx,
+	}
+	if cfg.PubSubTopic != "" {
+		tokens, err := addon.NewIDTokens(ctx, nil)
+		if err != nil {
+			return err
+		}
+		deps.syncer = newSyncer(store, cfg, log)
+		deps.sync = &httpapi.SyncOptions{
+			Tokens:                  tokens,
+			PushAudience:            cfg.PushAudience,
+			PushServiceAccount:      cfg.PushServiceAccount,
+			SchedulerServiceAccount: cfg.SchedulerServiceAccount,
+		}
+	}
+	srv, err := newServer(deps)
 	if err != nil {
 		return err
 	}
@@ -113,18 +154,64 @@ func runServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	return srv.Serve(ctx, l)
 }
 
-// newServer is the composition shared by serve and dev.
-func newServer(store inbox.Store, verifier *addon.Verifier, baseURL, gmailEndpoint string, transport http.RoundTripper, log *slog.Logger, dev *httpapi.DevOptions) (*httpapi.Server, error) {
-	d := desk.New(desk.Options{
+// newSyncer builds the production syncer. Mailbox access without a user
+// (domain-wide delegation, stored offline consent) is configured by the
+// admin/install feature; until then every mailbox reports that no token
+// source is configured, on the mailbox and in the logs.
+func newSyncer(store inbox.Store, cfg serveConfig, log *slog.Logger) *syncer.Syncer {
+	return syncer.New(syncer.Options{
 		Store:  store,
-		Reader: gmailclient.New(gmailclient.Options{Endpoint: gmailEndpoint, Transport: transport}),
-		Logger: log.With("component", "desk"),
+		Gmail:  gmailclient.NewDialer(gmailclient.DialerOptions{Endpoint: cfg.GmailEndpoint}),
+		Topic:  cfg.PubSubTopic,
+		Logger: log.With("component", "syncer"),
 	})
+}
+
+// serverDeps are what newServer wires together.
+type serverDeps struct {
+	store         inbox.Store
+	verifier      *addon.Verifier
+	baseURL       string
+	gmailEndpoint string
+	transport     http.RoundTripper
+	log           *slog.Logger
+	// syncer, if set, mirrors sidebar changes to Gmail labels and serves
+	// the push and task endpoints configured in sync.
+	syncer     *syncer.Syncer
+	sync       *httpapi.SyncOptions
+	background context.Context
+	dev        *httpapi.DevOptions
+}
+
+// newServer is the composition shared by serve and dev.
+func newServer(d serverDeps) (*httpapi.Server, error) {
+	opts := desk.Options{
+		Store:  d.store,
+		Reader: gmailclient.New(gmailclient.Options{Endpoint: d.gmailEndpoint, Transport: d.transport}),
+		Logger: d.log.With("component", "desk"),
+	}
+	if d.syncer != nil {
+		bg := d.background
+		opts.OnChange = func(_ context.Context, c inbox.Conversation) {
+			// Label the threads after answering the card; the request's
+			// context ends with the response.
+			go func() {
+				if err := d.syncer.ConversationChanged(bg, c); err != nil {
+					d.log.Warn("label mirror failed", "conversation", c.ID, "error", err)
+				}
+			}()
+		}
+		if d.sync != nil {
+			d.sync.Syncer = d.syncer
+			d.sync.Background = d.background
+		}
+	}
 	return httpapi.New(httpapi.Options{
-		Verify:  verifier.Middleware(),
-		Desk:    d,
-		BaseURL: baseURL,
-		Logger:  log,
-		Dev:     dev,
+		Verify:  d.verifier.Middleware(),
+		Desk:    desk.New(opts),
+		BaseURL: d.baseURL,
+		Logger:  d.log,
+		Sync:    d.sync,
+		Dev:     d.dev,
 	})
 }

@@ -21,7 +21,7 @@ var (
 		{Domain: "example.com", Name: "Example Inc."},
 		{Domain: "other.example", Name: "Other Ltd."},
 	}
-	Inboxes = []inbox.Inbox{
+	Inboxes = withDefaults([]inbox.Inbox{
 		{TenantID: "example.com", ID: "support", Address: "support@example.com", Name: "Support", Members: []inbox.Member{
 			{Email: "alice@example.com", Name: "Alice", Role: inbox.RoleAdmin},
 			{Email: "bob@example.com", Name: "Bob", Role: inbox.RoleAgent},
@@ -34,8 +34,15 @@ var (
 		{TenantID: "other.example", ID: "help", Address: "help@other.example", Name: "Help", Members: []inbox.Member{
 			{Email: "eve@other.example", Name: "Eve", Role: inbox.RoleAdmin},
 		}},
-	}
+	})
 )
+
+func withDefaults(ibs []inbox.Inbox) []inbox.Inbox {
+	for i := range ibs {
+		ibs[i].Settings = inbox.DefaultInboxSettings()
+	}
+	return ibs
+}
 
 // Users lists every demo user's address.
 func Users() []string {

@@ -103,6 +103,9 @@ func (s *Service) Act(ctx context.Context, u User, a Action) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("update conversation %s: %w", c.ID, err)
 	}
+	if s.onChange != nil {
+		s.onChange(ctx, c)
+	}
 	v, err := s.view(ctx, ib, me, c)
 	return Result{View: v, Notice: ev.Describe(ib.DisplayName), Changed: true}, err
 }

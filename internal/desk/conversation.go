@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/mail"
 	"strings"
 	"time"
 
@@ -57,43 +56,41 @@ func (s *Service) OpenMessage(ctx context.Context, u User, access GmailAccess, m
 	if err != nil {
 		return Opened{}, fmt.Errorf("read message %s: %w", messageID, err)
 	}
-	th := inbox.ThreadHeaders{MessageID: h.MessageID, InReplyTo: h.InReplyTo, References: h.References}
-	for _, id := range th.All() {
-		c, err := s.store.FindConversationByMessageID(ctx, t.Domain, id)
-		if errors.Is(err, inbox.ErrNotFound) {
-			continue
-		}
+	m := h.Mail()
+	for _, id := range m.Thread.All() {
+		convs, err := s.store.FindConversationsByMessageID(ctx, t.Domain, id)
 		if err != nil {
 			return Opened{}, fmt.Errorf("find conversation of %s: %w", id, err)
 		}
-		ib, err := s.store.GetInbox(ctx, t.Domain, c.InboxID)
-		if err != nil {
-			return Opened{}, fmt.Errorf("get inbox %s: %w", c.InboxID, err)
+		for _, c := range convs {
+			ib, err := s.store.GetInbox(ctx, t.Domain, c.InboxID)
+			if err != nil {
+				return Opened{}, fmt.Errorf("get inbox %s: %w", c.InboxID, err)
+			}
+			me, ok := ib.Member(u.Email)
+			if !ok {
+				// The mail is known, but in an inbox the caller does not work.
+				continue
+			}
+			v, err := s.view(ctx, ib, me, c)
+			return Opened{View: &v, Subject: m.Subject}, err
 		}
-		me, ok := ib.Member(u.Email)
-		if !ok {
-			// The mail is known, but in an inbox the caller does not work.
-			continue
-		}
-		v, err := s.view(ctx, ib, me, c)
-		return Opened{View: &v, Subject: h.Subject}, err
 	}
-	ib, me, ok, err := s.inboxFor(ctx, t, u, h)
+	ib, me, ok, err := s.inboxFor(ctx, t, u, m)
 	if err != nil || !ok {
-		return Opened{Subject: h.Subject}, err
+		return Opened{Subject: m.Subject}, err
 	}
-	c, err := s.start(ctx, ib, h, th)
+	c, err := s.start(ctx, ib, m)
 	if err != nil {
 		return Opened{}, err
 	}
 	v, err := s.view(ctx, ib, me, c)
-	return Opened{View: &v, Subject: h.Subject}, err
+	return Opened{View: &v, Subject: m.Subject}, err
 }
 
 // inboxFor finds the caller's inbox a mail was addressed to.
-func (s *Service) inboxFor(ctx context.Context, t inbox.Tenant, u User, h MessageHeaders) (inbox.Inbox, inbox.Member, bool, error) {
-	rcpts := Recipients(h)
-	if len(rcpts) == 0 {
+func (s *Service) inboxFor(ctx context.Context, t inbox.Tenant, u User, m inbox.Mail) (inbox.Inbox, inbox.Member, bool, error) {
+	if len(m.Recipients) == 0 {
 		return inbox.Inbox{}, inbox.Member{}, false, nil
 	}
 	all, err := s.store.ListInboxes(ctx, t.Domain)
@@ -102,78 +99,23 @@ func (s *Service) inboxFor(ctx context.Context, t inbox.Tenant, u User, h Messag
 	}
 	for _, ib := range all {
 		me, member := ib.Member(u.Email)
-		if member && rcpts[ib.Address] {
+		if member && m.AddressedTo(ib) {
 			return ib, me, true, nil
 		}
 	}
 	return inbox.Inbox{}, inbox.Member{}, false, nil
 }
 
-// Recipients returns the set of addresses a mail was delivered to, from its
-// To, Cc, Delivered-To and X-Original-To headers and its List-Id (a Google
-// Group's "<support.example.com>" names support@example.com). Unparsable
-// headers contribute nothing.
-func Recipients(h MessageHeaders) map[string]bool {
-	out := map[string]bool{}
-	for _, field := range []string{h.To, h.Cc, h.XOriginalTo} {
-		if strings.TrimSpace(field) == "" {
-			continue
-		}
-		list, err := mail.ParseAddressList(field)
-		if err != nil {
-			// Fall back to comma-separated pieces: one bad address must not
-			// hide the good ones.
-			for _, part := range strings.Split(field, ",") {
-				if a := inbox.NormalizeEmail(part); a != "" {
-					out[a] = true
-				}
-			}
-			continue
-		}
-		for _, a := range list {
-			out[strings.ToLower(a.Address)] = true
-		}
-	}
-	for _, d := range h.DeliveredTo {
-		if a := inbox.NormalizeEmail(d); a != "" {
-			out[a] = true
-		}
-	}
-	if id := listAddress(h.ListID); id != "" {
-		out[id] = true
-	}
-	return out
-}
-
-// listAddress maps a List-Id header ("Support <support.example.com>") to the
-// group address it names, the convention Google Groups follows.
-func listAddress(listID string) string {
-	i, j := strings.LastIndexByte(listID, '<'), strings.LastIndexByte(listID, '>')
-	if i < 0 || j < i {
-		return ""
-	}
-	local, domain, ok := strings.Cut(strings.TrimSpace(listID[i+1:j]), ".")
-	if !ok || local == "" || !strings.Contains(domain, ".") {
-		return ""
-	}
-	return inbox.NormalizeEmail(local + "@" + domain)
-}
-
-// start creates the conversation for a mail that reached ib. A concurrent
-// start of the same conversation (another member opening the same mail) is
-// not an error: the stored one is returned.
-func (s *Service) start(ctx context.Context, ib inbox.Inbox, h MessageHeaders, th inbox.ThreadHeaders) (inbox.Conversation, error) {
-	now := s.now()
-	at := h.Date
-	if at.IsZero() || at.After(now) {
-		at = now
-	}
-	customer, name := customerOf(ib, h)
-	c, created, err := inbox.NewConversation(ib, th.Root(), h.Subject, customer, name, at, now)
+// start creates the conversation for a mail that reached ib before the sync
+// saw it. A concurrent start of the same conversation (another member
+// opening the same mail, or the sync) is not an error: the stored one is
+// returned.
+func (s *Service) start(ctx context.Context, ib inbox.Inbox, m inbox.Mail) (inbox.Conversation, error) {
+	c, created, err := inbox.StartConversation(ib, m, s.now())
 	if err != nil {
 		return inbox.Conversation{}, err
 	}
-	err = s.store.CreateConversation(ctx, c, th.All(), created)
+	err = s.store.CreateConversation(ctx, c, m.Thread.All(), created)
 	if errors.Is(err, inbox.ErrAlreadyExists) {
 		return s.store.GetConversation(ctx, ib.TenantID, c.ID)
 	}
@@ -181,28 +123,6 @@ func (s *Service) start(ctx context.Context, ib inbox.Inbox, h MessageHeaders, t
 		return inbox.Conversation{}, fmt.Errorf("create conversation in %s: %w", ib.ID, err)
 	}
 	return c, nil
-}
-
-// customerOf picks the customer of a mail: its sender, unless the sender is
-// the team (the shared address or a member), in which case the first
-// recipient outside the team.
-func customerOf(ib inbox.Inbox, h MessageHeaders) (addr, name string) {
-	team := func(a string) bool {
-		_, member := ib.Member(a)
-		return member || a == ib.Address
-	}
-	if from, err := mail.ParseAddress(h.From); err == nil && !team(strings.ToLower(from.Address)) {
-		return strings.ToLower(from.Address), from.Name
-	}
-	for _, field := range []string{h.To, h.Cc} {
-		list, _ := mail.ParseAddressList(field)
-		for _, a := range list {
-			if !team(strings.ToLower(a.Address)) {
-				return strings.ToLower(a.Address), a.Name
-			}
-		}
-	}
-	return "", ""
 }
 
 // Conversation returns the card view of one conversation. Returns

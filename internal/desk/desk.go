@@ -33,19 +33,7 @@ type GmailAccess struct {
 }
 
 // MessageHeaders are the headers of one mail that Postfach reads.
-type MessageHeaders struct {
-	MessageID   string
-	InReplyTo   string
-	References  string
-	Subject     string
-	From        string
-	To          string
-	Cc          string
-	DeliveredTo []string // every Delivered-To header
-	XOriginalTo string
-	ListID      string
-	Date        time.Time // zero when absent or unparsable
-}
+type MessageHeaders = inbox.Headers
 
 // MessageReader reads the headers of the message open in the user's Gmail.
 type MessageReader interface {
@@ -61,10 +49,11 @@ var ErrMessageUnavailable = errors.New("message unavailable")
 
 // Service is the shared inbox as the sidebar sees it.
 type Service struct {
-	store  inbox.Store
-	reader MessageReader
-	now    func() time.Time
-	log    *slog.Logger
+	store    inbox.Store
+	reader   MessageReader
+	now      func() time.Time
+	log      *slog.Logger
+	onChange func(context.Context, inbox.Conversation)
 }
 
 // Options configure a Service.
@@ -73,11 +62,14 @@ type Options struct {
 	Reader MessageReader
 	Now    func() time.Time // defaults to time.Now
 	Logger *slog.Logger     // defaults to discarding
+	// OnChange, if set, is called after an action changed a conversation
+	// (to mirror it as Gmail labels). It must not block for long.
+	OnChange func(context.Context, inbox.Conversation)
 }
 
 // New builds a Service.
 func New(o Options) *Service {
-	s := &Service{store: o.Store, reader: o.Reader, now: o.Now, log: o.Logger}
+	s := &Service{store: o.Store, reader: o.Reader, now: o.Now, log: o.Logger, onChange: o.OnChange}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -29,7 +31,14 @@ type DevOptions struct {
 	// Gmail serves the Gmail simulator's /gmail/v1/… and /upload/gmail/v1/…
 	// paths on the same address.
 	Gmail http.Handler
+	// Deliver delivers a raw RFC 822 mail to an envelope recipient as Gmail
+	// would (a group fans out to its members) and returns the mailboxes
+	// that got a copy.
+	Deliver func(raw []byte, to string) ([]string, error)
 }
+
+// maxDevMailBytes bounds a mail posted to /dev/deliver.
+const maxDevMailBytes = 10 << 20
 
 func (s *Server) devRoutes(o DevOptions) {
 	if o.Tokens != nil {
@@ -47,6 +56,27 @@ func (s *Server) devRoutes(o DevOptions) {
 				return err
 			}
 			return c.JSON(http.StatusOK, t)
+		})
+	}
+	if o.Deliver != nil {
+		s.echo.POST("/dev/deliver", func(c echo.Context) error {
+			var req struct {
+				Raw string `json:"raw"`
+				To  string `json:"to"`
+			}
+			c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, maxDevMailBytes)
+			if err := json.NewDecoder(c.Request().Body).Decode(&req); err != nil {
+				return echo.NewHTTPError(http.StatusBadRequest, `want JSON {"raw": "<RFC 822 mail>", "to": "<envelope recipient>"}`)
+			}
+			to := inbox.NormalizeEmail(req.To)
+			if to == "" || strings.TrimSpace(req.Raw) == "" {
+				return echo.NewHTTPError(http.StatusBadRequest, "raw and to are required")
+			}
+			got, err := o.Deliver([]byte(req.Raw), to)
+			if err != nil {
+				return echo.NewHTTPError(http.StatusBadRequest, err.Error())
+			}
+			return c.JSON(http.StatusOK, map[string]any{"mailboxes": got})
 		})
 	}
 	if o.Gmail != nil {

@@ -31,17 +31,20 @@ type Options struct {
 	// BaseURL is the public base URL the deployment points at.
 	BaseURL string
 	Logger  *slog.Logger
+	// Sync, if set, adds the Gmail push endpoint and the scheduled tasks.
+	Sync *SyncOptions
 	// Dev, if set, adds the development routes.
 	Dev *DevOptions
 }
 
 // Server serves Postfach over HTTP.
 type Server struct {
-	echo  *echo.Echo
-	desk  *desk.Service
-	cards cards.Builder
-	log   *slog.Logger
-	srv   *http.Server
+	echo    *echo.Echo
+	desk    *desk.Service
+	cards   cards.Builder
+	baseURL string
+	log     *slog.Logger
+	srv     *http.Server
 }
 
 // New builds a Server with every route registered.
@@ -61,10 +64,11 @@ func New(o Options) (*Server, error) {
 	e.HideBanner = true
 	e.HidePort = true
 	s := &Server{
-		echo:  e,
-		desk:  o.Desk,
-		cards: cards.Builder{ActionURL: base + manifests.PathAction},
-		log:   log,
+		echo:    e,
+		desk:    o.Desk,
+		cards:   cards.Builder{ActionURL: base + manifests.PathAction},
+		baseURL: base,
+		log:     log,
 	}
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.RequestID())
@@ -86,6 +90,9 @@ func (s *Server) routes(o Options) {
 	g.POST(manifests.PathHomepage, s.homepage)
 	g.POST(manifests.PathMessageOpen, s.messageOpen)
 	g.POST(manifests.PathAction, s.action)
+	if o.Sync != nil {
+		s.syncRoutes(*o.Sync)
+	}
 	if o.Dev != nil {
 		s.devRoutes(*o.Dev)
 	}

@@ -1,0 +1,417 @@
+package gmailclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/time/rate"
+	gmail "google.golang.org/api/gmail/v1"
+	"google.golang.org/api/googleapi"
+	"google.golang.org/api/option"
+
+	"github.com/postfach/postfach/internal/syncer"
+)
+
+// TokenSources gives access to mailboxes without a user present: domain-wide
+// delegation or stored offline consent in production, a development trust
+// root in dev mode and tests.
+type TokenSources interface {
+	TokenSource(ctx context.Context, mailbox string) (oauth2.TokenSource, error)
+}
+
+// DialerOptions configure a Dialer.
+type DialerOptions struct {
+	Endpoint  string // Gmail API base URL; Google's by default
+	Transport http.RoundTripper
+	Tokens    TokenSources
+	// UnitsPerSecond is the steady per-mailbox rate of quota units. The
+	// limiter's burst is maxCallUnits, so no one-second window exceeds
+	// UnitsPerSecond+100: the default 150 keeps Postfach under Gmail's 250
+	// units per second per user.
+	UnitsPerSecond int
+	// Fetchers is how many messages.get run at once per mailbox. Default 10.
+	Fetchers int
+	// MaxAttempts bounds retries of one call on 429/403 rate limits/5xx.
+	// Default 7.
+	MaxAttempts int
+	// BaseBackoff is the first retry's maximum wait (full jitter, doubling).
+	// Default 500 ms.
+	BaseBackoff time.Duration
+}
+
+// Dialer opens mailboxes for the syncer. It keeps one rate limiter per
+// mailbox, so every call for a mailbox in this process shares its budget.
+type Dialer struct {
+	o        DialerOptions
+	mu       sync.Mutex
+	limiters map[string]*rate.Limiter
+}
+
+// NewDialer builds a Dialer.
+func NewDialer(o DialerOptions) *Dialer {
+	if o.Transport == nil {
+		o.Transport = http.DefaultTransport
+	}
+	if o.UnitsPerSecond <= 0 {
+		o.UnitsPerSecond = 150
+	}
+	if o.Fetchers <= 0 {
+		o.Fetchers = 10
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 7
+	}
+	if o.BaseBackoff <= 0 {
+		o.BaseBackoff = 500 * time.Millisecond
+	}
+	return &Dialer{o: o, limiters: map[string]*rate.Limiter{}}
+}
+
+var _ syncer.Dialer = (*Dialer)(nil)
+
+// Mailbox implements syncer.Dialer.
+func (d *Dialer) Mailbox(ctx context.Context, address string) (syncer.Gmail, error) {
+	if d.o.Tokens == nil {
+		return nil, errors.New("no mailbox token sources configured")
+	}
+	ts, err := d.o.Tokens.TokenSource(ctx, address)
+	if err != nil {
+		return nil, fmt.Errorf("token source for %s: %w", address, err)
+	}
+	client := &http.Client{Transport: &oauth2.Transport{Source: ts, Base: d.o.Transport}}
+	opts := []option.ClientOption{option.WithHTTPClient(client)}
+	if d.o.Endpoint != "" {
+		opts = append(opts, option.WithEndpoint(d.o.Endpoint))
+	}
+	svc, err := gmail.NewService(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("gmail client: %w", err)
+	}
+	d.mu.Lock()
+	lim, ok := d.limiters[address]
+	if !ok {
+		lim = rate.NewLimiter(rate.Limit(d.o.UnitsPerSecond), maxCallUnits)
+		d.limiters[address] = lim
+	}
+	d.mu.Unlock()
+	return &mailbox{svc: svc, address: address, lim: lim, o: d.o}, nil
+}
+
+// mailbox is one mailbox's Gmail API.
+type mailbox struct {
+	svc     *gmail.Service
+	address string
+	lim     *rate.Limiter
+	o       DialerOptions
+}
+
+// Quota units of the calls made here (Gmail API usage limits).
+const (
+	unitsGet          = 5
+	unitsList         = 5
+	unitsHistory      = 2
+	unitsLabelsList   = 1
+	unitsLabelsCreate = 5
+	unitsThreadModify = 10
+	unitsBatchModify  = 50
+	unitsWatch        = 100
+	unitsStop         = 1
+	unitsProfile      = 1
+	// maxCallUnits is the most one call costs (users.watch).
+	maxCallUnits = unitsWatch
+)
+
+// call runs one API call within the mailbox's quota, retrying rate limits,
+// server errors and transport failures with exponential backoff and full
+// jitter.
+func (m *mailbox) call(ctx context.Context, units int, f func() error) error {
+	var err error
+	for attempt := 0; attempt < m.o.MaxAttempts; attempt++ {
+		if attempt > 0 {
+			wait := m.o.BaseBackoff << (attempt - 1)
+			wait = time.Duration(rand.Int64N(int64(wait) + 1))
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(wait):
+			}
+		}
+		if werr := m.lim.WaitN(ctx, units); werr != nil {
+			return werr
+		}
+		if err = f(); err == nil || !retryable(err) {
+			return err
+		}
+	}
+	return fmt.Errorf("after %d attempts: %w", m.o.MaxAttempts, err)
+}
+
+// retryable reports whether a call failed for a reason that passes: Gmail's
+// rate limits (429, 403 rateLimitExceeded/userRateLimitExceeded), server
+// errors, or the network.
+func retryable(err error) bool {
+	var gerr *googleapi.Error
+	if errors.As(err, &gerr) {
+		if gerr.Code == http.StatusTooManyRequests || gerr.Code >= 500 {
+			return true
+		}
+		if gerr.Code == http.StatusForbidden {
+			for _, e := range gerr.Errors {
+				if e.Reason == "rateLimitExceeded" || e.Reason == "userRateLimitExceeded" {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	var uerr *url.Error
+	return errors.As(err, &uerr) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+}
+
+func notFound(err error) bool {
+	var gerr *googleapi.Error
+	return errors.As(err, &gerr) && gerr.Code == http.StatusNotFound
+}
+
+func (m *mailbox) Watch(ctx context.Context, topic string) (uint64, time.Time, error) {
+	var r *gmail.WatchResponse
+	err := m.call(ctx, unitsWatch, func() (err error) {
+		r, err = m.svc.Users.Watch("me", &gmail.WatchRequest{TopicName: topic}).Context(ctx).Do()
+		return err
+	})
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("users.watch: %w", err)
+	}
+	return r.HistoryId, time.UnixMilli(r.Expiration).UTC(), nil
+}
+
+func (m *mailbox) Stop(ctx context.Context) error {
+	err := m.call(ctx, unitsStop, func() error { return m.svc.Users.Stop("me").Context(ctx).Do() })
+	if err != nil {
+		return fmt.Errorf("users.stop: %w", err)
+	}
+	return nil
+}
+
+func (m *mailbox) HistoryID(ctx context.Context) (uint64, error) {
+	var p *gmail.Profile
+	err := m.call(ctx, unitsProfile, func() (err error) {
+		p, err = m.svc.Users.GetProfile("me").Context(ctx).Do()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("users.getProfile: %w", err)
+	}
+	return p.HistoryId, nil
+}
+
+func (m *mailbox) History(ctx context.Context, start uint64, page func([]syncer.HistoryRecord) error) (uint64, error) {
+	token := ""
+	for {
+		var r *gmail.ListHistoryResponse
+		err := m.call(ctx, unitsHistory, func() (err error) {
+			call := m.svc.Users.History.List("me").StartHistoryId(start).
+				HistoryTypes("messageAdded", "labelAdded", "labelRemoved").MaxResults(500).Context(ctx)
+			if token != "" {
+				call = call.PageToken(token)
+			}
+			r, err = call.Do()
+			return err
+		})
+		if notFound(err) {
+			return 0, fmt.Errorf("history.list from %d: %w", start, syncer.ErrHistoryGone)
+		}
+		if err != nil {
+			return 0, fmt.Errorf("history.list from %d: %w", start, err)
+		}
+		recs := make([]syncer.HistoryRecord, 0, len(r.History))
+		for _, h := range r.History {
+			if h == nil {
+				continue
+			}
+			rec := syncer.HistoryRecord{ID: h.Id}
+			for _, a := range h.MessagesAdded {
+				if a != nil && a.Message != nil {
+					rec.Added = append(rec.Added, ref(a.Message))
+				}
+			}
+			for _, a := range h.LabelsAdded {
+				if a != nil && a.Message != nil {
+					rec.LabelsAdded = append(rec.LabelsAdded, syncer.LabelChange{Message: ref(a.Message), LabelIDs: a.LabelIds})
+				}
+			}
+			for _, a := range h.LabelsRemoved {
+				if a != nil && a.Message != nil {
+					rec.LabelsRemoved = append(rec.LabelsRemoved, syncer.LabelChange{Message: ref(a.Message), LabelIDs: a.LabelIds})
+				}
+			}
+			recs = append(recs, rec)
+		}
+		if err := page(recs); err != nil {
+			return 0, err
+		}
+		if r.NextPageToken == "" {
+			return r.HistoryId, nil
+		}
+		token = r.NextPageToken
+	}
+}
+
+func ref(m *gmail.Message) syncer.MessageRef {
+	return syncer.MessageRef{ID: m.Id, ThreadID: m.ThreadId, LabelIDs: m.LabelIds}
+}
+
+func (m *mailbox) Messages(ctx context.Context, ids []string) ([]syncer.Message, error) {
+	out := make([]*syncer.Message, len(ids))
+	errs := make([]error, len(ids))
+	sem := make(chan struct{}, m.o.Fetchers)
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			var msg *gmail.Message
+			err := m.call(ctx, unitsGet, func() (err error) {
+				msg, err = m.svc.Users.Messages.Get("me", id).Format("metadata").MetadataHeaders(metadataHeaders...).Context(ctx).Do()
+				return err
+			})
+			switch {
+			case notFound(err):
+			case err != nil:
+				errs[i] = fmt.Errorf("messages.get %s: %w", id, err)
+			default:
+				out[i] = &syncer.Message{MessageRef: ref(msg), Headers: headersOf(msg)}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	msgs := make([]syncer.Message, 0, len(ids))
+	for _, m := range out {
+		if m != nil {
+			msgs = append(msgs, *m)
+		}
+	}
+	return msgs, nil
+}
+
+func (m *mailbox) ListMessages(ctx context.Context, q string, page func([]syncer.MessageRef) error) error {
+	token := ""
+	for {
+		var r *gmail.ListMessagesResponse
+		err := m.call(ctx, unitsList, func() (err error) {
+			call := m.svc.Users.Messages.List("me").Q(q).MaxResults(500).Context(ctx)
+			if token != "" {
+				call = call.PageToken(token)
+			}
+			r, err = call.Do()
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("messages.list: %w", err)
+		}
+		refs := make([]syncer.MessageRef, 0, len(r.Messages))
+		for _, msg := range r.Messages {
+			if msg != nil {
+				refs = append(refs, ref(msg))
+			}
+		}
+		if err := page(refs); err != nil {
+			return err
+		}
+		if r.NextPageToken == "" {
+			return nil
+		}
+		token = r.NextPageToken
+	}
+}
+
+func (m *mailbox) Labels(ctx context.Context, names []string) (map[string]string, error) {
+	have, err := m.listLabels(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, n := range names {
+		if id, ok := have[n]; ok {
+			out[n] = id
+			continue
+		}
+		var l *gmail.Label
+		err := m.call(ctx, unitsLabelsCreate, func() (err error) {
+			l, err = m.svc.Users.Labels.Create("me", &gmail.Label{
+				Name: n, LabelListVisibility: "labelShow", MessageListVisibility: "show",
+			}).Context(ctx).Do()
+			return err
+		})
+		var gerr *googleapi.Error
+		if errors.As(err, &gerr) && gerr.Code == http.StatusConflict {
+			// Created meanwhile (another instance, or a user).
+			if have, err = m.listLabels(ctx); err != nil {
+				return nil, err
+			}
+			if id, ok := have[n]; ok {
+				out[n] = id
+				continue
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("labels.create %q: %w", n, err)
+		}
+		out[n] = l.Id
+	}
+	return out, nil
+}
+
+func (m *mailbox) listLabels(ctx context.Context) (map[string]string, error) {
+	var r *gmail.ListLabelsResponse
+	err := m.call(ctx, unitsLabelsList, func() (err error) {
+		r, err = m.svc.Users.Labels.List("me").Context(ctx).Do()
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("labels.list: %w", err)
+	}
+	have := map[string]string{}
+	for _, l := range r.Labels {
+		if l != nil {
+			have[l.Name] = l.Id
+		}
+	}
+	return have, nil
+}
+
+func (m *mailbox) ModifyThread(ctx context.Context, threadID string, add, remove []string) error {
+	err := m.call(ctx, unitsThreadModify, func() error {
+		_, err := m.svc.Users.Threads.Modify("me", threadID, &gmail.ModifyThreadRequest{AddLabelIds: add, RemoveLabelIds: remove}).Context(ctx).Do()
+		return err
+	})
+	if notFound(err) {
+		return nil // the thread is gone from this mailbox
+	}
+	if err != nil {
+		return fmt.Errorf("threads.modify %s: %w", threadID, err)
+	}
+	return nil
+}
+
+func (m *mailbox) ModifyMessages(ctx context.Context, ids []string, add, remove []string) error {
+	err := m.call(ctx, unitsBatchModify, func() error {
+		return m.svc.Users.Messages.BatchModify("me", &gmail.BatchModifyMessagesRequest{Ids: ids, AddLabelIds: add, RemoveLabelIds: remove}).Context(ctx).Do()
+	})
+	if err != nil {
+		return fmt.Errorf("messages.batchModify (%d): %w", len(ids), err)
+	}
+	return nil
+}

@@ -1,0 +1,77 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/postfach/postfach/internal/inbox"
+)
+
+// Gmail is what the syncer needs from one mailbox's Gmail API. The
+// gmailclient package implements it over google.golang.org/api/gmail/v1,
+// with the mailbox's own quota and retries.
+type Gmail interface {
+	// Watch starts or renews the push watch on topic; it returns the
+	// mailbox's current history id and the watch's expiration.
+	Watch(ctx context.Context, topic string) (historyID uint64, expiration time.Time, err error)
+	// Stop ends the push watch.
+	Stop(ctx context.Context) error
+	// HistoryID returns the mailbox's current history id (users.getProfile).
+	HistoryID(ctx context.Context) (uint64, error)
+	// History calls page for every page of history after start, in order,
+	// asking for messageAdded, labelAdded and labelRemoved records. It
+	// returns the mailbox's current history id, or an error wrapping
+	// ErrHistoryGone when start is older than Gmail keeps.
+	History(ctx context.Context, start uint64, page func([]HistoryRecord) error) (uint64, error)
+	// Messages fetches the metadata of messages by id, concurrently within
+	// the mailbox's quota. Messages that no longer exist are left out.
+	Messages(ctx context.Context, ids []string) ([]Message, error)
+	// ListMessages calls page with the ids of messages matching q (Gmail
+	// search syntax), newest first.
+	ListMessages(ctx context.Context, q string, page func([]MessageRef) error) error
+	// Labels returns the ids of the named labels, creating those that do
+	// not exist yet.
+	Labels(ctx context.Context, names []string) (map[string]string, error)
+	// ModifyThread adds and removes labels on every message of a thread.
+	ModifyThread(ctx context.Context, threadID string, add, remove []string) error
+	// ModifyMessages adds and removes labels on many messages at once
+	// (users.messages.batchModify).
+	ModifyMessages(ctx context.Context, ids []string, add, remove []string) error
+}
+
+// ErrHistoryGone: the history cursor is older than Gmail keeps (history.list
+// answered 404); a full sync is needed.
+var ErrHistoryGone = errors.New("gmail history no longer available")
+
+// Dialer opens the Gmail API of a mailbox without a user present.
+type Dialer interface {
+	Mailbox(ctx context.Context, address string) (Gmail, error)
+}
+
+// MessageRef names a message of a mailbox.
+type MessageRef struct {
+	ID       string
+	ThreadID string
+	LabelIDs []string
+}
+
+// HistoryRecord is one entry of a mailbox's history.
+type HistoryRecord struct {
+	ID            uint64
+	Added         []MessageRef
+	LabelsAdded   []LabelChange
+	LabelsRemoved []LabelChange
+}
+
+// LabelChange is a label change on one message.
+type LabelChange struct {
+	Message  MessageRef
+	LabelIDs []string
+}
+
+// Message is a fetched message: its place in the mailbox and its headers.
+type Message struct {
+	MessageRef
+	Headers inbox.Headers
+}

@@ -1,0 +1,136 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/postfach/postfach/internal/inbox"
+)
+
+// labels returns the ids of the label trees of inboxes in a mailbox,
+// creating missing labels and remembering their ids on the mailbox.
+func (s *Syncer) labels(ctx context.Context, g Gmail, mb inbox.Mailbox, inboxes []inbox.Inbox) (map[string]string, error) {
+	var names []string
+	for _, ib := range inboxes {
+		names = append(names, labelTree(ib, mb.Kind)...)
+	}
+	missing := slices.DeleteFunc(slices.Clone(names), func(n string) bool { _, ok := mb.Labels[n]; return ok })
+	if len(missing) == 0 {
+		return mb.Labels, nil
+	}
+	got, err := g.Labels(ctx, names)
+	if err != nil {
+		return nil, fmt.Errorf("labels of %s: %w", mb.Address, err)
+	}
+	merged := maps.Clone(mb.Labels)
+	if merged == nil {
+		merged = map[string]string{}
+	}
+	maps.Copy(merged, got)
+	if _, err := s.store.UpdateMailbox(ctx, mb.Address, func(m *inbox.Mailbox) error {
+		if m.Labels == nil {
+			m.Labels = map[string]string{}
+		}
+		maps.Copy(m.Labels, got)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("remember labels of %s: %w", mb.Address, err)
+	}
+	return merged, nil
+}
+
+// ConversationChanged mirrors a conversation's state to the labels of its
+// threads in every linked mailbox. The sidebar calls it after an action.
+func (s *Syncer) ConversationChanged(ctx context.Context, c inbox.Conversation) error {
+	ib, err := s.store.GetInbox(ctx, c.TenantID, c.InboxID)
+	if err != nil {
+		return fmt.Errorf("get inbox %s: %w", c.InboxID, err)
+	}
+	return s.mirror(ctx, ib, c, "")
+}
+
+// mirror applies c's state as labels to its threads: in every linked
+// mailbox, or only in mailbox `only`. Failures in one mailbox do not stop
+// the others; the first is returned.
+func (s *Syncer) mirror(ctx context.Context, ib inbox.Inbox, c inbox.Conversation, only string) error {
+	links, err := s.store.ListThreadLinks(ctx, c.TenantID, c.ID)
+	if err != nil {
+		return fmt.Errorf("thread links of %s: %w", c.ID, err)
+	}
+	var first error
+	for _, l := range links {
+		if only != "" && l.Mailbox != only {
+			continue
+		}
+		if err := s.mirrorLink(ctx, ib, c, l); err != nil {
+			s.log.Warn("label mirror failed", "mailbox", l.Mailbox, "conversation", c.ID, "error", err)
+			if first == nil {
+				first = err
+			}
+		}
+	}
+	return first
+}
+
+func (s *Syncer) mirrorLink(ctx context.Context, ib inbox.Inbox, c inbox.Conversation, l inbox.ThreadLink) error {
+	mb, err := s.store.GetMailbox(ctx, l.Mailbox)
+	if errors.Is(err, inbox.ErrNotFound) {
+		return nil // unlinked since
+	}
+	if err != nil {
+		return fmt.Errorf("get mailbox: %w", err)
+	}
+	g, err := s.gmail.Mailbox(ctx, mb.Address)
+	if err != nil {
+		return fmt.Errorf("open gmail: %w", err)
+	}
+	ids, err := s.labels(ctx, g, mb, []inbox.Inbox{ib})
+	if err != nil {
+		return err
+	}
+	add, remove, err := desired(ib, c, mb, ids)
+	if err != nil {
+		return err
+	}
+	if err := g.ModifyThread(ctx, l.ThreadID, add, remove); err != nil {
+		return fmt.Errorf("label thread %s: %w", l.ThreadID, err)
+	}
+	return nil
+}
+
+// change applies a user's change made in Gmail to a conversation, retrying
+// on collisions, then mirrors the result.
+func (s *Syncer) change(ctx context.Context, ib inbox.Inbox, c inbox.Conversation, actor string, fn func(*inbox.Conversation, inbox.Inbox, time.Time) (inbox.Activity, error)) error {
+	for attempt := 0; ; attempt++ {
+		next := c
+		next.Tags = slices.Clone(c.Tags)
+		ev, err := fn(&next, ib, s.now())
+		if errors.Is(err, inbox.ErrUnchanged) {
+			return nil
+		}
+		if errors.Is(err, inbox.ErrInvalid) {
+			// E.g. Mine added by someone who is not (any more) a member.
+			s.log.Info("label change ignored", "conversation", c.ID, "actor", actor, "error", err)
+			return s.mirror(ctx, ib, c, "")
+		}
+		if err != nil {
+			return err
+		}
+		err = s.store.UpdateConversation(ctx, next, ev)
+		if errors.Is(err, inbox.ErrConflict) && attempt < 5 {
+			if c, err = s.store.GetConversation(ctx, c.TenantID, c.ID); err != nil {
+				return fmt.Errorf("reload %s: %w", c.ID, err)
+			}
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("update %s: %w", c.ID, err)
+		}
+		s.log.Info("change made in gmail", "conversation", c.ID, "actor", actor, "kind", ev.Kind, "to", ev.To)
+		return s.mirror(ctx, ib, next, "")
+	}
+}

@@ -1,0 +1,231 @@
+// Package syncer keeps Postfach in step with Gmail: it turns push
+// notifications into incremental history syncs of linked mailboxes, ingests
+// new mail into conversations (matching inboxes by recipients, threads by
+// Message-ID across mailboxes), applies Postfach's state back to Gmail as
+// labels, takes label changes made in Gmail as user actions, and renews
+// watches.
+//
+// # Guarantees
+//
+//   - At-least-once notifications are harmless: a notification only records
+//     "sync up to at least historyId H"; the sync reads history from the
+//     stored cursor, whatever order notifications arrive in.
+//   - The cursor advances only after the state a history page produced is
+//     committed; a crash in between replays the page, and replays are no-ops
+//     because every mail is recorded under its RFC 5322 Message-ID, once
+//     per inbox (Store.AppendMessage answers ErrAlreadyExists).
+//   - One mailbox is synced by one instance at a time: a lease in the store.
+//   - A cursor too old for Gmail (history 404) triggers a full resync over a
+//     window of recent mail, which only adds what is missing: owners,
+//     statuses, tags and notes are never touched by it.
+//   - Postfach's own label writes are recorded as expectations on the
+//     mailbox before they are made, so their echo in the history is not
+//     taken for a user's change.
+package syncer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/postfach/postfach/internal/inbox"
+)
+
+// Options configure a Syncer.
+type Options struct {
+	Store  inbox.Store
+	Gmail  Dialer
+	Holder string // this instance's lease holder id
+	// Topic is the Pub/Sub topic watches publish to
+	// (projects/P/topics/T).
+	Topic string
+	// ResyncWindow bounds a full resync: mail newer than this is read.
+	// Defaults to 30 days.
+	ResyncWindow time.Duration
+	// LeaseTTL is how long one sync may hold a mailbox. Defaults to 2 min.
+	LeaseTTL time.Duration
+	Now      func() time.Time
+	Logger   *slog.Logger
+}
+
+// Syncer syncs linked mailboxes. It is safe for concurrent use.
+type Syncer struct {
+	store  inbox.Store
+	gmail  Dialer
+	holder string
+	topic  string
+	window time.Duration
+	ttl    time.Duration
+	now    func() time.Time
+	log    *slog.Logger
+
+	// running holds the mailboxes this process is syncing right now, so
+	// that a burst of notifications starts one sync, not many.
+	mu      sync.Mutex
+	running map[string]bool
+	locks   map[string]*sync.Mutex // serialises Sync per mailbox in this process
+	wg      sync.WaitGroup
+}
+
+// New builds a Syncer.
+func New(o Options) *Syncer {
+	s := &Syncer{
+		store: o.Store, gmail: o.Gmail, holder: o.Holder, topic: o.Topic,
+		window: o.ResyncWindow, ttl: o.LeaseTTL, now: o.Now, log: o.Logger,
+		running: map[string]bool{},
+		locks:   map[string]*sync.Mutex{},
+	}
+	if s.holder == "" {
+		s.holder = inbox.NewID(time.Now())
+	}
+	if s.window <= 0 {
+		s.window = 30 * 24 * time.Hour
+	}
+	if s.ttl <= 0 {
+		s.ttl = 2 * time.Minute
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	return s
+}
+
+// ErrUnknownMailbox: a notification or request names a mailbox that is not
+// linked.
+var ErrUnknownMailbox = errors.New("mailbox is not linked")
+
+// Notify records that Gmail announced history up to historyID for a
+// mailbox. Once it returns nil the work is safely recorded: a sync will pick
+// it up even if this process dies now. It returns an error wrapping
+// ErrUnknownMailbox for a mailbox that is not linked.
+func (s *Syncer) Notify(ctx context.Context, address string, historyID uint64) error {
+	address = inbox.NormalizeEmail(address)
+	_, err := s.store.UpdateMailbox(ctx, address, func(m *inbox.Mailbox) error {
+		if historyID > m.NotifiedHistoryID {
+			m.NotifiedHistoryID = historyID
+		}
+		return nil
+	})
+	if errors.Is(err, inbox.ErrNotFound) {
+		return fmt.Errorf("%w: %s", ErrUnknownMailbox, address)
+	}
+	if err != nil {
+		return fmt.Errorf("record notification for %s: %w", address, err)
+	}
+	return nil
+}
+
+// Kick syncs a mailbox in the background unless this process is already
+// syncing it (the running sync loops until the mailbox has no announced
+// history left). ctx bounds the background work; Wait waits for it.
+func (s *Syncer) Kick(ctx context.Context, address string) {
+	s.mu.Lock()
+	if s.running[address] {
+		s.mu.Unlock()
+		return
+	}
+	s.running[address] = true
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		defer func() {
+			s.mu.Lock()
+			delete(s.running, address)
+			s.mu.Unlock()
+		}()
+		if err := s.Sync(ctx, address); err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Warn("background sync failed", "mailbox", address, "error", err)
+		}
+	}()
+}
+
+// Wait blocks until every background sync started by Kick has ended.
+func (s *Syncer) Wait() { s.wg.Wait() }
+
+// maxRounds bounds how often one Sync call re-reads history that arrived
+// while it ran.
+const maxRounds = 10
+
+// Sync brings a mailbox up to date: incremental from the stored cursor, or
+// a full resync for a never-synced mailbox or an expired cursor. It returns
+// nil without doing anything when another instance holds the mailbox's
+// lease (that instance will see the announced history). The outcome is
+// recorded on the mailbox (LastSyncAt, LastError) for the admin.
+func (s *Syncer) Sync(ctx context.Context, address string) error {
+	// The lease keeps other instances out; this lock keeps this instance's
+	// own callers (a push, the sweep, a link) from sharing one lease.
+	s.mu.Lock()
+	lock, ok := s.locks[address]
+	if !ok {
+		lock = &sync.Mutex{}
+		s.locks[address] = lock
+	}
+	s.mu.Unlock()
+	lock.Lock()
+	defer lock.Unlock()
+	for round := 0; round < maxRounds; round++ {
+		m, err := s.store.UpdateMailbox(ctx, address, func(m *inbox.Mailbox) error {
+			return m.Acquire(s.holder, s.now(), s.ttl)
+		})
+		if errors.Is(err, inbox.ErrLeaseHeld) {
+			return nil
+		}
+		if errors.Is(err, inbox.ErrNotFound) {
+			return fmt.Errorf("%w: %s", ErrUnknownMailbox, address)
+		}
+		if err != nil {
+			return fmt.Errorf("lease %s: %w", address, err)
+		}
+		syncErr := s.syncLeased(ctx, m)
+		m, err = s.store.UpdateMailbox(context.WithoutCancel(ctx), address, func(m *inbox.Mailbox) error {
+			m.Release(s.holder)
+			m.LastSyncAt = s.now()
+			if syncErr != nil {
+				m.LastError = syncErr.Error()
+				m.ErrorCount++
+			} else {
+				m.LastError = ""
+				m.ErrorCount = 0
+			}
+			return nil
+		})
+		if syncErr != nil {
+			return fmt.Errorf("sync %s: %w", address, syncErr)
+		}
+		if err != nil {
+			return fmt.Errorf("release %s: %w", address, err)
+		}
+		if m.NotifiedHistoryID <= m.HistoryID {
+			return nil
+		}
+	}
+	return nil
+}
+
+// syncLeased runs one sync of a mailbox whose lease s holds.
+func (s *Syncer) syncLeased(ctx context.Context, m inbox.Mailbox) error {
+	g, err := s.gmail.Mailbox(ctx, m.Address)
+	if err != nil {
+		return fmt.Errorf("open gmail: %w", err)
+	}
+	w := &worker{s: s, g: g, mailbox: m}
+	if err := w.load(ctx); err != nil {
+		return err
+	}
+	if m.HistoryID == 0 {
+		return w.fullSync(ctx)
+	}
+	err = w.incremental(ctx)
+	if errors.Is(err, ErrHistoryGone) {
+		s.log.Warn("history expired, full resync", "mailbox", m.Address, "cursor", m.HistoryID)
+		return w.fullSync(ctx)
+	}
+	return err
+}

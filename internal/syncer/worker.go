@@ -1,0 +1,457 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/postfach/postfach/internal/inbox"
+)
+
+// worker is one sync of one leased mailbox.
+type worker struct {
+	s       *Syncer
+	g       Gmail
+	mailbox inbox.Mailbox
+	// inboxes are the tenant's inboxes this mailbox receives mail for.
+	inboxes []inbox.Inbox
+	// meaning maps this mailbox's Postfach label ids to what they stand for.
+	meaning map[string]labelMeaning
+	// labelIDs maps label names to this mailbox's ids.
+	labelIDs map[string]string
+	// batch collects the labels new messages need, by change, so that a
+	// burst is labelled with a few batchModify calls.
+	batch  map[string]*labelBatch
+	cursor uint64
+}
+
+// labelBatch is one label change for many messages.
+type labelBatch struct {
+	add, remove []string
+	ids         []string
+}
+
+// load reads the inboxes the mailbox serves and makes sure its label tree
+// exists.
+func (w *worker) load(ctx context.Context) error {
+	all, err := w.s.store.ListInboxes(ctx, w.mailbox.TenantID)
+	if err != nil {
+		return fmt.Errorf("list inboxes: %w", err)
+	}
+	for _, ib := range all {
+		if servedBy(ib, w.mailbox) {
+			w.inboxes = append(w.inboxes, ib)
+		}
+	}
+	w.cursor = w.mailbox.HistoryID
+	ids, err := w.s.labels(ctx, w.g, w.mailbox, w.inboxes)
+	if err != nil {
+		return err
+	}
+	w.labelIDs = ids
+	w.batch = map[string]*labelBatch{}
+	w.meaning = map[string]labelMeaning{}
+	for _, ib := range w.inboxes {
+		for _, st := range inbox.Statuses {
+			w.meaning[ids[statusLabel(ib, st)]] = labelMeaning{inbox: ib, status: st}
+		}
+		if w.mailbox.Kind == inbox.MailboxMember {
+			w.meaning[ids[mineLabel(ib)]] = labelMeaning{inbox: ib, mine: true}
+		}
+	}
+	return nil
+}
+
+// servedBy reports whether mail for ib reaches mailbox m: the inbox's own
+// shared mailbox, or the mailbox of one of its members.
+func servedBy(ib inbox.Inbox, m inbox.Mailbox) bool {
+	if m.Kind == inbox.MailboxShared {
+		return ib.Address == m.Address
+	}
+	_, member := ib.Member(m.Address)
+	return member
+}
+
+// incremental applies the history after the cursor, page by page, moving the
+// cursor after each page's state is committed.
+func (w *worker) incremental(ctx context.Context) error {
+	latest, err := w.g.History(ctx, w.cursor, func(recs []HistoryRecord) error {
+		if len(recs) == 0 {
+			return nil
+		}
+		if err := w.apply(ctx, recs); err != nil {
+			return err
+		}
+		return w.advance(ctx, recs[len(recs)-1].ID)
+	})
+	if err != nil {
+		return err
+	}
+	return w.advance(ctx, latest)
+}
+
+// fullSync reads the recent mail of the mailbox and ingests what is missing.
+// The cursor is taken first, so changes made during the backfill are
+// replayed by the next incremental sync.
+func (w *worker) fullSync(ctx context.Context) error {
+	start, err := w.g.HistoryID(ctx)
+	if err != nil {
+		return fmt.Errorf("profile: %w", err)
+	}
+	after := w.s.now().Add(-w.s.window)
+	q := fmt.Sprintf("after:%d -in:spam -in:trash -in:drafts", after.Unix())
+	var refs []MessageRef
+	if err := w.g.ListMessages(ctx, q, func(page []MessageRef) error {
+		refs = append(refs, page...)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("list messages: %w", err)
+	}
+	// Oldest first, so a thread's first mail starts its conversation.
+	slices.Reverse(refs)
+	const chunk = 100
+	for i := 0; i < len(refs); i += chunk {
+		if err := w.ingestRefs(ctx, refs[i:min(i+chunk, len(refs))]); err != nil {
+			return err
+		}
+	}
+	// The cursor may be anywhere (expired, or 0): set it to where the
+	// backfill started.
+	_, err = w.s.store.UpdateMailbox(ctx, w.mailbox.Address, func(m *inbox.Mailbox) error {
+		if m.LeaseHolder != w.s.holder {
+			return fmt.Errorf("%w: lease of %s lost", inbox.ErrConflict, m.Address)
+		}
+		m.HistoryID = start
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("set cursor after full sync: %w", err)
+	}
+	w.cursor = start
+	return nil
+}
+
+// advance moves the stored cursor to id once the state up to it is
+// committed.
+func (w *worker) advance(ctx context.Context, id uint64) error {
+	if id <= w.cursor {
+		return nil
+	}
+	from := w.cursor
+	_, err := w.s.store.UpdateMailbox(ctx, w.mailbox.Address, func(m *inbox.Mailbox) error {
+		return m.Advance(w.s.holder, from, id, w.s.now())
+	})
+	if err != nil {
+		return fmt.Errorf("advance cursor %d→%d: %w", from, id, err)
+	}
+	w.cursor = id
+	return nil
+}
+
+// apply commits what a page of history means: new mail into conversations,
+// Postfach labels added in Gmail into status and owner changes.
+func (w *worker) apply(ctx context.Context, recs []HistoryRecord) error {
+	var added []MessageRef
+	seen := map[string]bool{}
+	var labelled []string
+	for _, r := range recs {
+		for _, m := range r.Added {
+			if !seen[m.ID] {
+				seen[m.ID] = true
+				added = append(added, m)
+			}
+		}
+		for _, ch := range r.LabelsAdded {
+			if w.ours(ch.LabelIDs) && !seen[ch.Message.ID] {
+				labelled = append(labelled, ch.Message.ID)
+			}
+		}
+	}
+	if err := w.ingestRefs(ctx, added); err != nil {
+		return err
+	}
+	if len(labelled) == 0 {
+		return nil
+	}
+	// Read the labels the messages carry now: an event whose label is gone
+	// again is stale, and one that matches Postfach's state is its own echo.
+	msgs, err := w.g.Messages(ctx, labelled)
+	if err != nil {
+		return fmt.Errorf("fetch labelled messages: %w", err)
+	}
+	for _, m := range msgs {
+		if err := w.labelled(ctx, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *worker) ours(ids []string) bool {
+	for _, id := range ids {
+		if _, ok := w.meaning[id]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// skipLabels are the labels of mail that is not (yet) part of a
+// conversation.
+var skipLabels = []string{"DRAFT", "SPAM", "TRASH", "CHAT"}
+
+// ingestRefs fetches messages and ingests them in order.
+func (w *worker) ingestRefs(ctx context.Context, refs []MessageRef) error {
+	if len(refs) == 0 {
+		return nil
+	}
+	ids := make([]string, len(refs))
+	for i, r := range refs {
+		ids[i] = r.ID
+	}
+	msgs, err := w.g.Messages(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("fetch messages: %w", err)
+	}
+	for _, m := range msgs {
+		if slices.ContainsFunc(m.LabelIDs, func(l string) bool { return slices.Contains(skipLabels, l) }) {
+			continue
+		}
+		if err := w.ingest(ctx, m); err != nil {
+			return fmt.Errorf("ingest %s: %w", m.ID, err)
+		}
+	}
+	return w.flushLabels(ctx)
+}
+
+// label queues the labels a new message of c needs in this mailbox, unless
+// it carries them already.
+func (w *worker) label(ib inbox.Inbox, c inbox.Conversation, msg Message) error {
+	add, remove, err := desired(ib, c, w.mailbox, w.labelIDs)
+	if err != nil {
+		return err
+	}
+	needed := slices.ContainsFunc(add, func(id string) bool { return !slices.Contains(msg.LabelIDs, id) }) ||
+		slices.ContainsFunc(remove, func(id string) bool { return slices.Contains(msg.LabelIDs, id) })
+	if !needed {
+		return nil
+	}
+	key := fmt.Sprint(add, remove)
+	b, ok := w.batch[key]
+	if !ok {
+		b = &labelBatch{add: add, remove: remove}
+		w.batch[key] = b
+	}
+	b.ids = append(b.ids, msg.ID)
+	return nil
+}
+
+// maxBatchModify is how many ids one users.messages.batchModify takes.
+const maxBatchModify = 1000
+
+// flushLabels applies the queued label changes.
+func (w *worker) flushLabels(ctx context.Context) error {
+	for key, b := range w.batch {
+		for i := 0; i < len(b.ids); i += maxBatchModify {
+			if err := w.g.ModifyMessages(ctx, b.ids[i:min(i+maxBatchModify, len(b.ids))], b.add, b.remove); err != nil {
+				return fmt.Errorf("label new mail: %w", err)
+			}
+		}
+		delete(w.batch, key)
+	}
+	return nil
+}
+
+// ingest records one message in every inbox it belongs to and labels its
+// thread.
+func (w *worker) ingest(ctx context.Context, msg Message) error {
+	mail := msg.Headers.Mail()
+	own := inbox.NormalizeMessageID(mail.Thread.MessageID)
+	if own == "" {
+		// Without a Message-ID a mail cannot be told apart from its
+		// copies in other mailboxes; counting it would duplicate it.
+		w.s.log.Warn("mail without Message-ID skipped", "mailbox", w.mailbox.Address, "message", msg.ID)
+		return nil
+	}
+	ids := mail.Thread.All()
+	for _, ib := range w.inboxes {
+		c, found, err := w.find(ctx, ib, ids)
+		if err != nil {
+			return err
+		}
+		if !found && !mail.AddressedTo(ib) {
+			continue // neither addressed to this inbox nor part of one of its threads
+		}
+		changed := false
+		if !found {
+			c, changed, err = w.start(ctx, ib, mail, ids)
+		} else {
+			c, changed, err = w.append(ctx, ib, c, mail, ids)
+		}
+		if err != nil {
+			return err
+		}
+		if err := w.s.store.PutThreadLink(ctx, inbox.ThreadLink{
+			TenantID: c.TenantID, ConversationID: c.ID, Mailbox: w.mailbox.Address, ThreadID: msg.ThreadID,
+		}); err != nil {
+			return fmt.Errorf("link thread: %w", err)
+		}
+		// Gmail does not carry thread labels onto new mail: label the new
+		// message here; if the state changed, every thread everywhere.
+		if changed {
+			if err := w.s.mirror(ctx, ib, c, ""); err != nil {
+				return err
+			}
+		} else if err := w.label(ib, c, msg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// find returns the conversation of ib that any of ids is indexed to.
+func (w *worker) find(ctx context.Context, ib inbox.Inbox, ids []string) (inbox.Conversation, bool, error) {
+	for _, id := range ids {
+		convs, err := w.s.store.FindConversationsByMessageID(ctx, ib.TenantID, id)
+		if err != nil {
+			return inbox.Conversation{}, false, fmt.Errorf("find %s: %w", id, err)
+		}
+		for _, c := range convs {
+			if c.InboxID == ib.ID {
+				return c, true, nil
+			}
+		}
+	}
+	return inbox.Conversation{}, false, nil
+}
+
+// start opens a conversation for the first mail of a thread; a concurrent
+// start (another mailbox's copy) makes it an append. changed reports whether
+// threads in other mailboxes need relabelling.
+func (w *worker) start(ctx context.Context, ib inbox.Inbox, mail inbox.Mail, ids []string) (inbox.Conversation, bool, error) {
+	c, ev, err := inbox.StartConversation(ib, mail, w.s.now())
+	if err != nil {
+		return inbox.Conversation{}, false, err
+	}
+	err = w.s.store.CreateConversation(ctx, c, ids, ev)
+	if errors.Is(err, inbox.ErrAlreadyExists) {
+		stored, err := w.s.store.GetConversation(ctx, c.TenantID, c.ID)
+		if err != nil {
+			return inbox.Conversation{}, false, fmt.Errorf("reload %s: %w", c.ID, err)
+		}
+		return w.append(ctx, ib, stored, mail, ids)
+	}
+	if err != nil {
+		return inbox.Conversation{}, false, fmt.Errorf("create conversation: %w", err)
+	}
+	// A new conversation has no thread in other mailboxes yet: each
+	// mailbox's own sync labels its copy.
+	return c, false, nil
+}
+
+// append records a later mail; replays and copies are no-ops.
+func (w *worker) append(ctx context.Context, ib inbox.Inbox, c inbox.Conversation, mail inbox.Mail, ids []string) (inbox.Conversation, bool, error) {
+	for attempt := 0; ; attempt++ {
+		next := c
+		next.Tags = slices.Clone(c.Tags)
+		ev := next.Receive(ib, mail, w.s.now())
+		err := w.s.store.AppendMessage(ctx, next, ids, ev)
+		switch {
+		case err == nil:
+			return next, ev != nil, nil
+		case errors.Is(err, inbox.ErrAlreadyExists):
+			return c, false, nil
+		case errors.Is(err, inbox.ErrConflict) && attempt < 5:
+			// Someone changed the conversation meanwhile: recompute.
+			if c, err = w.s.store.GetConversation(ctx, c.TenantID, c.ID); err != nil {
+				return inbox.Conversation{}, false, fmt.Errorf("reload %s: %w", c.ID, err)
+			}
+		default:
+			return inbox.Conversation{}, false, fmt.Errorf("append to %s: %w", c.ID, err)
+		}
+	}
+}
+
+// mirrorGrace is how long after a state change a label that disagrees with
+// the state is taken for the echo of an earlier mirror still in flight
+// rather than for a user's change.
+const mirrorGrace = 3 * time.Second
+
+// labelled handles Postfach labels found on a message after a labelAdded
+// record: a status label that disagrees with the conversation is a user
+// moving the thread in Gmail; Mine in a member's mailbox is the member
+// taking it.
+func (w *worker) labelled(ctx context.Context, msg Message) error {
+	links, err := w.s.store.FindThreadLinks(ctx, w.mailbox.Address, msg.ThreadID)
+	if err != nil {
+		return fmt.Errorf("find thread %s: %w", msg.ThreadID, err)
+	}
+	for _, l := range links {
+		c, err := w.s.store.GetConversation(ctx, l.TenantID, l.ConversationID)
+		if errors.Is(err, inbox.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("get conversation %s: %w", l.ConversationID, err)
+		}
+		var statuses []inbox.Status
+		mine := false
+		var ib inbox.Inbox
+		for _, id := range msg.LabelIDs {
+			m, ok := w.meaning[id]
+			if !ok || m.inbox.ID != c.InboxID {
+				continue
+			}
+			ib = m.inbox
+			if m.mine {
+				mine = true
+			} else {
+				statuses = append(statuses, m.status)
+			}
+		}
+		if ib.ID == "" {
+			continue // none of this conversation's labels is on the message now
+		}
+		change, actor := w.userChange(c, statuses, mine)
+		if change == nil {
+			continue
+		}
+		if w.s.now().Sub(c.UpdatedAt) < mirrorGrace {
+			// Postfach just changed it; re-assert rather than guess.
+			if err := w.s.mirror(ctx, ib, c, w.mailbox.Address); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := w.s.change(ctx, ib, c, actor, change); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// userChange works out what a user did to a thread from the Postfach labels
+// it carries now.
+func (w *worker) userChange(c inbox.Conversation, statuses []inbox.Status, mine bool) (func(*inbox.Conversation, inbox.Inbox, time.Time) (inbox.Activity, error), string) {
+	actor := ""
+	if w.mailbox.Kind == inbox.MailboxMember {
+		actor = w.mailbox.Address
+	}
+	// A status label other than the current one was added by hand (with the
+	// current one still there, or moved away from it).
+	for _, st := range statuses {
+		if st != c.Status {
+			return func(c *inbox.Conversation, _ inbox.Inbox, now time.Time) (inbox.Activity, error) {
+				return c.SetStatus(actor, st, now)
+			}, actor
+		}
+	}
+	if mine && actor != "" && c.Assignee != actor {
+		return func(c *inbox.Conversation, ib inbox.Inbox, now time.Time) (inbox.Activity, error) {
+			return c.Assign(ib, actor, actor, now)
+		}, actor
+	}
+	return nil, ""
+}
