@@ -195,11 +195,7 @@ func newServer(d serverDeps) (*httpapi.Server, error) {
 		opts.OnChange = func(_ context.Context, c inbox.Conversation) {
 			// Label the threads after answering the card; the request's
 			// context ends with the response.
-			go func() {
-				if err := d.syncer.ConversationChanged(bg, c); err != nil {
-					d.log.Warn("label mirror failed", "conversation", c.ID, "error", err)
-				}
-			}()
+			d.syncer.ConversationChangedAsync(bg, c)
 		}
 		if d.sync != nil {
 			d.sync.Syncer = d.syncer

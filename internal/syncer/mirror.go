@@ -43,6 +43,19 @@ func (s *Syncer) labels(ctx context.Context, g Gmail, mb inbox.Mailbox, inboxes 
 	return merged, nil
 }
 
+// ConversationChangedAsync mirrors in the background (bounded by ctx, the
+// process's lifetime); Wait waits for it. The sidebar uses it so that a card
+// is answered before Gmail is.
+func (s *Syncer) ConversationChangedAsync(ctx context.Context, c inbox.Conversation) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.ConversationChanged(ctx, c); err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Warn("label mirror failed", "conversation", c.ID, "error", err)
+		}
+	}()
+}
+
 // ConversationChanged mirrors a conversation's state to the labels of its
 // threads in every linked mailbox. The sidebar calls it after an action.
 func (s *Syncer) ConversationChanged(ctx context.Context, c inbox.Conversation) error {

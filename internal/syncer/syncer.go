@@ -146,7 +146,8 @@ func (s *Syncer) Kick(ctx context.Context, address string) {
 	}()
 }
 
-// Wait blocks until every background sync started by Kick has ended.
+// Wait blocks until every background sync (Kick) and mirror
+// (ConversationChangedAsync) has ended.
 func (s *Syncer) Wait() { s.wg.Wait() }
 
 // maxRounds bounds how often one Sync call re-reads history that arrived

@@ -1,0 +1,118 @@
+package gmailclient_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/postfach/postfach/internal/desk"
+	"github.com/postfach/postfach/internal/gmailclient"
+	"github.com/postfach/postfach/internal/gmailsim"
+	"github.com/postfach/postfach/internal/syncer"
+)
+
+func TestAPIMessageID(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{"18c3a7f2b9d0e4a1", "18c3a7f2b9d0e4a1"},
+		{"msg-f:1788123456789012345", "18d0b0cf6073df79"},
+		{"msg-f:notanumber", "msg-f:notanumber"},
+		{"thread-f:1", "thread-f:1"},
+	}
+	for _, tc := range tests {
+		if got := gmailclient.APIMessageID(tc.in); got != tc.want {
+			t.Errorf("APIMessageID(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// simulator serves a Gmail simulator that accepts "tok-<mailbox>".
+func simulator(t *testing.T, o gmailsim.Options) (*gmailsim.Server, string) {
+	t.Helper()
+	o.Authenticate = func(r *http.Request) (string, error) {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer tok-")
+		if !ok {
+			return "", errors.New("bad token")
+		}
+		return tok, nil
+	}
+	sim := gmailsim.New(o)
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(srv.Close)
+	sim.AddMailbox("bob@example.com")
+	return sim, srv.URL + "/"
+}
+
+func TestReaderMessageHeaders(t *testing.T) {
+	t.Parallel()
+	sim, endpoint := simulator(t, gmailsim.Options{})
+	raw := "From: =?UTF-8?Q?J=C3=BCrgen?= <j@x.example>\r\nTo: support@example.com\r\nCc: a@b.example\r\nSubject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\r\nMessage-ID: <m1@x.example>\r\nReferences: <r0@x.example>\r\nIn-Reply-To: <r0@x.example>\r\nList-Id: Support <support.example.com>\r\nDate: Mon, 30 Nov 2026 10:00:00 +0100\r\n\r\nsecret body\r\n"
+	got, err := sim.Deliver([]byte(raw), "bob@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := gmailclient.New(gmailclient.Options{Endpoint: endpoint})
+	h, err := r.MessageHeaders(context.Background(), desk.GmailAccess{OAuthToken: "tok-bob@example.com", MessageToken: "x"}, got[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := desk.MessageHeaders{
+		MessageID: "<m1@x.example>", InReplyTo: "<r0@x.example>", References: "<r0@x.example>", Subject: "Grüße",
+		From: "Jürgen <j@x.example>", To: "support@example.com", Cc: "a@b.example",
+		DeliveredTo: []string{"bob@example.com"}, ListID: "Support <support.example.com>",
+		Date: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC),
+	}
+	if fmt.Sprint(h) != fmt.Sprint(want) {
+		t.Errorf("headers =\n%+v\nwant\n%+v", h, want)
+	}
+	for _, tc := range []struct {
+		name  string
+		token string
+		id    string
+	}{{"unknown message", "tok-bob@example.com", "ffffffffffffffff"}, {"bad token", "nope", got[0].ID}, {"no token", "", got[0].ID}} {
+		if _, err := r.MessageHeaders(context.Background(), desk.GmailAccess{OAuthToken: tc.token}, tc.id); !errors.Is(err, desk.ErrMessageUnavailable) {
+			t.Errorf("%s: err = %v, want ErrMessageUnavailable", tc.name, err)
+		}
+	}
+}
+
+type tokens struct{}
+
+func (tokens) TokenSource(_ context.Context, mailbox string) (oauth2.TokenSource, error) {
+	return oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "tok-" + mailbox}), nil
+}
+
+func TestDialerRetriesAndGivesUp(t *testing.T) {
+	t.Parallel()
+	sim, endpoint := simulator(t, gmailsim.Options{})
+	d := gmailclient.NewDialer(gmailclient.DialerOptions{Endpoint: endpoint, Tokens: tokens{}, BaseBackoff: time.Millisecond, MaxAttempts: 4})
+	g, err := d.Mailbox(context.Background(), "bob@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Three transient failures, then success.
+	sim.InjectFaults("bob@example.com", "getProfile", gmailsim.FaultRateLimited, gmailsim.FaultUserRateLimited, gmailsim.FaultBackendError)
+	if _, err := g.HistoryID(context.Background()); err != nil {
+		t.Fatalf("after 3 transient faults: %v", err)
+	}
+	// More failures than attempts.
+	sim.InjectFaults("bob@example.com", "getProfile", gmailsim.FaultUnavailable, gmailsim.FaultUnavailable, gmailsim.FaultUnavailable, gmailsim.FaultUnavailable)
+	if _, err := g.HistoryID(context.Background()); err == nil || !strings.Contains(err.Error(), "after 4 attempts") {
+		t.Fatalf("err = %v, want giving up after 4 attempts", err)
+	}
+	// A 404 history is ErrHistoryGone, not retried.
+	if err := sim.ExpireHistory("bob@example.com", 1<<40); err != nil {
+		t.Fatal(err)
+	}
+	_, err = g.History(context.Background(), 1, func([]syncer.HistoryRecord) error { return nil })
+	if !errors.Is(err, syncer.ErrHistoryGone) {
+		t.Fatalf("history of an expired cursor: %v, want ErrHistoryGone", err)
+	}
+}
