@@ -1,0 +1,507 @@
+package firestoredb
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"cloud.google.com/go/firestore"
+
+	"github.com/postfach/postfach/internal/inbox"
+)
+
+// convDoc is the stored form of an inbox.Conversation; its tags are the
+// schema.
+type convDoc struct {
+	ID              string    `firestore:"id"`
+	InboxID         string    `firestore:"inboxId"`
+	RootMessageID   string    `firestore:"rootMessageId"`
+	Subject         string    `firestore:"subject"`
+	Customer        string    `firestore:"customer"`
+	CustomerName    string    `firestore:"customerName"`
+	Status          string    `firestore:"status"`
+	Assignee        string    `firestore:"assignee"` // "" = unassigned
+	Tags            []string  `firestore:"tags"`
+	CreatedAt       time.Time `firestore:"createdAt"`
+	LastMessageAt   time.Time `firestore:"lastMessageAt"`
+	FirstResponseAt time.Time `firestore:"firstResponseAt"`
+	Version         int64     `firestore:"version"`
+	UpdatedAt       time.Time `firestore:"updatedAt"`
+	UpdatedBy       string    `firestore:"updatedBy"`
+	// SortKey orders listings: LastMessageAt, then ID (see timeKey).
+	SortKey string `firestore:"sortKey"`
+	// Mids is the Message-ID index: midHash of every Message-ID indexed to
+	// this conversation.
+	Mids []string `firestore:"mids"`
+}
+
+// Field paths that queries use.
+const (
+	fieldInboxID  = "inboxId"
+	fieldStatus   = "status"
+	fieldAssignee = "assignee"
+	fieldSortKey  = "sortKey"
+	fieldMids     = "mids"
+)
+
+func encodeConversation(c inbox.Conversation, mids []string) convDoc {
+	tags := c.Tags
+	if tags == nil {
+		tags = []string{}
+	}
+	if mids == nil {
+		mids = []string{}
+	}
+	return convDoc{
+		ID:              c.ID,
+		InboxID:         c.InboxID,
+		RootMessageID:   c.RootMessageID,
+		Subject:         c.Subject,
+		Customer:        c.Customer,
+		CustomerName:    c.CustomerName,
+		Status:          string(c.Status),
+		Assignee:        c.Assignee,
+		Tags:            tags,
+		CreatedAt:       c.CreatedAt,
+		LastMessageAt:   c.LastMessageAt,
+		FirstResponseAt: c.FirstResponseAt,
+		Version:         c.Version,
+		UpdatedAt:       c.UpdatedAt,
+		UpdatedBy:       c.UpdatedBy,
+		SortKey:         sortKey(c.LastMessageAt, c.ID),
+		Mids:            mids,
+	}
+}
+
+func decodeConversation(tenantID string, snap *firestore.DocumentSnapshot) (inbox.Conversation, convDoc, error) {
+	var d convDoc
+	if err := snap.DataTo(&d); err != nil {
+		return inbox.Conversation{}, convDoc{}, fmt.Errorf("decode conversation %s: %w", snap.Ref.ID, err)
+	}
+	c := inbox.Conversation{
+		TenantID:        tenantID,
+		ID:              d.ID,
+		InboxID:         d.InboxID,
+		RootMessageID:   d.RootMessageID,
+		Subject:         d.Subject,
+		Customer:        d.Customer,
+		CustomerName:    d.CustomerName,
+		Status:          inbox.Status(d.Status),
+		Assignee:        d.Assignee,
+		CreatedAt:       utc(d.CreatedAt),
+		LastMessageAt:   utc(d.LastMessageAt),
+		FirstResponseAt: utc(d.FirstResponseAt),
+		Version:         d.Version,
+		UpdatedAt:       utc(d.UpdatedAt),
+		UpdatedBy:       d.UpdatedBy,
+	}
+	if len(d.Tags) > 0 {
+		c.Tags = d.Tags
+	}
+	return c, d, nil
+}
+
+// activityDoc is the stored form of an inbox.Activity.
+type activityDoc struct {
+	ID      string    `firestore:"id"`
+	Version int64     `firestore:"version"`
+	Actor   string    `firestore:"actor"`
+	Kind    string    `firestore:"kind"`
+	From    string    `firestore:"from"`
+	To      string    `firestore:"to"`
+	At      time.Time `firestore:"at"`
+	SortKey string    `firestore:"sortKey"` // At, then ID
+}
+
+// checkActivity checks that ev belongs to the conversation tenantID/id.
+func checkActivity(ev inbox.Activity, tenantID, conversationID string) error {
+	switch {
+	case ev.TenantID != tenantID || ev.ConversationID != conversationID:
+		return invalid("activity %s belongs to %s/%s, not %s/%s", ev.ID, ev.TenantID, ev.ConversationID, tenantID, conversationID)
+	case ev.ID == "":
+		return invalid("activity has no id")
+	case ev.Kind == "":
+		return invalid("activity %s has no kind", ev.ID)
+	}
+	return nil
+}
+
+// mergeTimes applies the contract's rule for the conversation times that
+// are not versioned: a write keeps the latest LastMessageAt and the earliest
+// non-zero FirstResponseAt of stored and c (a change computed before a mail
+// was recorded must not move them back).
+func mergeTimes(c *inbox.Conversation, stored inbox.Conversation) {
+	if stored.LastMessageAt.After(c.LastMessageAt) {
+		c.LastMessageAt = stored.LastMessageAt
+	}
+	if !stored.FirstResponseAt.IsZero() && (c.FirstResponseAt.IsZero() || stored.FirstResponseAt.Before(c.FirstResponseAt)) {
+		c.FirstResponseAt = stored.FirstResponseAt
+	}
+}
+
+// appendActivity buffers the creation of ev's document.
+func (s *Store) appendActivity(tx *txn, ev inbox.Activity) error {
+	ref := s.conversationRef(ev.TenantID, ev.ConversationID).Collection(collActivity).Doc(docID(ev.ID))
+	return tx.create(ref, activityDoc{
+		ID:      ev.ID,
+		Version: ev.Version,
+		Actor:   ev.Actor,
+		Kind:    string(ev.Kind),
+		From:    ev.From,
+		To:      ev.To,
+		At:      ev.At,
+		SortKey: sortKey(ev.At, ev.ID),
+	})
+}
+
+// midHash is the index entry of a normalised Message-ID: fixed size
+// whatever the id's length.
+func midHash(messageID string) string { return hashID(messageID) }
+
+// midHashes normalises messageIDs and returns their index entries, in
+// order, without duplicates. Text that is no Message-ID is ErrInvalid.
+func midHashes(messageIDs []string) ([]string, error) {
+	out := make([]string, 0, len(messageIDs))
+	for _, raw := range messageIDs {
+		id := inbox.NormalizeMessageID(raw)
+		if id == "" {
+			return nil, invalid("%q is not a Message-ID", raw)
+		}
+		if h := midHash(id); !slices.Contains(out, h) {
+			out = append(out, h)
+		}
+	}
+	return out, nil
+}
+
+// maxContainsAny is how many values one array-contains-any filter may list.
+const maxContainsAny = 30
+
+// takenMids returns which of hashes are indexed to conversations of the
+// inbox other than except, inside tx.
+func (s *Store) takenMids(ctx context.Context, tx *txn, tenantID, inboxID, except string, hashes []string) (map[string]bool, error) {
+	taken := map[string]bool{}
+	for chunk := range slices.Chunk(hashes, maxContainsAny) {
+		snaps, err := s.query(ctx, tx, querySpec{
+			coll: s.conversations(tenantID),
+			filters: []filter{
+				{fieldInboxID, "==", inboxID},
+				{fieldMids, "array-contains-any", chunk},
+			},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("look up Message-IDs: %w", err)
+		}
+		for _, snap := range snaps {
+			var d convDoc
+			if err := snap.DataTo(&d); err != nil {
+				return nil, fmt.Errorf("decode conversation %s: %w", snap.Ref.ID, err)
+			}
+			if d.ID == except {
+				continue
+			}
+			for _, h := range d.Mids {
+				if slices.Contains(chunk, h) {
+					taken[h] = true
+				}
+			}
+		}
+	}
+	return taken, nil
+}
+
+// CreateConversation implements inbox.Store: one transaction checks the
+// inbox and which Message-IDs other conversations of the inbox hold, then
+// creates the conversation (with its index entries) and its first activity
+// entry.
+func (s *Store) CreateConversation(ctx context.Context, c inbox.Conversation, messageIDs []string, created inbox.Activity) error {
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("create conversation: %w", err)
+	}
+	op := fmt.Sprintf("create conversation %s/%s", c.TenantID, c.ID)
+	if c.Version != 1 {
+		return fmt.Errorf("%s: %w", op, invalid("a new conversation has version 1, not %d", c.Version))
+	}
+	if err := checkActivity(created, c.TenantID, c.ID); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	hashes, err := midHashes(messageIDs)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	ref := s.conversationRef(c.TenantID, c.ID)
+	err = s.runTx(ctx, func(ctx context.Context, tx *txn) error {
+		if _, err := s.get(ctx, tx, s.inboxRef(c.TenantID, c.InboxID)); err != nil {
+			return wrap("inbox "+c.InboxID, err)
+		}
+		taken, err := s.takenMids(ctx, tx, c.TenantID, c.InboxID, c.ID, hashes)
+		if err != nil {
+			return err
+		}
+		var mids []string
+		for _, h := range hashes {
+			if !taken[h] {
+				mids = append(mids, h)
+			}
+		}
+		// The conversation first: its create-if-absent precondition
+		// refuses the whole commit when the id exists.
+		if err := tx.create(ref, encodeConversation(c, mids)); err != nil {
+			return err
+		}
+		return s.appendActivity(tx, created)
+	})
+	return wrapCommit(op, err)
+}
+
+// AppendMessage implements inbox.Store: one transaction reads the stored
+// conversation and the inbox's index, checks (in this order) that the
+// conversation exists in c's inbox, that messageIDs[0] is new to the inbox
+// and that the version is the expected one, then writes c (message times
+// merged, see mergeTimes) with the new index entries and ev.
+func (s *Store) AppendMessage(ctx context.Context, c inbox.Conversation, messageIDs []string, ev *inbox.Activity) error {
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("append message: %w", err)
+	}
+	op := fmt.Sprintf("append message to %s/%s", c.TenantID, c.ID)
+	if ev != nil {
+		if err := checkActivity(*ev, c.TenantID, c.ID); err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+	}
+	if len(messageIDs) == 0 {
+		return fmt.Errorf("%s: %w", op, invalid("the mail's own Message-ID is missing"))
+	}
+	hashes, err := midHashes(messageIDs)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	own := hashes[0]
+	ref := s.conversationRef(c.TenantID, c.ID)
+	err = s.runTx(ctx, func(ctx context.Context, tx *txn) error {
+		snap, err := s.get(ctx, tx, ref)
+		if err != nil {
+			return wrap("read stored conversation", err)
+		}
+		stored, d, err := decodeConversation(c.TenantID, snap)
+		if err != nil {
+			return err
+		}
+		if stored.InboxID != c.InboxID {
+			return invalid("the conversation belongs to inbox %s, not %s", stored.InboxID, c.InboxID)
+		}
+		if slices.Contains(d.Mids, own) {
+			return fmt.Errorf("the mail was recorded before: %w", inbox.ErrAlreadyExists)
+		}
+		var fresh []string
+		for _, h := range hashes {
+			if !slices.Contains(d.Mids, h) {
+				fresh = append(fresh, h)
+			}
+		}
+		taken, err := s.takenMids(ctx, tx, c.TenantID, c.InboxID, c.ID, fresh)
+		if err != nil {
+			return err
+		}
+		if taken[own] {
+			return fmt.Errorf("the mail is recorded in another conversation: %w", inbox.ErrAlreadyExists)
+		}
+		want := stored.Version
+		if ev != nil {
+			want++
+		}
+		if c.Version != want {
+			return fmt.Errorf("stored version is %d, the mail needs version %d, got %d: %w", stored.Version, want, c.Version, inbox.ErrConflict)
+		}
+		mids := slices.Clone(d.Mids)
+		for _, h := range fresh {
+			if !taken[h] {
+				mids = append(mids, h)
+			}
+		}
+		if ev != nil {
+			if err := s.appendActivity(tx, *ev); err != nil {
+				return err
+			}
+		}
+		merged := c
+		mergeTimes(&merged, stored)
+		return tx.set(ref, encodeConversation(merged, mids))
+	})
+	return wrapCommit(op, err)
+}
+
+// GetConversation implements inbox.Store.
+func (s *Store) GetConversation(ctx context.Context, tenantID, id string) (inbox.Conversation, error) {
+	op := fmt.Sprintf("get conversation %s/%s", tenantID, id)
+	snap, err := s.get(ctx, nil, s.conversationRef(tenantID, id))
+	if err != nil {
+		return inbox.Conversation{}, wrap(op, err)
+	}
+	c, _, err := decodeConversation(tenantID, snap)
+	if err != nil {
+		return inbox.Conversation{}, fmt.Errorf("%s: %w", op, err)
+	}
+	return c, nil
+}
+
+// FindConversationsByMessageID implements inbox.Store with one
+// array-contains query of the tenant's conversations. The Message-ID is
+// normalised first, so "<id@host>" finds "id@host"; text that is no
+// Message-ID finds nothing.
+func (s *Store) FindConversationsByMessageID(ctx context.Context, tenantID, messageID string) ([]inbox.Conversation, error) {
+	id := inbox.NormalizeMessageID(messageID)
+	if id == "" {
+		return nil, nil
+	}
+	op := fmt.Sprintf("find conversations of Message-ID %s in %s", id, tenantID)
+	snaps, err := s.query(ctx, nil, querySpec{
+		coll:    s.conversations(tenantID),
+		filters: []filter{{fieldMids, "array-contains", midHash(id)}},
+	})
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	out := make([]inbox.Conversation, 0, len(snaps))
+	for _, snap := range snaps {
+		c, _, err := decodeConversation(tenantID, snap)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b inbox.Conversation) int { return strings.Compare(a.InboxID, b.InboxID) })
+	return out, nil
+}
+
+// UpdateConversation implements inbox.Store: one transaction that checks
+// the stored version and inbox, then writes c (its message times merged
+// with the stored ones, see mergeTimes) and appends ev.
+func (s *Store) UpdateConversation(ctx context.Context, c inbox.Conversation, ev inbox.Activity) error {
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("update conversation: %w", err)
+	}
+	op := fmt.Sprintf("update conversation %s/%s", c.TenantID, c.ID)
+	if err := checkActivity(ev, c.TenantID, c.ID); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	ref := s.conversationRef(c.TenantID, c.ID)
+	err := s.runTx(ctx, func(ctx context.Context, tx *txn) error {
+		snap, err := s.get(ctx, tx, ref)
+		if err != nil {
+			return wrap("read stored conversation", err)
+		}
+		stored, d, err := decodeConversation(c.TenantID, snap)
+		if err != nil {
+			return err
+		}
+		switch {
+		case stored.InboxID != c.InboxID:
+			return invalid("the conversation belongs to inbox %s, not %s", stored.InboxID, c.InboxID)
+		case stored.Version != c.Version-1:
+			return fmt.Errorf("stored version is %d, the change was computed from %d: %w", stored.Version, c.Version-1, inbox.ErrConflict)
+		}
+		if err := s.appendActivity(tx, ev); err != nil {
+			return err
+		}
+		merged := c
+		mergeTimes(&merged, stored)
+		return tx.set(ref, encodeConversation(merged, d.Mids))
+	})
+	return wrapCommit(op, err)
+}
+
+// ListConversations implements inbox.Store: one query, newest first by
+// sortKey, reading one more than the page to know whether another follows.
+func (s *Store) ListConversations(ctx context.Context, q inbox.ConversationQuery) (inbox.ConversationPage, error) {
+	spec, err := s.conversationQuery(q)
+	if err != nil {
+		return inbox.ConversationPage{}, fmt.Errorf("list conversations: %w", err)
+	}
+	op := fmt.Sprintf("list conversations of %s/%s", q.TenantID, q.InboxID)
+	limit := q.Limit
+	switch {
+	case limit <= 0:
+		limit = defaultLimit
+	case limit > 100:
+		limit = 100
+	}
+	if q.Cursor != "" {
+		after, err := decodeCursor(q.Cursor)
+		if err != nil {
+			return inbox.ConversationPage{}, fmt.Errorf("%s: %w", op, err)
+		}
+		spec.filters = append(spec.filters, filter{fieldSortKey, "<", after})
+	}
+	spec.orders = []order{{fieldSortKey, firestore.Desc}}
+	spec.limit = limit + 1
+	snaps, err := s.query(ctx, nil, spec)
+	if err != nil {
+		return inbox.ConversationPage{}, wrap(op, err)
+	}
+	var page inbox.ConversationPage
+	for _, snap := range snaps {
+		c, _, err := decodeConversation(q.TenantID, snap)
+		if err != nil {
+			return inbox.ConversationPage{}, fmt.Errorf("%s: %w", op, err)
+		}
+		page.Conversations = append(page.Conversations, c)
+	}
+	if len(page.Conversations) > limit {
+		page.Conversations = page.Conversations[:limit]
+		last := page.Conversations[limit-1]
+		page.NextCursor = encodeCursor(sortKey(last.LastMessageAt, last.ID))
+	}
+	return page, nil
+}
+
+// CountConversations implements inbox.Store with a count aggregation.
+func (s *Store) CountConversations(ctx context.Context, q inbox.ConversationQuery) (int, error) {
+	spec, err := s.conversationQuery(q)
+	if err != nil {
+		return 0, fmt.Errorf("count conversations: %w", err)
+	}
+	n, err := s.count(ctx, spec)
+	if err != nil {
+		return 0, wrap(fmt.Sprintf("count conversations of %s/%s", q.TenantID, q.InboxID), err)
+	}
+	return n, nil
+}
+
+// conversationQuery turns the filters of q (not Limit and Cursor) into a
+// query of the tenant's conversations.
+func (s *Store) conversationQuery(q inbox.ConversationQuery) (querySpec, error) {
+	if q.TenantID == "" || q.InboxID == "" {
+		return querySpec{}, invalid("a conversation query needs a tenant and an inbox")
+	}
+	spec := querySpec{
+		coll:    s.conversations(q.TenantID),
+		filters: []filter{{fieldInboxID, "==", q.InboxID}},
+	}
+	var statuses []string
+	for _, st := range q.Statuses {
+		if !slices.Contains(inbox.Statuses, st) {
+			return querySpec{}, invalid("unknown status %q", st)
+		}
+		if !slices.Contains(statuses, string(st)) {
+			statuses = append(statuses, string(st))
+		}
+	}
+	// Listing every status is no filter.
+	switch {
+	case len(statuses) == 1:
+		spec.filters = append(spec.filters, filter{fieldStatus, "==", statuses[0]})
+	case len(statuses) > 1 && len(statuses) < len(inbox.Statuses):
+		spec.filters = append(spec.filters, filter{fieldStatus, "in", statuses})
+	}
+	switch q.Assignee {
+	case "":
+	case inbox.Unassigned:
+		spec.filters = append(spec.filters, filter{fieldAssignee, "==", ""})
+	default:
+		spec.filters = append(spec.filters, filter{fieldAssignee, "==", q.Assignee})
+	}
+	return spec, nil
+}

@@ -1,0 +1,134 @@
+// Package firestoredb implements inbox.Store on Cloud Firestore
+// (cloud.google.com/go/firestore) for production on Cloud Run, where
+// instances come and go and all state lives in Firestore. It passes the
+// conformance suite in internal/inbox/storetest, the same suite the SQLite
+// adapter passes, so both stores give the same results, errors and
+// concurrency guarantees.
+//
+// Open honours FIRESTORE_EMULATOR_HOST exactly as the client does: when it
+// is set, the client talks to that emulator over insecure gRPC. Nothing in
+// this package reads any other environment variable.
+//
+// # Layout
+//
+// Collections, relative to the database root (or to namespaces/{ns} for a
+// Store opened with OpenNamespace, which tests use to share one emulator):
+//
+//	tenants/{domain}                      name, createdAt
+//	  inboxes/{inboxID}                   id, address, name, members[], settings, createdAt
+//	  inboxAddresses/{address}            inboxId: claims the address within the tenant
+//	  conversations/{conversationID}      every Conversation field, plus
+//	                                        sortKey: listing order, see below
+//	                                        mids[]:  the Message-ID index, see below
+//	    notes/{noteID}                    id, author, body, createdAt, sortKey
+//	    activity/{activityID}             id, version, actor, kind, from, to, at, sortKey
+//	mailboxes/{address}                   every Mailbox field (global key: a push names only the address)
+//	threadLinks/{hash}                    tenantId, conversationId, mailbox, threadId
+//
+// Every tenant-scoped record lives below tenants/{domain}, so a read by id
+// can only reach the caller's tenant: another tenant's record is simply not
+// at that path (ErrNotFound), and two tenants may use the same conversation
+// id. Mailboxes are keyed by their globally unique address; their sweeps
+// (ListMailboxesWatchExpiringBefore, ListMailboxesSyncedBefore) are plain
+// queries of the one mailboxes collection. Thread links are one top-level
+// collection queried by (tenantId, conversationId) for ListThreadLinks and
+// by (mailbox, threadId) for FindThreadLinks, so both are direct queries and
+// no query on a hot path is a collection-group query.
+//
+// Documents stay far below Firestore's 1 MiB: notes and activity entries are
+// documents of their own, never arrays that grow; a conversation document
+// holds its fields, at most inbox.MaxTags tags and one 22-byte hash per
+// Message-ID of its mail (about 45,000 mails before it nears the limit).
+// Document ids derived from input (addresses, ids) are used as they are when
+// Firestore allows them and escaped otherwise (see docID).
+//
+// # Message-ID index
+//
+// A conversation's indexed Message-IDs are stored in its own document, as
+// the array mids of base64url SHA-256 prefixes (fixed size whatever the
+// Message-ID). FindConversationsByMessageID is one array-contains query of
+// the tenant's conversations, which returns the conversations themselves
+// (one document read per match); CreateConversation and AppendMessage index
+// a mail's ids in the same document write that stores the conversation, so
+// ingesting a mail costs no extra index writes. The per-inbox uniqueness
+// ("a Message-ID indexed to another conversation of the same inbox keeps its
+// first conversation") is checked inside the writing transaction with an
+// (inboxId ==, mids array-contains-any) query.
+//
+// # Ordering and cursors
+//
+// Listings order by a string sortKey: 16 hex digits of the record's time in
+// Unix microseconds (sign bit flipped, so that the encoding sorts like the
+// time, zero time first), a colon, then the record's id. One field thus
+// carries "newest first, ties by id", a page boundary is a single inequality
+// (sortKey < cursor) and a cursor is the opaque, checksummed sortKey of the
+// last entry of a page: a keyset position that stays valid while
+// conversations are added. Mailboxes carry watchKey and syncKey the same way.
+// Times are kept to the microsecond (Firestore's precision) and returned in
+// UTC.
+//
+// # Transactions
+//
+// Every method that the contract makes atomic runs in RunTransaction: all
+// reads first (with their checks), then the writes. Bodies only read and
+// buffer writes, so the client may rerun them after contention. Creates use
+// Create (a does-not-exist precondition) for create-if-absent; the version
+// check of UpdateConversation and AppendMessage, and UpdateMailbox's
+// read-modify-write, rely on the transaction's serialisable isolation.
+//
+// # Counts and cost
+//
+// CountConversations is an aggregation query (one read per 1,000 index
+// entries, not one per conversation). Stats reports the document reads and
+// writes this Store has issued, billed the way Firestore bills them (a query
+// that returns nothing still costs one read); TestDocumentBudgets records
+// what the sidebar's hot paths cost.
+//
+// # Indexes
+//
+// Every query goes through Store.query, which records its shape (collection,
+// filters, orders). manifests/firestore.indexes.json declares the composite
+// indexes those shapes need; TestIndexesDeclared fails when a query the
+// adapter issues has none. Deploy the file with
+//
+//	firebase deploy --only firestore:indexes
+//
+// (or one `gcloud firestore indexes composite create` per entry).
+//
+// # Errors
+//
+// gRPC codes are translated at this package's edge: NotFound →
+// inbox.ErrNotFound, AlreadyExists → inbox.ErrAlreadyExists, Aborted (a
+// transaction that kept losing to contention) and a failed write
+// precondition → inbox.ErrConflict. Other errors are internal and keep the
+// gRPC status for errors.As.
+//
+// # Choices the contract leaves open
+//
+// They are the SQLite adapter's, so both stores answer alike:
+//
+//   - Message-IDs are normalised with inbox.NormalizeMessageID, on
+//     CreateConversation and AppendMessage (where text that is no Message-ID
+//     is ErrInvalid) and on FindConversationsByMessageID (where it finds
+//     nothing).
+//   - AppendMessage checks, in this order: the conversation exists
+//     (ErrNotFound), in c's inbox (ErrInvalid), messageIDs[0] is not indexed
+//     in the inbox (ErrAlreadyExists, even when the version is stale too),
+//     the stored version (ErrConflict). Later Message-IDs already indexed to
+//     another conversation of the inbox stay with it.
+//   - UpdateConversation and AppendMessage keep the latest LastMessageAt and
+//     the earliest non-zero FirstResponseAt of what is stored and what is
+//     written (those times are not versioned).
+//   - PutThreadLink does not check that the conversation or the mailbox
+//     exists. Mailbox addresses are matched exactly, not normalised.
+//   - ListMailboxesWatchExpiringBefore, ListMailboxesSyncedBefore, ListNotes
+//     and ListActivity read 20 entries when limit ≤ 0; equal times are
+//     ordered by address (mailboxes) or id.
+//   - UpdateMailbox returns fn's error itself, unwrapped. Unlike SQLite's,
+//     it may run fn more than once: Firestore reruns a transaction that lost
+//     to a concurrent one, as the contract allows.
+//   - Listing the notes or activity of an unknown conversation returns
+//     nothing, not ErrNotFound.
+//   - CreateConversation requires Version 1; an activity entry must name its
+//     record's tenant and conversation (ErrInvalid otherwise).
+package firestoredb

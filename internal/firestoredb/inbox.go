@@ -1,0 +1,166 @@
+package firestoredb
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/postfach/postfach/internal/inbox"
+)
+
+// tenantDoc is the stored form of an inbox.Tenant; its tags are the schema.
+type tenantDoc struct {
+	Domain    string    `firestore:"domain"`
+	Name      string    `firestore:"name"`
+	CreatedAt time.Time `firestore:"createdAt"`
+}
+
+// CreateTenant implements inbox.Store.
+func (s *Store) CreateTenant(ctx context.Context, t inbox.Tenant) error {
+	if err := t.Validate(); err != nil {
+		return fmt.Errorf("create tenant: %w", err)
+	}
+	err := s.create(ctx, s.tenantRef(t.Domain), tenantDoc{Domain: t.Domain, Name: t.Name, CreatedAt: t.CreatedAt})
+	return wrapCommit("create tenant "+t.Domain, err)
+}
+
+// GetTenant implements inbox.Store.
+func (s *Store) GetTenant(ctx context.Context, domain string) (inbox.Tenant, error) {
+	snap, err := s.get(ctx, nil, s.tenantRef(domain))
+	if err != nil {
+		return inbox.Tenant{}, wrap("get tenant "+domain, err)
+	}
+	var d tenantDoc
+	if err := snap.DataTo(&d); err != nil {
+		return inbox.Tenant{}, fmt.Errorf("get tenant %s: decode: %w", domain, err)
+	}
+	return inbox.Tenant{Domain: domain, Name: d.Name, CreatedAt: utc(d.CreatedAt)}, nil
+}
+
+// memberDoc is the stored form of an inbox.Member.
+type memberDoc struct {
+	Email string `firestore:"email"`
+	Name  string `firestore:"name"`
+	Role  string `firestore:"role"`
+}
+
+// inboxDoc is the stored form of an inbox.Inbox.
+type inboxDoc struct {
+	ID        string      `firestore:"id"`
+	Address   string      `firestore:"address"`
+	Name      string      `firestore:"name"`
+	Members   []memberDoc `firestore:"members"`
+	Settings  settingsDoc `firestore:"settings"`
+	CreatedAt time.Time   `firestore:"createdAt"`
+}
+
+func encodeInbox(ib inbox.Inbox) inboxDoc {
+	d := inboxDoc{ID: ib.ID, Address: ib.Address, Name: ib.Name, Members: []memberDoc{}, CreatedAt: ib.CreatedAt}
+	for _, m := range ib.Members {
+		d.Members = append(d.Members, memberDoc{Email: m.Email, Name: m.Name, Role: string(m.Role)})
+	}
+	d.Settings.ReplyStatus = string(ib.Settings.ReplyStatus)
+	d.Settings.LabelPrefix = ib.Settings.LabelPrefix
+	return d
+}
+
+func decodeInbox(tenantID string, d inboxDoc) inbox.Inbox {
+	ib := inbox.Inbox{
+		TenantID:  tenantID,
+		ID:        d.ID,
+		Address:   d.Address,
+		Name:      d.Name,
+		CreatedAt: utc(d.CreatedAt),
+		Settings: inbox.InboxSettings{
+			ReplyStatus: inbox.Status(d.Settings.ReplyStatus),
+			LabelPrefix: d.Settings.LabelPrefix,
+		},
+	}
+	for _, m := range d.Members {
+		ib.Members = append(ib.Members, inbox.Member{Email: m.Email, Name: m.Name, Role: inbox.Role(m.Role)})
+	}
+	return ib
+}
+
+// addressClaim is the document that reserves an inbox address in a tenant.
+type addressClaim struct {
+	InboxID string `firestore:"inboxId"`
+}
+
+// CreateInbox implements inbox.Store. The inbox and the claim on its
+// address are created together; both must not exist yet.
+func (s *Store) CreateInbox(ctx context.Context, ib inbox.Inbox) error {
+	if err := ib.Validate(); err != nil {
+		return fmt.Errorf("create inbox: %w", err)
+	}
+	op := fmt.Sprintf("create inbox %s/%s", ib.TenantID, ib.ID)
+	tenant := s.tenantRef(ib.TenantID)
+	ref := s.inboxRef(ib.TenantID, ib.ID)
+	claim := tenant.Collection(collInboxAddresses).Doc(docID(ib.Address))
+	err := s.runTx(ctx, func(ctx context.Context, tx *txn) error {
+		snaps, err := s.getAll(ctx, tx, tenant, ref, claim)
+		if err != nil {
+			return err
+		}
+		switch {
+		case !snaps[0].Exists():
+			return fmt.Errorf("tenant: %w", inbox.ErrNotFound)
+		case snaps[1].Exists():
+			return fmt.Errorf("id is taken: %w", inbox.ErrAlreadyExists)
+		case snaps[2].Exists():
+			return fmt.Errorf("address %s is taken: %w", ib.Address, inbox.ErrAlreadyExists)
+		}
+		if err := tx.create(ref, encodeInbox(ib)); err != nil {
+			return err
+		}
+		return tx.create(claim, addressClaim{InboxID: ib.ID})
+	})
+	return wrapCommit(op, err)
+}
+
+// GetInbox implements inbox.Store.
+func (s *Store) GetInbox(ctx context.Context, tenantID, inboxID string) (inbox.Inbox, error) {
+	op := fmt.Sprintf("get inbox %s/%s", tenantID, inboxID)
+	snap, err := s.get(ctx, nil, s.inboxRef(tenantID, inboxID))
+	if err != nil {
+		return inbox.Inbox{}, wrap(op, err)
+	}
+	var d inboxDoc
+	if err := snap.DataTo(&d); err != nil {
+		return inbox.Inbox{}, fmt.Errorf("%s: decode: %w", op, err)
+	}
+	return decodeInbox(tenantID, d), nil
+}
+
+// ListInboxes implements inbox.Store. A tenant has a handful of inboxes:
+// they are read whole and sorted here, by name then id (Go string order).
+func (s *Store) ListInboxes(ctx context.Context, tenantID string) ([]inbox.Inbox, error) {
+	op := "list inboxes of " + tenantID
+	snaps, err := s.query(ctx, nil, querySpec{coll: s.tenantRef(tenantID).Collection(collInboxes)})
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	out := make([]inbox.Inbox, 0, len(snaps))
+	for _, snap := range snaps {
+		var d inboxDoc
+		if err := snap.DataTo(&d); err != nil {
+			return nil, fmt.Errorf("%s: decode %s: %w", op, snap.Ref.ID, err)
+		}
+		out = append(out, decodeInbox(tenantID, d))
+	}
+	slices.SortFunc(out, func(a, b inbox.Inbox) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+// settingsDoc is the stored form of inbox.InboxSettings.
+type settingsDoc struct {
+	ReplyStatus string `firestore:"replyStatus"`
+	LabelPrefix string `firestore:"labelPrefix"`
+}

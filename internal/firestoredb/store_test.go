@@ -1,0 +1,233 @@
+package firestoredb
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/postfach/postfach/internal/inbox"
+	"github.com/postfach/postfach/internal/inbox/storetest"
+)
+
+// testProject is the project id every test store uses in the emulator.
+const testProject = "postfach-test"
+
+// emulatorGaps lists the conformance subtests that the pinned emulator
+// (@firestore-emulator/server, see .ci/firestore-emulator) cannot run, with
+// the reason. Production Firestore runs them all; the SQLite run covers
+// them on every `go test`.
+var emulatorGaps = map[string]string{
+	"Concurrent/UpdateOneWins": "the Firestore emulator has no transaction isolation: " +
+		"racing read-check-write transactions all commit, so more than one writer wins",
+	"Concurrent/AppendOnce": "the Firestore emulator has no transaction isolation: " +
+		"racing AppendMessage transactions all see the Message-ID as new",
+	"Concurrent/MailboxLeaseOneWins": "the Firestore emulator has no transaction isolation: " +
+		"racing lease acquisitions all read the free lease",
+	"Concurrent/MailboxUpdatesAllApplied": "the Firestore emulator has no transaction isolation: " +
+		"racing read-modify-writes overwrite each other instead of retrying",
+}
+
+// requireEmulator returns FIRESTORE_EMULATOR_HOST, or skips the test (fails
+// it when POSTFACH_REQUIRE_FIRESTORE=1, as .ci/run sets).
+func requireEmulator(tb testing.TB) string {
+	tb.Helper()
+	host := os.Getenv("FIRESTORE_EMULATOR_HOST")
+	if host != "" {
+		return host
+	}
+	const msg = "Firestore emulator not running: set FIRESTORE_EMULATOR_HOST (see .ci/run)"
+	if os.Getenv("POSTFACH_REQUIRE_FIRESTORE") == "1" {
+		tb.Fatal(msg + "; POSTFACH_REQUIRE_FIRESTORE=1 forbids skipping")
+	}
+	tb.Skip(msg)
+	return ""
+}
+
+// newNamespace returns a namespace no other test uses.
+func newNamespace(tb testing.TB) string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "t-" + hex.EncodeToString(b[:])
+}
+
+// MustOpen opens a store on namespace ns of the emulator and closes it when
+// the test ends.
+func MustOpen(tb testing.TB, ns string) *Store {
+	tb.Helper()
+	requireEmulator(tb)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := OpenNamespace(ctx, testProject, ns)
+	if err != nil {
+		tb.Fatalf("OpenNamespace(%s): %v", ns, err)
+	}
+	tb.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			tb.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+// MustOpenFresh opens a store on a new namespace and returns it with the
+// namespace.
+func MustOpenFresh(tb testing.TB) (*Store, string) {
+	tb.Helper()
+	ns := newNamespace(tb)
+	return MustOpen(tb, ns), ns
+}
+
+// shapes collects the query shapes of every store a test opened, for
+// TestIndexesDeclared.
+var shapes struct {
+	sync.Mutex
+	stores []*Store
+}
+
+func track(s *Store) *Store {
+	shapes.Lock()
+	defer shapes.Unlock()
+	shapes.stores = append(shapes.stores, s)
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	requireEmulator(t)
+	var mu sync.Mutex
+	namespaces := map[inbox.Store]string{}
+	storetest.Run(t, storetest.Harness{
+		NewStore: func(t *testing.T) inbox.Store {
+			s, ns := MustOpenFresh(t)
+			track(s)
+			mu.Lock()
+			defer mu.Unlock()
+			namespaces[s] = ns
+			return s
+		},
+		Reopen: func(t *testing.T, s inbox.Store) inbox.Store {
+			mu.Lock()
+			ns, ok := namespaces[s]
+			mu.Unlock()
+			if !ok {
+				t.Fatalf("Reopen: store %p was not made by NewStore", s)
+			}
+			return track(MustOpen(t, ns))
+		},
+		Skip: emulatorGaps,
+	})
+}
+
+// firestoredb-specific tests.
+
+func TestCursor(t *testing.T) {
+	key := sortKey(time.Date(2025, 1, 1, 0, 0, 0, 123_456_000, time.UTC), "c0123456789abcdef")
+	got, err := decodeCursor(encodeCursor(key))
+	if err != nil {
+		t.Fatalf("decodeCursor(encodeCursor(%q)): %v", key, err)
+	}
+	if got != key {
+		t.Errorf("decodeCursor(encodeCursor(%q)) = %q", key, got)
+	}
+	valid := encodeCursor(key)
+	for _, bad := range []string{
+		"",
+		"garbage",
+		"not a cursor",
+		"%%%",
+		"\x00",
+		valid[:len(valid)-1],
+		valid + "A",
+		encodeCursor("short"),
+		encodeCursor("zzzzzzzzzzzzzzzz:id"),
+		encodeCursor("0123456789abcdef:"),
+		cursorEncoding.EncodeToString([]byte("f1:" + key)), // no checksum
+	} {
+		if _, err := decodeCursor(bad); !errors.Is(err, inbox.ErrInvalid) {
+			t.Errorf("decodeCursor(%q): got error %v, want %v", bad, err, inbox.ErrInvalid)
+		}
+	}
+}
+
+// TestTimeKeyOrder: timeKey sorts like the times it encodes, the zero time
+// and times before 1970 included.
+func TestTimeKeyOrder(t *testing.T) {
+	times := []time.Time{
+		{},
+		time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(1969, 12, 31, 23, 59, 59, 999_999_000, time.UTC),
+		time.Unix(0, 0),
+		time.Unix(0, 1000),
+		time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC),
+		time.Date(2025, 6, 2, 9, 0, 0, 1000, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC),
+	}
+	for i := 1; i < len(times); i++ {
+		if a, b := timeKey(times[i-1]), timeKey(times[i]); a >= b {
+			t.Errorf("timeKey(%s) = %s ≥ timeKey(%s) = %s", times[i-1], a, times[i], b)
+		}
+	}
+}
+
+func TestDocID(t *testing.T) {
+	for _, tc := range []struct{ key, want string }{
+		{"acme.example", "acme.example"},
+		{"bob@acme.example", "bob@acme.example"},
+		{"c0123", "c0123"},
+		{"a/b@acme.example", "~" + "YS9iQGFjbWUuZXhhbXBsZQ"},
+		{"~x", "~fng"},
+		{"", "~"},
+		{".", "~Lg"},
+		{"..", "~Li4"},
+		{"__x__", "~X194X18"},
+		{strings.Repeat("a", 1001), "~~" + hashID(strings.Repeat("a", 1001))},
+	} {
+		if got := docID(tc.key); got != tc.want {
+			t.Errorf("docID(%q) = %q, want %q", tc.key, got, tc.want)
+		}
+	}
+}
+
+// TestHistoryIDLossless: uint64 history ids survive the round trip, the
+// largest included (Firestore integers are int64).
+func TestHistoryIDLossless(t *testing.T) {
+	s, _ := MustOpenFresh(t)
+	ctx := t.Context()
+	if err := s.CreateTenant(ctx, inbox.Tenant{Domain: "acme.example"}); err != nil {
+		t.Fatal(err)
+	}
+	m := inbox.Mailbox{Address: "bob@acme.example", TenantID: "acme.example", Kind: inbox.MailboxMember,
+		HistoryID: 1<<64 - 1, NotifiedHistoryID: 1<<53 + 1}
+	if err := s.CreateMailbox(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetMailbox(ctx, m.Address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.HistoryID != m.HistoryID || got.NotifiedHistoryID != m.NotifiedHistoryID {
+		t.Errorf("history ids = %d, %d; want %d, %d", got.HistoryID, got.NotifiedHistoryID, m.HistoryID, m.NotifiedHistoryID)
+	}
+}
+
+// TestNamespacesIsolated: two namespaces of one database do not see each
+// other.
+func TestNamespacesIsolated(t *testing.T) {
+	a, _ := MustOpenFresh(t)
+	b, _ := MustOpenFresh(t)
+	ctx := t.Context()
+	if err := a.CreateTenant(ctx, inbox.Tenant{Domain: "acme.example"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.GetTenant(ctx, "acme.example"); !errors.Is(err, inbox.ErrNotFound) {
+		t.Errorf("GetTenant in another namespace: got %v, want %v", err, inbox.ErrNotFound)
+	}
+	if err := b.CreateTenant(ctx, inbox.Tenant{Domain: "acme.example"}); err != nil {
+		t.Errorf("CreateTenant in another namespace: %v", err)
+	}
+}
