@@ -35,6 +35,9 @@ type convDoc struct {
 	// Mids is the Message-ID index: midHash of every Message-ID indexed to
 	// this conversation.
 	Mids []string `firestore:"mids"`
+	// Recent is the copy of the newest notes and activity entries that
+	// RecentHistory reads; nil in a document written before it existed.
+	Recent *recentDoc `firestore:"recent"`
 }
 
 // Field paths that queries use.
@@ -46,7 +49,7 @@ const (
 	fieldMids     = "mids"
 )
 
-func encodeConversation(c inbox.Conversation, mids []string) convDoc {
+func encodeConversation(c inbox.Conversation, mids []string, recent *recentDoc) convDoc {
 	tags := c.Tags
 	if tags == nil {
 		tags = []string{}
@@ -72,6 +75,7 @@ func encodeConversation(c inbox.Conversation, mids []string) convDoc {
 		UpdatedBy:       c.UpdatedBy,
 		SortKey:         sortKey(c.LastMessageAt, c.ID),
 		Mids:            mids,
+		Recent:          recent,
 	}
 }
 
@@ -141,19 +145,12 @@ func mergeTimes(c *inbox.Conversation, stored inbox.Conversation) {
 	}
 }
 
-// appendActivity buffers the creation of ev's document.
-func (s *Store) appendActivity(tx *txn, ev inbox.Activity) error {
+// appendActivity buffers the creation of ev's document and adds ev to the
+// conversation's recent copy (which the caller writes).
+func (s *Store) appendActivity(tx *txn, recent *recentDoc, ev inbox.Activity) error {
 	ref := s.conversationRef(ev.TenantID, ev.ConversationID).Collection(collActivity).Doc(docID(ev.ID))
-	return tx.create(ref, activityDoc{
-		ID:      ev.ID,
-		Version: ev.Version,
-		Actor:   ev.Actor,
-		Kind:    string(ev.Kind),
-		From:    ev.From,
-		To:      ev.To,
-		At:      ev.At,
-		SortKey: sortKey(ev.At, ev.ID),
-	})
+	recent.addActivity(ev)
+	return tx.create(ref, encodeActivity(ev))
 }
 
 // midHash is the index entry of a normalised Message-ID: fixed size
@@ -248,10 +245,10 @@ func (s *Store) CreateConversation(ctx context.Context, c inbox.Conversation, me
 		}
 		// The conversation first: its create-if-absent precondition
 		// refuses the whole commit when the id exists.
-		if err := tx.create(ref, encodeConversation(c, mids)); err != nil {
+		if err := tx.create(ref, encodeConversation(c, mids, newRecent(created))); err != nil {
 			return err
 		}
-		return s.appendActivity(tx, created)
+		return s.appendActivity(tx, &recentDoc{}, created)
 	})
 	return wrapCommit(op, err)
 }
@@ -321,14 +318,18 @@ func (s *Store) AppendMessage(ctx context.Context, c inbox.Conversation, message
 				mids = append(mids, h)
 			}
 		}
+		recent, err := s.recentOf(ctx, tx, ref, d)
+		if err != nil {
+			return err
+		}
 		if ev != nil {
-			if err := s.appendActivity(tx, *ev); err != nil {
+			if err := s.appendActivity(tx, recent, *ev); err != nil {
 				return err
 			}
 		}
 		merged := c
 		mergeTimes(&merged, stored)
-		return tx.set(ref, encodeConversation(merged, mids))
+		return tx.set(ref, encodeConversation(merged, mids, recent))
 	})
 	return wrapCommit(op, err)
 }
@@ -403,12 +404,16 @@ func (s *Store) UpdateConversation(ctx context.Context, c inbox.Conversation, ev
 		case stored.Version != c.Version-1:
 			return fmt.Errorf("stored version is %d, the change was computed from %d: %w", stored.Version, c.Version-1, inbox.ErrConflict)
 		}
-		if err := s.appendActivity(tx, ev); err != nil {
+		recent, err := s.recentOf(ctx, tx, ref, d)
+		if err != nil {
+			return err
+		}
+		if err := s.appendActivity(tx, recent, ev); err != nil {
 			return err
 		}
 		merged := c
 		mergeTimes(&merged, stored)
-		return tx.set(ref, encodeConversation(merged, d.Mids))
+		return tx.set(ref, encodeConversation(merged, d.Mids, recent))
 	})
 	return wrapCommit(op, err)
 }

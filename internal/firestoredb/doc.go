@@ -14,15 +14,17 @@
 // Collections, relative to the database root (or to namespaces/{ns} for a
 // Store opened with OpenNamespace, which tests use to share one emulator):
 //
-//	tenants/{domain}                      name, createdAt
+//	tenants/{domain}                      name, admins[], createdAt
 //	  inboxes/{inboxID}                   id, address, name, members[], settings, createdAt
 //	  inboxAddresses/{address}            inboxId: claims the address within the tenant
 //	  conversations/{conversationID}      every Conversation field, plus
 //	                                        sortKey: listing order, see below
 //	                                        mids[]:  the Message-ID index, see below
+//	                                        recent:  {notes[], activity[]}, see below
 //	    notes/{noteID}                    id, author, body, createdAt, sortKey
 //	    activity/{activityID}             id, version, actor, kind, from, to, at, sortKey
-//	mailboxes/{address}                   every Mailbox field (global key: a push names only the address)
+//	mailboxes/{address}                   every Mailbox field (global key: a push names only the address);
+//	                                        sealedToken as bytes
 //	threadLinks/{hash}                    tenantId, conversationId, mailbox, threadId
 //
 // Every tenant-scoped record lives below tenants/{domain}, so a read by id
@@ -37,8 +39,11 @@
 //
 // Documents stay far below Firestore's 1 MiB: notes and activity entries are
 // documents of their own, never arrays that grow; a conversation document
-// holds its fields, at most inbox.MaxTags tags and one 22-byte hash per
-// Message-ID of its mail (about 45,000 mails before it nears the limit).
+// holds its fields, at most inbox.MaxTags tags, one 22-byte hash per
+// Message-ID of its mail (about 40,000 mails before it nears the limit) and
+// the bounded copy of its newest history: inbox.MaxRecentNotes notes of at
+// most inbox.MaxNoteLength characters (8 KB each in UTF-8 at worst) and
+// inbox.MaxRecentActivity small entries, under 45 KB in all.
 // Document ids derived from input (addresses, ids) are used as they are when
 // Firestore allows them and escaped otherwise (see docID).
 //
@@ -54,6 +59,22 @@
 // ("a Message-ID indexed to another conversation of the same inbox keeps its
 // first conversation") is checked inside the writing transaction with an
 // (inboxId ==, mids array-contains-any) query.
+//
+// # Recent history
+//
+// The conversation card shows the newest notes and activity entries. So
+// that it costs one document read (RecentHistory), the conversation
+// document keeps a copy of the newest inbox.MaxRecentNotes notes and
+// inbox.MaxRecentActivity activity entries in its field recent, newest
+// first by sortKey, exactly as ListNotes and ListActivity order the
+// subcollections (which stay the record, and serve those listings). Every
+// transaction that appends to the history rewrites the copy from the one it
+// read: CreateConversation, UpdateConversation and AppendMessage with the
+// document they write anyway, AddNote with a merge of the field recent alone
+// (so a note still never changes the version). A conversation document
+// written before the copy existed has none: RecentHistory then lists the
+// subcollections, and the next write of its history fills the copy from
+// them inside its transaction.
 //
 // # Ordering and cursors
 //
@@ -73,8 +94,9 @@
 // reads first (with their checks), then the writes. Bodies only read and
 // buffer writes, so the client may rerun them after contention. Creates use
 // Create (a does-not-exist precondition) for create-if-absent; the version
-// check of UpdateConversation and AppendMessage, and UpdateMailbox's
-// read-modify-write, rely on the transaction's serialisable isolation.
+// check of UpdateConversation and AppendMessage, the read-modify-writes of
+// UpdateTenant, UpdateInbox and UpdateMailbox, and the recent copy that every
+// history write rewrites, rely on the transaction's serialisable isolation.
 //
 // # Counts and cost
 //
@@ -82,7 +104,10 @@
 // entries, not one per conversation). Stats reports the document reads and
 // writes this Store has issued, billed the way Firestore bills them (a query
 // that returns nothing still costs one read); TestDocumentBudgets records
-// what the sidebar's hot paths cost.
+// what the sidebar's hot paths cost and holds them to their targets: the
+// message-open card reads 3 documents (the Message-ID lookup, the inbox and
+// the conversation's recent copy), an ingested mail writes 2 besides its
+// activity entry, an assign 2, a note 3 (note, entry, recent copy).
 //
 // # Indexes
 //
@@ -124,9 +149,17 @@
 //   - ListMailboxesWatchExpiringBefore, ListMailboxesSyncedBefore, ListNotes
 //     and ListActivity read 20 entries when limit ≤ 0; equal times are
 //     ordered by address (mailboxes) or id.
-//   - UpdateMailbox returns fn's error itself, unwrapped. Unlike SQLite's,
-//     it may run fn more than once: Firestore reruns a transaction that lost
-//     to a concurrent one, as the contract allows.
+//   - UpdateMailbox, UpdateTenant and UpdateInbox return fn's error itself,
+//     unwrapped. Unlike SQLite's, they may run fn more than once: Firestore
+//     reruns a transaction that lost to a concurrent one, as the contract
+//     allows. UpdateInbox writes every field but the keys and the address,
+//     CreatedAt included.
+//   - DeleteInbox deletes the inbox and its address claim; its
+//     conversations, their history, Message-IDs and thread links stay. A
+//     deleted inbox's id is free: CreateInbox may take it again, and the new
+//     inbox then lists and counts the old inbox's conversations (they carry
+//     its id) and its Message-IDs find them.
+//   - RecentHistory with both limits ≤ 0 reads nothing.
 //   - Listing the notes or activity of an unknown conversation returns
 //     nothing, not ErrNotFound.
 //   - CreateConversation requires Version 1; an activity entry must name its

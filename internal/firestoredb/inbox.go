@@ -2,10 +2,13 @@ package firestoredb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
+
+	"cloud.google.com/go/firestore"
 
 	"github.com/postfach/postfach/internal/inbox"
 )
@@ -14,7 +17,28 @@ import (
 type tenantDoc struct {
 	Domain    string    `firestore:"domain"`
 	Name      string    `firestore:"name"`
+	Admins    []string  `firestore:"admins"` // in the order given
 	CreatedAt time.Time `firestore:"createdAt"`
+}
+
+func encodeTenant(t inbox.Tenant) tenantDoc {
+	admins := t.Admins
+	if admins == nil {
+		admins = []string{}
+	}
+	return tenantDoc{Domain: t.Domain, Name: t.Name, Admins: admins, CreatedAt: t.CreatedAt}
+}
+
+func decodeTenant(domain string, snap *firestore.DocumentSnapshot) (inbox.Tenant, error) {
+	var d tenantDoc
+	if err := snap.DataTo(&d); err != nil {
+		return inbox.Tenant{}, fmt.Errorf("decode tenant %s: %w", domain, err)
+	}
+	t := inbox.Tenant{Domain: domain, Name: d.Name, CreatedAt: utc(d.CreatedAt)}
+	if len(d.Admins) > 0 {
+		t.Admins = d.Admins
+	}
+	return t, nil
 }
 
 // CreateTenant implements inbox.Store.
@@ -22,7 +46,7 @@ func (s *Store) CreateTenant(ctx context.Context, t inbox.Tenant) error {
 	if err := t.Validate(); err != nil {
 		return fmt.Errorf("create tenant: %w", err)
 	}
-	err := s.create(ctx, s.tenantRef(t.Domain), tenantDoc{Domain: t.Domain, Name: t.Name, CreatedAt: t.CreatedAt})
+	err := s.create(ctx, s.tenantRef(t.Domain), encodeTenant(t))
 	return wrapCommit("create tenant "+t.Domain, err)
 }
 
@@ -32,11 +56,47 @@ func (s *Store) GetTenant(ctx context.Context, domain string) (inbox.Tenant, err
 	if err != nil {
 		return inbox.Tenant{}, wrap("get tenant "+domain, err)
 	}
-	var d tenantDoc
-	if err := snap.DataTo(&d); err != nil {
-		return inbox.Tenant{}, fmt.Errorf("get tenant %s: decode: %w", domain, err)
+	t, err := decodeTenant(domain, snap)
+	if err != nil {
+		return inbox.Tenant{}, fmt.Errorf("get tenant %s: %w", domain, err)
 	}
-	return inbox.Tenant{Domain: domain, Name: d.Name, CreatedAt: utc(d.CreatedAt)}, nil
+	return t, nil
+}
+
+// UpdateTenant implements inbox.Store: read, fn, check and write in one
+// transaction, which the client reruns (fn included) after contention.
+func (s *Store) UpdateTenant(ctx context.Context, domain string, fn func(*inbox.Tenant) error) (inbox.Tenant, error) {
+	ref := s.tenantRef(domain)
+	var result inbox.Tenant
+	err := s.runTx(ctx, func(ctx context.Context, tx *txn) error {
+		snap, err := s.get(ctx, tx, ref)
+		if err != nil {
+			return wrap("read stored tenant", err)
+		}
+		t, err := decodeTenant(domain, snap) // decoded for fn alone: it may change the slice freely
+		if err != nil {
+			return err
+		}
+		if err := fn(&t); err != nil {
+			return fnError{err}
+		}
+		if t.Domain != domain {
+			return invalid("the domain of tenant %s cannot change to %q", domain, t.Domain)
+		}
+		if err := t.Validate(); err != nil {
+			return err
+		}
+		result = t
+		return tx.set(ref, encodeTenant(t))
+	})
+	var fe fnError
+	if errors.As(err, &fe) {
+		return inbox.Tenant{}, fe.err
+	}
+	if err != nil {
+		return inbox.Tenant{}, wrapCommit("update tenant "+domain, err)
+	}
+	return result, nil
 }
 
 // memberDoc is the stored form of an inbox.Member.
@@ -89,6 +149,10 @@ type addressClaim struct {
 	InboxID string `firestore:"inboxId"`
 }
 
+func (s *Store) claimRef(tenantID, address string) *firestore.DocumentRef {
+	return s.tenantRef(tenantID).Collection(collInboxAddresses).Doc(docID(address))
+}
+
 // CreateInbox implements inbox.Store. The inbox and the claim on its
 // address are created together; both must not exist yet.
 func (s *Store) CreateInbox(ctx context.Context, ib inbox.Inbox) error {
@@ -98,7 +162,7 @@ func (s *Store) CreateInbox(ctx context.Context, ib inbox.Inbox) error {
 	op := fmt.Sprintf("create inbox %s/%s", ib.TenantID, ib.ID)
 	tenant := s.tenantRef(ib.TenantID)
 	ref := s.inboxRef(ib.TenantID, ib.ID)
-	claim := tenant.Collection(collInboxAddresses).Doc(docID(ib.Address))
+	claim := s.claimRef(ib.TenantID, ib.Address)
 	err := s.runTx(ctx, func(ctx context.Context, tx *txn) error {
 		snaps, err := s.getAll(ctx, tx, tenant, ref, claim)
 		if err != nil {
@@ -132,6 +196,85 @@ func (s *Store) GetInbox(ctx context.Context, tenantID, inboxID string) (inbox.I
 		return inbox.Inbox{}, fmt.Errorf("%s: decode: %w", op, err)
 	}
 	return decodeInbox(tenantID, d), nil
+}
+
+// UpdateInbox implements inbox.Store: read, fn, check and write in one
+// transaction, which the client reruns (fn included) after contention. The
+// address cannot change, so its claim is not touched. Everything but the
+// keys and the address is written, CreatedAt included.
+func (s *Store) UpdateInbox(ctx context.Context, tenantID, inboxID string, fn func(*inbox.Inbox) error) (inbox.Inbox, error) {
+	ref := s.inboxRef(tenantID, inboxID)
+	var result inbox.Inbox
+	err := s.runTx(ctx, func(ctx context.Context, tx *txn) error {
+		snap, err := s.get(ctx, tx, ref)
+		if err != nil {
+			return wrap("read stored inbox", err)
+		}
+		var d inboxDoc
+		if err := snap.DataTo(&d); err != nil {
+			return fmt.Errorf("decode: %w", err)
+		}
+		stored := decodeInbox(tenantID, d)
+		ib := decodeInbox(tenantID, d) // fn's own copy: no slice shared with stored
+		if err := fn(&ib); err != nil {
+			return fnError{err}
+		}
+		switch {
+		case ib.TenantID != stored.TenantID || ib.ID != stored.ID:
+			return invalid("inbox %s/%s cannot move to %s/%s", stored.TenantID, stored.ID, ib.TenantID, ib.ID)
+		case ib.Address != stored.Address:
+			return invalid("the address of inbox %s cannot change to %q", stored.ID, ib.Address)
+		}
+		if err := ib.Validate(); err != nil {
+			return err
+		}
+		result = ib
+		return tx.set(ref, encodeInbox(ib))
+	})
+	var fe fnError
+	if errors.As(err, &fe) {
+		return inbox.Inbox{}, fe.err
+	}
+	if err != nil {
+		return inbox.Inbox{}, wrapCommit(fmt.Sprintf("update inbox %s/%s", tenantID, inboxID), err)
+	}
+	return result, nil
+}
+
+// DeleteInbox implements inbox.Store: one transaction deletes the inbox and
+// its claim on the address (if the claim is still the inbox's). Its
+// conversations, with their notes, activity and Message-IDs, stay.
+func (s *Store) DeleteInbox(ctx context.Context, tenantID, inboxID string) error {
+	ref := s.inboxRef(tenantID, inboxID)
+	err := s.runTx(ctx, func(ctx context.Context, tx *txn) error {
+		snap, err := s.get(ctx, tx, ref)
+		if err != nil {
+			return wrap("read stored inbox", err)
+		}
+		var d inboxDoc
+		if err := snap.DataTo(&d); err != nil {
+			return fmt.Errorf("decode: %w", err)
+		}
+		claim := s.claimRef(tenantID, d.Address)
+		claimSnap, err := s.getAll(ctx, tx, claim)
+		if err != nil {
+			return err
+		}
+		var c addressClaim
+		if claimSnap[0].Exists() {
+			if err := claimSnap[0].DataTo(&c); err != nil {
+				return fmt.Errorf("decode address claim: %w", err)
+			}
+		}
+		if err := tx.delete(ref); err != nil {
+			return err
+		}
+		if c.InboxID == inboxID {
+			return tx.delete(claim)
+		}
+		return nil
+	})
+	return wrapCommit(fmt.Sprintf("delete inbox %s/%s", tenantID, inboxID), err)
 }
 
 // ListInboxes implements inbox.Store. A tenant has a handful of inboxes:

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"cloud.google.com/go/firestore"
+
 	"github.com/postfach/postfach/internal/inbox"
 )
 
@@ -255,6 +257,21 @@ func exerciseQueries(t *testing.T, s *Store) {
 	must(err)
 	_, err = s.ListActivity(ctx, c.TenantID, c.ID, 5)
 	must(err)
+	_, _, err = s.RecentHistory(ctx, c.TenantID, c.ID, 3, 5)
+	must(err)
+	// A conversation without the recent copy: RecentHistory lists, and the
+	// next write fills the copy by the same queries inside its transaction.
+	_, err = s.conversationRef(c.TenantID, c.ID).Update(ctx, []firestore.Update{{Path: fieldRecent, Value: nil}})
+	must(err)
+	_, _, err = s.RecentHistory(ctx, c.TenantID, c.ID, 3, 5)
+	must(err)
+	n, err = inbox.NewNote(c, "bob@acme.example", "another note", at.Add(time.Second))
+	must(err)
+	must(s.AddNote(ctx, n, c.NoteActivity(n)))
+	_, err = s.UpdateTenant(ctx, ib.TenantID, func(t *inbox.Tenant) error { t.Admins = []string{"bob@acme.example"}; return nil })
+	must(err)
+	_, err = s.UpdateInbox(ctx, ib.TenantID, ib.ID, func(ib *inbox.Inbox) error { ib.Name = "Help"; return nil })
+	must(err)
 
 	statusSets := [][]inbox.Status{nil, {inbox.StatusOpen}, {inbox.StatusOpen, inbox.StatusPending}, inbox.Statuses}
 	for _, statuses := range statusSets {
@@ -289,6 +306,7 @@ func exerciseQueries(t *testing.T, s *Store) {
 	_, err = s.FindThreadLinks(ctx, l.Mailbox, l.ThreadID)
 	must(err)
 	must(s.DeleteMailbox(ctx, mb.Address))
+	must(s.DeleteInbox(ctx, ib.TenantID, ib.ID))
 }
 
 // TestMain runs the tests, then checks the query shapes of every store the

@@ -24,19 +24,24 @@ type mailboxDoc struct {
 	// History ids are uint64; Firestore integers are int64 (and some
 	// emulators keep them as doubles), so they are stored as 20-digit
 	// zero-padded decimal strings: lossless, and still ordered.
-	HistoryID         string        `firestore:"historyId"`
-	NotifiedHistoryID string        `firestore:"notifiedHistoryId"`
-	WatchExpiration   time.Time     `firestore:"watchExpiration"`
-	Labels            []labelDoc    `firestore:"labels"` // sorted by name
-	Expected          []expectedDoc `firestore:"expected"`
-	LeaseHolder       string        `firestore:"leaseHolder"`
-	LeaseUntil        time.Time     `firestore:"leaseUntil"`
-	LastSyncAt        time.Time     `firestore:"lastSyncAt"`
-	LastError         string        `firestore:"lastError"`
-	ErrorCount        int64         `firestore:"errorCount"`
-	CreatedAt         time.Time     `firestore:"createdAt"`
-	WatchKey          string        `firestore:"watchKey"` // WatchExpiration, then Address
-	SyncKey           string        `firestore:"syncKey"`  // LastSyncAt, then Address
+	HistoryID         string     `firestore:"historyId"`
+	NotifiedHistoryID string     `firestore:"notifiedHistoryId"`
+	WatchExpiration   time.Time  `firestore:"watchExpiration"`
+	Labels            []labelDoc `firestore:"labels"` // sorted by name
+	Access            string     `firestore:"access"`
+	// SealedToken is a Firestore bytes value, kept bit for bit; empty when
+	// there is none. (Documents written before it had an "expected" array
+	// instead, which decoding ignores and the next write drops.)
+	SealedToken []byte    `firestore:"sealedToken"`
+	ConnectedBy string    `firestore:"connectedBy"`
+	LeaseHolder string    `firestore:"leaseHolder"`
+	LeaseUntil  time.Time `firestore:"leaseUntil"`
+	LastSyncAt  time.Time `firestore:"lastSyncAt"`
+	LastError   string    `firestore:"lastError"`
+	ErrorCount  int64     `firestore:"errorCount"`
+	CreatedAt   time.Time `firestore:"createdAt"`
+	WatchKey    string    `firestore:"watchKey"` // WatchExpiration, then Address
+	SyncKey     string    `firestore:"syncKey"`  // LastSyncAt, then Address
 }
 
 // labelDoc is one entry of Mailbox.Labels. A list of pairs, not a map:
@@ -44,14 +49,6 @@ type mailboxDoc struct {
 type labelDoc struct {
 	Name string `firestore:"name"`
 	ID   string `firestore:"id"`
-}
-
-// expectedDoc is the stored form of an inbox.LabelExpectation.
-type expectedDoc struct {
-	ThreadID string    `firestore:"threadId"`
-	LabelID  string    `firestore:"labelId"`
-	Add      bool      `firestore:"add"`
-	Until    time.Time `firestore:"until"`
 }
 
 // Field paths that mailbox queries use.
@@ -79,7 +76,9 @@ func encodeMailbox(m inbox.Mailbox) mailboxDoc {
 		NotifiedHistoryID: historyID(m.NotifiedHistoryID),
 		WatchExpiration:   m.WatchExpiration,
 		Labels:            []labelDoc{},
-		Expected:          []expectedDoc{},
+		Access:            string(m.Access),
+		SealedToken:       m.SealedToken,
+		ConnectedBy:       m.ConnectedBy,
 		LeaseHolder:       m.LeaseHolder,
 		LeaseUntil:        m.LeaseUntil,
 		LastSyncAt:        m.LastSyncAt,
@@ -92,8 +91,8 @@ func encodeMailbox(m inbox.Mailbox) mailboxDoc {
 	for _, name := range slices.Sorted(maps.Keys(m.Labels)) {
 		d.Labels = append(d.Labels, labelDoc{Name: name, ID: m.Labels[name]})
 	}
-	for _, e := range m.Expected {
-		d.Expected = append(d.Expected, expectedDoc{ThreadID: e.ThreadID, LabelID: e.LabelID, Add: e.Add, Until: e.Until})
+	if d.SealedToken == nil {
+		d.SealedToken = []byte{} // bytes, not null: the field keeps its type
 	}
 	return d
 }
@@ -118,6 +117,8 @@ func decodeMailbox(snap *firestore.DocumentSnapshot) (inbox.Mailbox, error) {
 		HistoryID:         h,
 		NotifiedHistoryID: nh,
 		WatchExpiration:   utc(d.WatchExpiration),
+		Access:            inbox.MailboxAccess(d.Access),
+		ConnectedBy:       d.ConnectedBy,
 		LeaseHolder:       d.LeaseHolder,
 		LeaseUntil:        utc(d.LeaseUntil),
 		LastSyncAt:        utc(d.LastSyncAt),
@@ -131,8 +132,8 @@ func decodeMailbox(snap *firestore.DocumentSnapshot) (inbox.Mailbox, error) {
 			m.Labels[l.Name] = l.ID
 		}
 	}
-	for _, e := range d.Expected {
-		m.Expected = append(m.Expected, inbox.LabelExpectation{ThreadID: e.ThreadID, LabelID: e.LabelID, Add: e.Add, Until: utc(e.Until)})
+	if len(d.SealedToken) > 0 {
+		m.SealedToken = slices.Clone(d.SealedToken) // DataTo aliases the snapshot's bytes
 	}
 	return m, nil
 }

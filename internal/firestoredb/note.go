@@ -20,12 +20,14 @@ type noteDoc struct {
 	SortKey   string    `firestore:"sortKey"` // CreatedAt, then ID
 }
 
-// AddNote implements inbox.Store: one transaction checks that the
-// conversation exists and creates the note and its activity entry; the
-// conversation document is not written, so notes never collide with
-// changes. The note must carry a tenant, conversation, id and non-blank
-// body, and ev must belong to the same conversation (ErrInvalid otherwise);
-// a note id used twice is ErrAlreadyExists.
+// AddNote implements inbox.Store: one transaction reads the conversation,
+// creates the note and its activity entry and writes both into the
+// conversation's recent copy (its field "recent" only: the version and
+// every other field stay, so a note never makes a change conflict; two
+// writers of one conversation are serialised by the transaction). The note
+// must carry a tenant, conversation, id and non-blank body, and ev must
+// belong to the same conversation (ErrInvalid otherwise); a note id used
+// twice is ErrAlreadyExists.
 func (s *Store) AddNote(ctx context.Context, n inbox.Note, ev inbox.Activity) error {
 	switch {
 	case n.TenantID == "" || n.ConversationID == "" || n.ID == "":
@@ -39,14 +41,26 @@ func (s *Store) AddNote(ctx context.Context, n inbox.Note, ev inbox.Activity) er
 	}
 	conv := s.conversationRef(n.TenantID, n.ConversationID)
 	err := s.runTx(ctx, func(ctx context.Context, tx *txn) error {
-		if _, err := s.get(ctx, tx, conv); err != nil {
+		snap, err := s.get(ctx, tx, conv)
+		if err != nil {
 			return wrap("look up conversation", err)
 		}
-		ref := conv.Collection(collNotes).Doc(docID(n.ID))
-		if err := tx.create(ref, noteDoc{ID: n.ID, Author: n.Author, Body: n.Body, CreatedAt: n.CreatedAt, SortKey: sortKey(n.CreatedAt, n.ID)}); err != nil {
+		var d convDoc
+		if err := snap.DataTo(&d); err != nil {
+			return fmt.Errorf("decode conversation: %w", err)
+		}
+		recent, err := s.recentOf(ctx, tx, conv, d)
+		if err != nil {
 			return err
 		}
-		return s.appendActivity(tx, ev)
+		if err := tx.create(conv.Collection(collNotes).Doc(docID(n.ID)), encodeNote(n)); err != nil {
+			return err
+		}
+		if err := s.appendActivity(tx, recent, ev); err != nil {
+			return err
+		}
+		recent.addNote(n)
+		return tx.set(conv, map[string]any{fieldRecent: recent}, firestore.Merge([]string{fieldRecent}))
 	})
 	return wrapCommit(op, err)
 }
@@ -57,11 +71,7 @@ func (s *Store) ListNotes(ctx context.Context, tenantID, conversationID string, 
 	if limit <= 0 {
 		limit = defaultLimit
 	}
-	snaps, err := s.query(ctx, nil, querySpec{
-		coll:   s.conversationRef(tenantID, conversationID).Collection(collNotes),
-		orders: []order{{fieldSortKey, firestore.Desc}},
-		limit:  limit,
-	})
+	snaps, err := s.query(ctx, nil, historyQuery(s.conversationRef(tenantID, conversationID), collNotes, limit))
 	if err != nil {
 		return nil, wrap(op, err)
 	}
@@ -71,14 +81,7 @@ func (s *Store) ListNotes(ctx context.Context, tenantID, conversationID string, 
 		if err := snap.DataTo(&d); err != nil {
 			return nil, fmt.Errorf("%s: decode %s: %w", op, snap.Ref.ID, err)
 		}
-		out = append(out, inbox.Note{
-			TenantID:       tenantID,
-			ConversationID: conversationID,
-			ID:             d.ID,
-			Author:         d.Author,
-			Body:           d.Body,
-			CreatedAt:      utc(d.CreatedAt),
-		})
+		out = append(out, decodeNote(tenantID, conversationID, d))
 	}
 	return out, nil
 }
@@ -89,11 +92,7 @@ func (s *Store) ListActivity(ctx context.Context, tenantID, conversationID strin
 	if limit <= 0 {
 		limit = defaultLimit
 	}
-	snaps, err := s.query(ctx, nil, querySpec{
-		coll:   s.conversationRef(tenantID, conversationID).Collection(collActivity),
-		orders: []order{{fieldSortKey, firestore.Desc}},
-		limit:  limit,
-	})
+	snaps, err := s.query(ctx, nil, historyQuery(s.conversationRef(tenantID, conversationID), collActivity, limit))
 	if err != nil {
 		return nil, wrap(op, err)
 	}
@@ -103,17 +102,7 @@ func (s *Store) ListActivity(ctx context.Context, tenantID, conversationID strin
 		if err := snap.DataTo(&d); err != nil {
 			return nil, fmt.Errorf("%s: decode %s: %w", op, snap.Ref.ID, err)
 		}
-		out = append(out, inbox.Activity{
-			TenantID:       tenantID,
-			ConversationID: conversationID,
-			ID:             d.ID,
-			Version:        d.Version,
-			Actor:          d.Actor,
-			Kind:           inbox.ActivityKind(d.Kind),
-			From:           d.From,
-			To:             d.To,
-			At:             utc(d.At),
-		})
+		out = append(out, decodeActivity(tenantID, conversationID, d))
 	}
 	return out, nil
 }

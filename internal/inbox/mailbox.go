@@ -34,9 +34,13 @@ type Mailbox struct {
 	WatchExpiration   time.Time
 	// Labels maps Postfach's label names to this mailbox's label ids.
 	Labels map[string]string
-	// Expected lists label changes Postfach itself made recently, so that
-	// their echo in the history is not taken for a user's change.
-	Expected []LabelExpectation
+	// Access says how Postfach reaches the mailbox without a user present.
+	Access MailboxAccess
+	// SealedToken is the refresh token of a mailbox connected by its
+	// owner's offline consent (AccessOAuth), encrypted; never in clear.
+	SealedToken []byte
+	// ConnectedBy is who connected the mailbox.
+	ConnectedBy string
 
 	LeaseHolder string
 	LeaseUntil  time.Time
@@ -48,13 +52,20 @@ type Mailbox struct {
 	CreatedAt  time.Time
 }
 
-// LabelExpectation is one label change Postfach made on a thread.
-type LabelExpectation struct {
-	ThreadID string
-	LabelID  string
-	Add      bool
-	Until    time.Time
-}
+// MailboxAccess is how Postfach reaches a mailbox without a user present.
+type MailboxAccess string
+
+// Mailbox access modes.
+const (
+	// AccessDelegation: the tenant's admin granted domain-wide delegation
+	// to Postfach's service account, which impersonates the mailbox.
+	AccessDelegation MailboxAccess = "delegation"
+	// AccessOAuth: the mailbox's owner gave offline consent ("Connect
+	// mailbox"); Postfach keeps the refresh token, sealed.
+	AccessOAuth MailboxAccess = "oauth"
+	// AccessDev: the development trust root (postfach dev and tests).
+	AccessDev MailboxAccess = "dev"
+)
 
 // Validate checks the mailbox's fields.
 func (m Mailbox) Validate() error {
@@ -66,6 +77,15 @@ func (m Mailbox) Validate() error {
 	}
 	if m.Kind != MailboxShared && m.Kind != MailboxMember {
 		return invalidf("mailbox kind %q is unknown", m.Kind)
+	}
+	switch m.Access {
+	case "", AccessDelegation, AccessDev:
+		if len(m.SealedToken) > 0 {
+			return invalidf("mailbox %s holds a token but its access is %q", m.Address, m.Access)
+		}
+	case AccessOAuth:
+	default:
+		return invalidf("mailbox access %q is unknown", m.Access)
 	}
 	return nil
 }
@@ -111,36 +131,6 @@ func (m *Mailbox) Advance(holder string, from, to uint64, now time.Time) error {
 
 // Behind reports whether a push announced history the cursor has not reached.
 func (m Mailbox) Behind() bool { return m.NotifiedHistoryID > m.HistoryID || m.HistoryID == 0 }
-
-// Expect records label changes Postfach is about to make, dropping expired
-// ones; at most MaxExpectations are kept, newest last.
-func (m *Mailbox) Expect(now time.Time, es ...LabelExpectation) {
-	kept := m.Expected[:0:0]
-	for _, e := range m.Expected {
-		if now.Before(e.Until) {
-			kept = append(kept, e)
-		}
-	}
-	kept = append(kept, es...)
-	if len(kept) > MaxExpectations {
-		kept = kept[len(kept)-MaxExpectations:]
-	}
-	m.Expected = kept
-}
-
-// Expects reports whether a label change seen in the history is the echo of
-// one Postfach made.
-func (m Mailbox) Expects(threadID, labelID string, add bool, now time.Time) bool {
-	for _, e := range m.Expected {
-		if e.ThreadID == threadID && e.LabelID == labelID && e.Add == add && now.Before(e.Until) {
-			return true
-		}
-	}
-	return false
-}
-
-// MaxExpectations bounds Mailbox.Expected (the document stays small).
-const MaxExpectations = 200
 
 // ThreadLink places a conversation in one mailbox: the Gmail thread that
 // holds its mail there. Labels are applied per link.

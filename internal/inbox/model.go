@@ -12,15 +12,37 @@ import (
 // (the `hd` claim of the user's ID token) is the tenant key: every record
 // below carries it and every read is scoped by it.
 type Tenant struct {
-	Domain    string
-	Name      string
+	Domain string
+	Name   string
+	// Admins may set up inboxes and mailbox access for the whole tenant.
+	// The first one is added from the command line (postfach admin add);
+	// admins add the others in the sidebar.
+	Admins    []string
 	CreatedAt time.Time
+}
+
+// IsAdmin reports whether email is one of the tenant's admins.
+func (t Tenant) IsAdmin(email string) bool {
+	return slices.Contains(t.Admins, NormalizeEmail(email))
 }
 
 // Validate checks the tenant's fields.
 func (t Tenant) Validate() error {
 	if !validDomain(t.Domain) {
 		return invalidf("tenant domain %q is not a domain name", t.Domain)
+	}
+	seen := map[string]bool{}
+	for _, a := range t.Admins {
+		if NormalizeEmail(a) != a || a == "" {
+			return invalidf("admin %q is not a lower-case e-mail address", a)
+		}
+		if DomainOf(a) != t.Domain {
+			return invalidf("admin %s is outside the tenant's domain %s", a, t.Domain)
+		}
+		if seen[a] {
+			return invalidf("admin %s listed twice", a)
+		}
+		seen[a] = true
 	}
 	return nil
 }

@@ -17,6 +17,12 @@ type ConversationQuery struct {
 	Cursor   string // NextCursor of the previous page; "" = first page
 }
 
+// Bounds of Store.RecentHistory.
+const (
+	MaxRecentNotes    = 5
+	MaxRecentActivity = 10
+)
+
 // Unassigned is the ConversationQuery.Assignee value that selects
 // conversations nobody owns.
 const Unassigned = "-"
@@ -39,6 +45,11 @@ type Store interface {
 	CreateTenant(ctx context.Context, t Tenant) error
 	// GetTenant returns the tenant of a domain, or ErrNotFound.
 	GetTenant(ctx context.Context, domain string) (Tenant, error)
+	// UpdateTenant applies fn to the stored tenant and writes the result,
+	// atomically; fn may run more than once and its error is returned as
+	// is. Returns ErrNotFound, or ErrInvalid if fn changed the domain or the
+	// result does not validate.
+	UpdateTenant(ctx context.Context, domain string, fn func(*Tenant) error) (Tenant, error)
 
 	// CreateInbox stores a new inbox. Returns ErrNotFound if its tenant does
 	// not exist, ErrAlreadyExists if the id or the address is taken in the
@@ -48,6 +59,15 @@ type Store interface {
 	GetInbox(ctx context.Context, tenantID, inboxID string) (Inbox, error)
 	// ListInboxes returns the tenant's inboxes, sorted by name then id.
 	ListInboxes(ctx context.Context, tenantID string) ([]Inbox, error)
+	// UpdateInbox applies fn to the stored inbox (name, members, settings)
+	// and writes the result, atomically; fn may run more than once and its
+	// error is returned as is. Returns ErrNotFound, or ErrInvalid if fn
+	// changed the tenant, id or address or the result does not validate.
+	UpdateInbox(ctx context.Context, tenantID, inboxID string, fn func(*Inbox) error) (Inbox, error)
+	// DeleteInbox removes an inbox and frees its address. Its
+	// conversations stay stored but no one is a member of them any more.
+	// Returns ErrNotFound if it does not exist.
+	DeleteInbox(ctx context.Context, tenantID, inboxID string) error
 
 	// CreateConversation stores a new conversation (Version 1) together
 	// with its first activity entry and indexes messageIDs (RFC 5322
@@ -96,6 +116,13 @@ type Store interface {
 	// ListActivity returns up to limit activity entries, newest first (by
 	// time, then id).
 	ListActivity(ctx context.Context, tenantID, conversationID string, limit int) ([]Activity, error)
+	// RecentHistory returns what a conversation card shows: up to notes of
+	// the newest notes and up to activity of the newest activity entries,
+	// ordered as ListNotes and ListActivity order them. Limits above
+	// MaxRecentNotes and MaxRecentActivity are capped to them, so that an
+	// adapter may serve this from a bounded copy kept with the
+	// conversation. Unknown conversations give empty results.
+	RecentHistory(ctx context.Context, tenantID, conversationID string, notes, activity int) ([]Note, []Activity, error)
 
 	// PutThreadLink records that a conversation's mail sits in a Gmail
 	// thread of a mailbox. Idempotent. Returns ErrInvalid for empty fields.

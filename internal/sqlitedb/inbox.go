@@ -103,10 +103,11 @@ func scanInbox(row scanner) (inbox.Inbox, error) {
 	return ib, nil
 }
 
+const getInboxQuery = `SELECT ` + inboxColumns + ` FROM inboxes WHERE tenant_id = ? AND id = ?`
+
 // GetInbox implements inbox.Store.
 func (s *Store) GetInbox(ctx context.Context, tenantID, inboxID string) (inbox.Inbox, error) {
-	ib, err := scanInbox(s.read.QueryRowContext(ctx,
-		`SELECT `+inboxColumns+` FROM inboxes WHERE tenant_id = ? AND id = ?`, tenantID, inboxID))
+	ib, err := scanInbox(s.read.QueryRowContext(ctx, getInboxQuery, tenantID, inboxID))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return inbox.Inbox{}, fmt.Errorf("get inbox %s/%s: %w", tenantID, inboxID, inbox.ErrNotFound)
@@ -151,4 +152,74 @@ func inboxExists(ctx context.Context, tx *sql.Tx, tenantID, inboxID string) (boo
 		return false, fmt.Errorf("look up inbox: %w", err)
 	}
 	return true, nil
+}
+
+// UpdateInbox implements inbox.Store like UpdateMailbox: the read, fn and
+// the write share one write transaction, so fn runs exactly once and its
+// error is returned as is. Everything but the keys and the address is
+// written (CreatedAt too).
+func (s *Store) UpdateInbox(ctx context.Context, tenantID, inboxID string, fn func(*inbox.Inbox) error) (inbox.Inbox, error) {
+	var out inbox.Inbox
+	err := inTx(ctx, s.write, func(tx *sql.Tx) error {
+		stored, err := scanInbox(tx.QueryRowContext(ctx, getInboxQuery, tenantID, inboxID))
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return inbox.ErrNotFound
+		case err != nil:
+			return fmt.Errorf("read: %w", err)
+		}
+		ib := stored // only its keys are compared below: fn may change its slice freely
+		if err := fn(&ib); err != nil {
+			return fnError{err}
+		}
+		switch {
+		case ib.TenantID != stored.TenantID || ib.ID != stored.ID:
+			return invalid("inbox %s/%s cannot move to %s/%s", stored.TenantID, stored.ID, ib.TenantID, ib.ID)
+		case ib.Address != stored.Address:
+			return invalid("the address of inbox %s cannot change to %q", stored.ID, ib.Address)
+		}
+		if err := ib.Validate(); err != nil {
+			return err
+		}
+		members, err := encodeMembers(ib.Members)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx,
+			`UPDATE inboxes SET name = ?, members = ?, reply_status = ?, label_prefix = ?, created_at = ?
+			 WHERE tenant_id = ? AND id = ?`,
+			ib.Name, members, string(ib.Settings.ReplyStatus), ib.Settings.LabelPrefix, millis(ib.CreatedAt),
+			tenantID, inboxID); err != nil {
+			return fmt.Errorf("write: %w", err)
+		}
+		out = ib
+		return nil
+	})
+	var fe fnError
+	if errors.As(err, &fe) {
+		return inbox.Inbox{}, fe.err
+	}
+	if err != nil {
+		return inbox.Inbox{}, fmt.Errorf("update inbox %s/%s: %w", tenantID, inboxID, err)
+	}
+	return out, nil
+}
+
+// DeleteInbox implements inbox.Store: the row goes, and with it the claim
+// on its address (the unique key). Its conversations, their notes, activity,
+// Message-IDs and thread links stay; conversations have no foreign key to
+// inboxes (0003).
+func (s *Store) DeleteInbox(ctx context.Context, tenantID, inboxID string) error {
+	res, err := s.write.ExecContext(ctx, `DELETE FROM inboxes WHERE tenant_id = ? AND id = ?`, tenantID, inboxID)
+	if err != nil {
+		return fmt.Errorf("delete inbox %s/%s: %w", tenantID, inboxID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("delete inbox %s/%s: %w", tenantID, inboxID, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("delete inbox %s/%s: %w", tenantID, inboxID, inbox.ErrNotFound)
+	}
+	return nil
 }

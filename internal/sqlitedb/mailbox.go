@@ -11,40 +11,6 @@ import (
 	"github.com/postfach/postfach/internal/inbox"
 )
 
-// expectationJSON is the stored form of an inbox.LabelExpectation, an
-// element of mailboxes.expected. Its tags, not the Go field names, are the
-// schema.
-type expectationJSON struct {
-	ThreadID string `json:"thread"`
-	LabelID  string `json:"label"`
-	Add      bool   `json:"add"`
-	Until    int64  `json:"until"` // Unix milliseconds, like every stored time
-}
-
-func encodeExpected(es []inbox.LabelExpectation) (string, error) {
-	out := make([]expectationJSON, len(es))
-	for i, e := range es {
-		out[i] = expectationJSON{ThreadID: e.ThreadID, LabelID: e.LabelID, Add: e.Add, Until: millis(e.Until)}
-	}
-	b, err := json.Marshal(out)
-	return string(b), err
-}
-
-func decodeExpected(s string) ([]inbox.LabelExpectation, error) {
-	var in []expectationJSON
-	if err := json.Unmarshal([]byte(s), &in); err != nil {
-		return nil, fmt.Errorf("decode expected label changes: %w", err)
-	}
-	if len(in) == 0 {
-		return nil, nil
-	}
-	out := make([]inbox.LabelExpectation, len(in))
-	for i, e := range in {
-		out[i] = inbox.LabelExpectation{ThreadID: e.ThreadID, LabelID: e.LabelID, Add: e.Add, Until: fromMillis(e.Until)}
-	}
-	return out, nil
-}
-
 func encodeLabels(labels map[string]string) (string, error) {
 	if labels == nil {
 		labels = map[string]string{}
@@ -71,7 +37,8 @@ func historyToDB(id uint64) int64  { return int64(id) }
 func historyFromDB(v int64) uint64 { return uint64(v) }
 
 const mailboxColumns = `address, tenant_id, kind, history_id, notified_history_id, watch_expiration,
-	labels, expected, lease_holder, lease_until, last_sync_at, last_error, error_count, created_at`
+	labels, access, sealed_token, connected_by, lease_holder, lease_until, last_sync_at, last_error,
+	error_count, created_at`
 
 // mailboxArgs returns m's values in the order of mailboxColumns.
 func mailboxArgs(m inbox.Mailbox) ([]any, error) {
@@ -79,31 +46,33 @@ func mailboxArgs(m inbox.Mailbox) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	expected, err := encodeExpected(m.Expected)
-	if err != nil {
-		return nil, err
+	token := m.SealedToken
+	if token == nil {
+		token = []byte{} // the column is NOT NULL; nil and empty are alike
 	}
 	return []any{
 		m.Address, m.TenantID, string(m.Kind), historyToDB(m.HistoryID), historyToDB(m.NotifiedHistoryID),
-		millis(m.WatchExpiration), labels, expected, m.LeaseHolder, millis(m.LeaseUntil),
-		millis(m.LastSyncAt), m.LastError, m.ErrorCount, millis(m.CreatedAt),
+		millis(m.WatchExpiration), labels, string(m.Access), token, m.ConnectedBy, m.LeaseHolder,
+		millis(m.LeaseUntil), millis(m.LastSyncAt), m.LastError, m.ErrorCount, millis(m.CreatedAt),
 	}, nil
 }
 
 func scanMailbox(row scanner) (inbox.Mailbox, error) {
 	var m inbox.Mailbox
 	var history, notified, watch, leaseUntil, lastSync, created int64
-	var labels, expected string
+	var labels string
+	var token []byte
 	err := row.Scan(&m.Address, &m.TenantID, &m.Kind, &history, &notified, &watch,
-		&labels, &expected, &m.LeaseHolder, &leaseUntil, &lastSync, &m.LastError, &m.ErrorCount, &created)
+		&labels, &m.Access, &token, &m.ConnectedBy, &m.LeaseHolder, &leaseUntil, &lastSync,
+		&m.LastError, &m.ErrorCount, &created)
 	if err != nil {
 		return inbox.Mailbox{}, err
 	}
 	if m.Labels, err = decodeLabels(labels); err != nil {
 		return inbox.Mailbox{}, err
 	}
-	if m.Expected, err = decodeExpected(expected); err != nil {
-		return inbox.Mailbox{}, err
+	if len(token) > 0 {
+		m.SealedToken = token // Scan copies into a fresh slice
 	}
 	m.HistoryID = historyFromDB(history)
 	m.NotifiedHistoryID = historyFromDB(notified)
@@ -132,7 +101,7 @@ func (s *Store) CreateMailbox(ctx context.Context, m inbox.Mailbox) error {
 			return fmt.Errorf("tenant %s: %w", m.TenantID, inbox.ErrNotFound)
 		}
 		_, err = tx.ExecContext(ctx,
-			`INSERT INTO mailboxes (`+mailboxColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			`INSERT INTO mailboxes (`+mailboxColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			args...)
 		if isKeyTaken(err) {
 			return fmt.Errorf("the address is linked: %w", inbox.ErrAlreadyExists)
@@ -263,8 +232,9 @@ func (s *Store) UpdateMailbox(ctx context.Context, address string, fn func(*inbo
 		// args[0] is the address: it closes the WHERE clause.
 		if _, err := tx.ExecContext(ctx,
 			`UPDATE mailboxes SET tenant_id = ?, kind = ?, history_id = ?, notified_history_id = ?,
-				watch_expiration = ?, labels = ?, expected = ?, lease_holder = ?, lease_until = ?,
-				last_sync_at = ?, last_error = ?, error_count = ?, created_at = ?
+				watch_expiration = ?, labels = ?, access = ?, sealed_token = ?, connected_by = ?,
+				lease_holder = ?, lease_until = ?, last_sync_at = ?, last_error = ?, error_count = ?,
+				created_at = ?
 			 WHERE address = ?`,
 			append(args[1:], args[0])...); err != nil {
 			return fmt.Errorf("write: %w", err)

@@ -52,18 +52,38 @@ func (s *Store) AddNote(ctx context.Context, n inbox.Note, ev inbox.Activity) er
 	return nil
 }
 
+// The listings of a conversation's history; each walks its index
+// (notes_by_time, activity_by_time) in order and stops after limit rows.
+const (
+	listNotesQuery = `SELECT id, author, body, created_at FROM notes
+		WHERE tenant_id = ? AND conversation_id = ?
+		ORDER BY created_at DESC, id DESC LIMIT ?`
+	listActivityQuery = `SELECT id, version, actor, kind, from_value, to_value, at FROM activity
+		WHERE tenant_id = ? AND conversation_id = ?
+		ORDER BY at DESC, id DESC LIMIT ?`
+)
+
+// querier is a *sql.DB or a *sql.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
 // ListNotes implements inbox.Store; limit ≤ 0 reads 20 notes.
 func (s *Store) ListNotes(ctx context.Context, tenantID, conversationID string, limit int) ([]inbox.Note, error) {
 	if limit <= 0 {
 		limit = defaultLimit
 	}
-	rows, err := s.read.QueryContext(ctx,
-		`SELECT id, author, body, created_at FROM notes
-		 WHERE tenant_id = ? AND conversation_id = ?
-		 ORDER BY created_at DESC, id DESC LIMIT ?`,
-		tenantID, conversationID, limit)
+	out, err := listNotes(ctx, s.read, tenantID, conversationID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list notes of %s/%s: %w", tenantID, conversationID, err)
+	}
+	return out, nil
+}
+
+func listNotes(ctx context.Context, q querier, tenantID, conversationID string, limit int) ([]inbox.Note, error) {
+	rows, err := q.QueryContext(ctx, listNotesQuery, tenantID, conversationID, limit)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []inbox.Note
@@ -71,15 +91,12 @@ func (s *Store) ListNotes(ctx context.Context, tenantID, conversationID string, 
 		n := inbox.Note{TenantID: tenantID, ConversationID: conversationID}
 		var created int64
 		if err := rows.Scan(&n.ID, &n.Author, &n.Body, &created); err != nil {
-			return nil, fmt.Errorf("list notes of %s/%s: %w", tenantID, conversationID, err)
+			return nil, err
 		}
 		n.CreatedAt = fromMillis(created)
 		out = append(out, n)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list notes of %s/%s: %w", tenantID, conversationID, err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // ListActivity implements inbox.Store; limit ≤ 0 reads 20 entries.
@@ -87,13 +104,17 @@ func (s *Store) ListActivity(ctx context.Context, tenantID, conversationID strin
 	if limit <= 0 {
 		limit = defaultLimit
 	}
-	rows, err := s.read.QueryContext(ctx,
-		`SELECT id, version, actor, kind, from_value, to_value, at FROM activity
-		 WHERE tenant_id = ? AND conversation_id = ?
-		 ORDER BY at DESC, id DESC LIMIT ?`,
-		tenantID, conversationID, limit)
+	out, err := listActivity(ctx, s.read, tenantID, conversationID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list activity of %s/%s: %w", tenantID, conversationID, err)
+	}
+	return out, nil
+}
+
+func listActivity(ctx context.Context, q querier, tenantID, conversationID string, limit int) ([]inbox.Activity, error) {
+	rows, err := q.QueryContext(ctx, listActivityQuery, tenantID, conversationID, limit)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []inbox.Activity
@@ -101,13 +122,46 @@ func (s *Store) ListActivity(ctx context.Context, tenantID, conversationID strin
 		a := inbox.Activity{TenantID: tenantID, ConversationID: conversationID}
 		var at int64
 		if err := rows.Scan(&a.ID, &a.Version, &a.Actor, &a.Kind, &a.From, &a.To, &at); err != nil {
-			return nil, fmt.Errorf("list activity of %s/%s: %w", tenantID, conversationID, err)
+			return nil, err
 		}
 		a.At = fromMillis(at)
 		out = append(out, a)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list activity of %s/%s: %w", tenantID, conversationID, err)
+	return out, rows.Err()
+}
+
+// RecentHistory implements inbox.Store with the queries of ListNotes and
+// ListActivity (on SQLite two indexed queries cost less than keeping a
+// copy), run in one read transaction so that both see the same snapshot: a
+// note and its activity entry show together or not at all. A limit ≤ 0
+// reads nothing of its kind.
+func (s *Store) RecentHistory(ctx context.Context, tenantID, conversationID string, notes, activity int) ([]inbox.Note, []inbox.Activity, error) {
+	notes, activity = min(notes, inbox.MaxRecentNotes), min(activity, inbox.MaxRecentActivity)
+	if notes <= 0 && activity <= 0 {
+		return nil, nil, nil
 	}
-	return out, nil
+	var ns []inbox.Note
+	var as []inbox.Activity
+	err := func() error {
+		tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true}) // a deferred BEGIN, even on ":memory:"
+		if err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		defer tx.Rollback() //nolint:errcheck // read only: nothing to commit
+		if notes > 0 {
+			if ns, err = listNotes(ctx, tx, tenantID, conversationID, notes); err != nil {
+				return fmt.Errorf("notes: %w", err)
+			}
+		}
+		if activity > 0 {
+			if as, err = listActivity(ctx, tx, tenantID, conversationID, activity); err != nil {
+				return fmt.Errorf("activity: %w", err)
+			}
+		}
+		return nil
+	}()
+	if err != nil {
+		return nil, nil, fmt.Errorf("recent history of %s/%s: %w", tenantID, conversationID, err)
+	}
+	return ns, as, nil
 }

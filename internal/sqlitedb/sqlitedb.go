@@ -38,11 +38,15 @@
 // own milliseconds (year 1), so "none yet" (a never-watched or never-synced
 // mailbox, no first response) sorts before every real time. Gmail history
 // ids are uint64, stored bit for bit in SQLite's signed 64-bit INTEGER:
-// values from 2^63 on read negative in SQL, which nothing compares. Inbox
-// members, conversation tags, a mailbox's labels and its expected label
-// changes are JSON in their parent row: they are always read and written
-// whole with it, and no query filters on them yet (a later migration can add
-// a child table when one does).
+// values from 2^63 on read negative in SQL, which nothing compares. Tenant
+// admins, inbox members, conversation tags and a mailbox's labels are JSON
+// in their parent row: they are always read and written whole with it, and
+// no query filters on them yet (a later migration can add a child table
+// when one does). A mailbox's sealed token is a BLOB, kept bit for bit.
+//
+// Conversations have no foreign key to inboxes (since 0003): DeleteInbox
+// removes the inbox row, and with it the claim on its address, while its
+// conversations, their notes, activity, Message-IDs and thread links stay.
 //
 // # Choices the contract leaves open
 //
@@ -61,8 +65,15 @@
 //   - Mailbox addresses are matched exactly, not normalised.
 //     ListMailboxesWatchExpiringBefore and ListMailboxesSyncedBefore read 20
 //     mailboxes when limit ≤ 0 and order equal times by address.
-//   - UpdateMailbox runs fn exactly once, inside the write transaction, and
-//     returns fn's error itself, unwrapped.
+//   - UpdateMailbox, UpdateTenant and UpdateInbox run fn exactly once,
+//     inside the write transaction, and return fn's error itself,
+//     unwrapped. UpdateInbox writes every field but the keys and the
+//     address, CreatedAt included.
+//   - A deleted inbox's id is free: CreateInbox may take it again, and the
+//     new inbox then lists and counts the old inbox's conversations (they
+//     carry its id) and its Message-IDs find them.
+//   - RecentHistory reads the lists of ListNotes and ListActivity, both in
+//     one read transaction (one snapshot); a limit ≤ 0 reads nothing.
 //   - ListNotes and ListActivity read 20 entries when limit ≤ 0.
 //   - Listing the notes or activity of an unknown conversation returns
 //     nothing, not ErrNotFound.

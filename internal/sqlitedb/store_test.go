@@ -336,19 +336,60 @@ func TestQueryPlans(t *testing.T) {
 		}
 	}
 	t.Run("Sync", func(t *testing.T) { testQueryPlansSync(t, s) })
+	t.Run("Card", func(t *testing.T) { testQueryPlansCard(t, s) })
 }
 
-// testQueryPlansSync: the queries of Gmail sync search an index for their
-// rows and read them in the order asked for: no step scans a table or
-// sorts in a temporary b-tree.
+// planCase is a query and the steps its plan must have.
+type planCase struct {
+	name  string
+	query string
+	args  []any
+	want  []string // every one appears in the plan
+}
+
+// checkPlans: each query searches an index for its rows and reads them in
+// the order asked for: no step scans a table or sorts in a temporary
+// b-tree.
+func checkPlans(t *testing.T, s *Store, cases []planCase) {
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			plan := queryPlan(t, s, tc.query, tc.args...)
+			t.Log(plan)
+			for _, w := range tc.want {
+				if !strings.Contains(plan, w) {
+					t.Errorf("plan lacks %q: %s", w, plan)
+				}
+			}
+			for _, bad := range []string{"SCAN ", "TEMP B-TREE"} {
+				if strings.Contains(plan, bad) {
+					t.Errorf("plan has %q: %s", bad, plan)
+				}
+			}
+		})
+	}
+}
+
+// testQueryPlansCard: the reads of the conversation card and of the
+// settings screens (FindConversationsByMessageID is in Sync): GetInbox,
+// RecentHistory's two listings, and the tenant read of UpdateTenant and
+// GetTenant.
+func testQueryPlansCard(t *testing.T, s *Store) {
+	checkPlans(t, s, []planCase{
+		{"GetTenant", getTenantQuery, []any{"a.example"},
+			[]string{"INDEX sqlite_autoindex_tenants_1 (domain=?)"}},
+		{"GetInbox", getInboxQuery, []any{"a.example", "support"},
+			[]string{"SEARCH inboxes USING PRIMARY KEY (tenant_id=? AND id=?)"}},
+		{"ListNotes", listNotesQuery, []any{"a.example", "c1", inbox.MaxRecentNotes},
+			[]string{"INDEX notes_by_time (tenant_id=? AND conversation_id=?)"}},
+		{"ListActivity", listActivityQuery, []any{"a.example", "c1", inbox.MaxRecentActivity},
+			[]string{"INDEX activity_by_time (tenant_id=? AND conversation_id=?)"}},
+	})
+}
+
+// testQueryPlansSync: the queries of Gmail sync, checked by checkPlans.
 func testQueryPlansSync(t *testing.T, s *Store) {
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	for _, tc := range []struct {
-		name  string
-		query string
-		args  []any
-		want  []string // every one appears in the plan
-	}{
+	checkPlans(t, s, []planCase{
 		{"FindConversationsByMessageID", findByMessageIDQuery, []any{"a.example", "m@x"},
 			[]string{"SEARCH m USING PRIMARY KEY (tenant_id=? AND message_id=?)", "SEARCH c USING INDEX sqlite_autoindex_conversations_1 (tenant_id=? AND id=?)"}},
 		{"MessageIDIndexed", messageIDIndexedQuery, []any{"a.example", "m@x", "support"},
@@ -367,20 +408,5 @@ func testQueryPlansSync(t *testing.T, s *Store) {
 			[]string{"INDEX mailboxes_by_watch (watch_expiration<?)"}},
 		{"ListMailboxesSyncedBefore", syncedBeforeQuery, []any{millis(t0), 20},
 			[]string{"INDEX mailboxes_by_sync (last_sync_at<?)"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			plan := queryPlan(t, s, tc.query, tc.args...)
-			t.Log(plan)
-			for _, w := range tc.want {
-				if !strings.Contains(plan, w) {
-					t.Errorf("plan lacks %q: %s", w, plan)
-				}
-			}
-			for _, bad := range []string{"SCAN ", "TEMP B-TREE"} {
-				if strings.Contains(plan, bad) {
-					t.Errorf("plan has %q: %s", bad, plan)
-				}
-			}
-		})
-	}
+	})
 }

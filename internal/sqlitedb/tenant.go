@@ -3,20 +3,45 @@ package sqlitedb
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 
 	"github.com/postfach/postfach/internal/inbox"
 )
 
+// encodeAdmins stores Tenant.Admins as a JSON array, in order.
+func encodeAdmins(admins []string) (string, error) {
+	if admins == nil {
+		admins = []string{}
+	}
+	b, err := json.Marshal(admins)
+	return string(b), err
+}
+
+func decodeAdmins(s string) ([]string, error) {
+	var admins []string
+	if err := json.Unmarshal([]byte(s), &admins); err != nil {
+		return nil, fmt.Errorf("decode admins: %w", err)
+	}
+	if len(admins) == 0 {
+		return nil, nil
+	}
+	return admins, nil
+}
+
 // CreateTenant implements inbox.Store.
 func (s *Store) CreateTenant(ctx context.Context, t inbox.Tenant) error {
 	if err := t.Validate(); err != nil {
 		return fmt.Errorf("create tenant: %w", err)
 	}
-	_, err := s.write.ExecContext(ctx,
-		`INSERT INTO tenants (domain, name, created_at) VALUES (?, ?, ?)`,
-		t.Domain, t.Name, millis(t.CreatedAt))
+	admins, err := encodeAdmins(t.Admins)
+	if err != nil {
+		return fmt.Errorf("create tenant %s: %w", t.Domain, err)
+	}
+	_, err = s.write.ExecContext(ctx,
+		`INSERT INTO tenants (domain, name, admins, created_at) VALUES (?, ?, ?, ?)`,
+		t.Domain, t.Name, admins, millis(t.CreatedAt))
 	switch {
 	case isKeyTaken(err):
 		return fmt.Errorf("create tenant %s: %w", t.Domain, inbox.ErrAlreadyExists)
@@ -26,21 +51,78 @@ func (s *Store) CreateTenant(ctx context.Context, t inbox.Tenant) error {
 	return nil
 }
 
+const getTenantQuery = `SELECT name, admins, created_at FROM tenants WHERE domain = ?`
+
+func scanTenant(row scanner, domain string) (inbox.Tenant, error) {
+	t := inbox.Tenant{Domain: domain}
+	var admins string
+	var created int64
+	if err := row.Scan(&t.Name, &admins, &created); err != nil {
+		return inbox.Tenant{}, err
+	}
+	var err error
+	if t.Admins, err = decodeAdmins(admins); err != nil {
+		return inbox.Tenant{}, err
+	}
+	t.CreatedAt = fromMillis(created)
+	return t, nil
+}
+
 // GetTenant implements inbox.Store.
 func (s *Store) GetTenant(ctx context.Context, domain string) (inbox.Tenant, error) {
-	t := inbox.Tenant{Domain: domain}
-	var created int64
-	err := s.read.QueryRowContext(ctx,
-		`SELECT name, created_at FROM tenants WHERE domain = ?`, domain).
-		Scan(&t.Name, &created)
+	t, err := scanTenant(s.read.QueryRowContext(ctx, getTenantQuery, domain), domain)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return inbox.Tenant{}, fmt.Errorf("get tenant %s: %w", domain, inbox.ErrNotFound)
 	case err != nil:
 		return inbox.Tenant{}, fmt.Errorf("get tenant %s: %w", domain, err)
 	}
-	t.CreatedAt = fromMillis(created)
 	return t, nil
+}
+
+// UpdateTenant implements inbox.Store like UpdateMailbox: the read, fn and
+// the write share one write transaction, so fn runs exactly once and its
+// error is returned as is.
+func (s *Store) UpdateTenant(ctx context.Context, domain string, fn func(*inbox.Tenant) error) (inbox.Tenant, error) {
+	var out inbox.Tenant
+	err := inTx(ctx, s.write, func(tx *sql.Tx) error {
+		stored, err := scanTenant(tx.QueryRowContext(ctx, getTenantQuery, domain), domain)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return inbox.ErrNotFound
+		case err != nil:
+			return fmt.Errorf("read: %w", err)
+		}
+		t := stored // decoded for this call: fn may change its slice freely
+		if err := fn(&t); err != nil {
+			return fnError{err}
+		}
+		if t.Domain != stored.Domain {
+			return invalid("the domain of tenant %s cannot change to %q", stored.Domain, t.Domain)
+		}
+		if err := t.Validate(); err != nil {
+			return err
+		}
+		admins, err := encodeAdmins(t.Admins)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx,
+			`UPDATE tenants SET name = ?, admins = ?, created_at = ? WHERE domain = ?`,
+			t.Name, admins, millis(t.CreatedAt), domain); err != nil {
+			return fmt.Errorf("write: %w", err)
+		}
+		out = t
+		return nil
+	})
+	var fe fnError
+	if errors.As(err, &fe) {
+		return inbox.Tenant{}, fe.err
+	}
+	if err != nil {
+		return inbox.Tenant{}, fmt.Errorf("update tenant %s: %w", domain, err)
+	}
+	return out, nil
 }
 
 // tenantExists reports whether a tenant is stored, inside a transaction.

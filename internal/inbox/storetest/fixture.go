@@ -158,12 +158,35 @@ func wantConversation(t *testing.T, s inbox.Store, want inbox.Conversation) {
 }
 
 // wantActivity fails unless the conversation's log equals want (newest
-// first).
+// first), and unless RecentHistory agrees with the lists (see wantRecent).
 func wantActivity(t *testing.T, s inbox.Store, tenantID, id string, want ...inbox.Activity) {
 	t.Helper()
 	got := mustListActivity(t, s, tenantID, id)
 	if diff := cmp.Diff(want, got, cmpOpts); diff != "" {
 		t.Errorf("ListActivity(%s, %s) mismatch (-want +got):\n%s", tenantID, id, diff)
+	}
+	wantRecent(t, s, tenantID, id)
+}
+
+// wantRecent fails unless RecentHistory, asked for as much as it returns,
+// is the head of ListNotes and of ListActivity: whatever wrote the
+// conversation, an adapter's recent copy never drifts from the lists.
+func wantRecent(t *testing.T, s inbox.Store, tenantID, id string) {
+	t.Helper()
+	notes, acts, err := s.RecentHistory(t.Context(), tenantID, id, inbox.MaxRecentNotes, inbox.MaxRecentActivity)
+	if err != nil {
+		t.Errorf("RecentHistory(%s, %s): %v", tenantID, id, err)
+		return
+	}
+	allNotes, err := s.ListNotes(t.Context(), tenantID, id, 1000)
+	if err != nil {
+		t.Fatalf("ListNotes(%s, %s): %v", tenantID, id, err)
+	}
+	if diff := cmp.Diff(head(allNotes, inbox.MaxRecentNotes), notes, cmpOpts); diff != "" {
+		t.Errorf("RecentHistory(%s, %s) notes differ from the head of ListNotes (-list +recent):\n%s", tenantID, id, diff)
+	}
+	if diff := cmp.Diff(head(mustListActivity(t, s, tenantID, id), inbox.MaxRecentActivity), acts, cmpOpts); diff != "" {
+		t.Errorf("RecentHistory(%s, %s) activity differs from the head of ListActivity (-list +recent):\n%s", tenantID, id, diff)
 	}
 }
 

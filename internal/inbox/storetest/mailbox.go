@@ -161,6 +161,11 @@ func testMailboxInvalid(t *testing.T, h Harness) {
 		{"NotAnAddress", func(m *inbox.Mailbox) { m.Address = "bob" }},
 		{"NoTenant", func(m *inbox.Mailbox) { m.TenantID = "" }},
 		{"UnknownKind", func(m *inbox.Mailbox) { m.Kind = "personal" }},
+		{"UnknownAccess", func(m *inbox.Mailbox) { m.Access = "password" }},
+		{"AccessCase", func(m *inbox.Mailbox) { m.Access = "OAuth" }},
+		{"TokenWithoutAccess", func(m *inbox.Mailbox) { m.SealedToken = []byte{1} }},
+		{"TokenWithDelegation", func(m *inbox.Mailbox) { m.Access, m.SealedToken = inbox.AccessDelegation, []byte("sealed") }},
+		{"TokenWithDev", func(m *inbox.Mailbox) { m.Access, m.SealedToken = inbox.AccessDev, []byte("sealed") }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := newMailbox(domainA, "bob", inbox.MailboxMember)
@@ -332,7 +337,9 @@ func testMailboxUpdate(t *testing.T, h Harness) {
 	want.NotifiedHistoryID = 1200
 	want.WatchExpiration = t0.Add(7 * 24 * time.Hour)
 	want.Labels = map[string]string{"Postfach/Support/Open": "Label_1", "Postfach/Support/Closed": "Label_2"}
-	want.Expected = []inbox.LabelExpectation{{ThreadID: "t1", LabelID: "Label_2", Add: true, Until: t0.Add(time.Minute)}}
+	want.Access = inbox.AccessOAuth
+	want.SealedToken = []byte("v1:\x00sealed\xff")
+	want.ConnectedBy = alice
 	want.LastSyncAt = t0.Add(time.Minute)
 	want.LastError = "quota exceeded"
 	want.ErrorCount = 3
@@ -345,7 +352,7 @@ func testMailboxUpdate(t *testing.T, h Harness) {
 		m.NotifiedHistoryID = want.NotifiedHistoryID
 		m.WatchExpiration = want.WatchExpiration
 		m.Labels = map[string]string{"Postfach/Support/Open": "Label_1", "Postfach/Support/Closed": "Label_2"}
-		m.Expect(t0, want.Expected...)
+		m.Access, m.SealedToken, m.ConnectedBy = inbox.AccessOAuth, []byte("v1:\x00sealed\xff"), alice
 		m.LastSyncAt = want.LastSyncAt
 		m.LastError = want.LastError
 		m.ErrorCount = want.ErrorCount
@@ -363,6 +370,14 @@ func testMailboxUpdate(t *testing.T, h Harness) {
 	want.LastError, want.ErrorCount, want.Kind = "", 0, inbox.MailboxMember
 	mustUpdateMailbox(t, s, want.Address, func(m *inbox.Mailbox) error {
 		m.LastError, m.ErrorCount, m.Kind = "", 0, inbox.MailboxMember
+		return nil
+	})
+	wantMailbox(t, s, want)
+
+	// The admin switches the mailbox to delegation: the token goes.
+	want.Access, want.SealedToken, want.ConnectedBy = inbox.AccessDelegation, nil, bob
+	mustUpdateMailbox(t, s, want.Address, func(m *inbox.Mailbox) error {
+		m.Access, m.SealedToken, m.ConnectedBy = inbox.AccessDelegation, nil, bob
 		return nil
 	})
 	wantMailbox(t, s, want)
@@ -416,6 +431,8 @@ func testMailboxUpdateKeys(t *testing.T, h Harness) {
 		{"AddressCase", func(m *inbox.Mailbox) { m.Address = "Bob@" + domainA }},
 		{"Tenant", func(m *inbox.Mailbox) { m.TenantID = domainB }},
 		{"UnknownKind", func(m *inbox.Mailbox) { m.Kind = "personal" }},
+		{"UnknownAccess", func(m *inbox.Mailbox) { m.Access = "password" }},
+		{"TokenWithoutOAuth", func(m *inbox.Mailbox) { m.Access, m.SealedToken = inbox.AccessDelegation, []byte("sealed") }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := s.UpdateMailbox(t.Context(), stored.Address, func(m *inbox.Mailbox) error {

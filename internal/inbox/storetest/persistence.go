@@ -28,11 +28,19 @@ func testPersistenceReopen(t *testing.T, h Harness) {
 		return c.Assign(f.ib, alice, bob, t0.Add(time.Minute))
 	})
 	n, noted := mustAddNote(t, f.s, c, bob, "Persisted?", t0.Add(2*time.Minute))
+	f.tenant = mustUpdateTenant(t, f.s, domainA, func(tn *inbox.Tenant) error {
+		tn.Admins = []string{carol, alice}
+		return nil
+	})
 	mb := newMailbox(domainA, "bob", inbox.MailboxMember)
 	mb.HistoryID = math.MaxUint64 - 7
 	mb.Labels = map[string]string{"Postfach/Support/Open": "Label_3"}
-	mb.Expected = []inbox.LabelExpectation{{ThreadID: "18a11", LabelID: "Label_3", Add: true, Until: t0.Add(time.Minute)}}
+	mb.Access, mb.SealedToken, mb.ConnectedBy = inbox.AccessOAuth, []byte{0, 0xff, 's', 0}, bob
 	mb.WatchExpiration = t0.Add(time.Hour)
+	gone := mustCreateInbox(t, f.s, domainA, "gone", "Gone")
+	if err := f.s.DeleteInbox(t.Context(), domainA, gone.ID); err != nil {
+		t.Fatalf("DeleteInbox: %v", err)
+	}
 	mustCreateMailbox(t, f.s, mb)
 	link := inbox.ThreadLink{TenantID: domainA, ConversationID: c.ID, Mailbox: mb.Address, ThreadID: "18a11"}
 	mustPutThreadLink(t, f.s, link)
@@ -72,7 +80,7 @@ func testPersistenceReopen(t *testing.T, h Harness) {
 	if diff := cmp.Diff([]inbox.Note{n}, notes, cmpOpts); diff != "" {
 		t.Errorf("ListNotes after reopen mismatch (-want +got):\n%s", diff)
 	}
-	wantActivity(t, s2, domainA, c.ID, noted, assigned, created)
+	wantActivity(t, s2, domainA, c.ID, noted, assigned, created) // and RecentHistory
 	wantMailbox(t, s2, mb)
 	expiring, err := s2.ListMailboxesWatchExpiringBefore(t.Context(), t0.Add(2*time.Hour), 10)
 	wantMailboxes(t, "ListMailboxesWatchExpiringBefore after reopen", expiring, err, mb)
@@ -94,6 +102,20 @@ func testPersistenceReopen(t *testing.T, h Harness) {
 		t.Fatalf("SetStatus: %v", err)
 	}
 	wantErr(t, "UpdateConversation(stale, through the first store)", f.s.UpdateConversation(t.Context(), stale, ev), inbox.ErrConflict)
+
+	// An inbox changed through one store is seen through the other; the
+	// deleted inbox's address was freed for both.
+	f.ib = mustUpdateInbox(t, s2, domainA, f.ib.ID, func(ib *inbox.Inbox) error {
+		ib.Name, ib.Members = "Support (2nd level)", ib.Members[:2]
+		return nil
+	})
+	wantInbox(t, f.s, f.ib)
+	again := newInbox(domainA, "gone-too", "Gone too")
+	again.Address = gone.Address
+	if err := s2.CreateInbox(t.Context(), again); err != nil {
+		t.Fatalf("CreateInbox(a deleted inbox's address) through the second store: %v", err)
+	}
+	wantInbox(t, f.s, again)
 
 	// A lease taken through one store holds against the other; a mail
 	// recorded through one is seen through the other.

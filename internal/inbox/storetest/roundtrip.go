@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"bytes"
+	"fmt"
 	"math"
 	"slices"
 	"testing"
@@ -22,6 +24,8 @@ func roundTripCases() []testCase {
 		{"Mailbox", testRoundTripMailbox},
 		{"MailboxEmptyOptionals", testRoundTripMailboxEmptyOptionals},
 		{"MailboxHistoryIDs", testRoundTripMailboxHistoryIDs},
+		{"MailboxAccess", testRoundTripMailboxAccess},
+		{"MailboxSealedToken", testRoundTripMailboxSealedToken},
 		{"TimePrecision", testRoundTripTimePrecision},
 	}
 }
@@ -37,8 +41,12 @@ var (
 func testRoundTripTenant(t *testing.T, h Harness) {
 	s := newStore(t, h)
 	for _, want := range []inbox.Tenant{
-		{Domain: "xn--mller-kva.example", Name: "Müller & Söhne – “Ünïcødé” 👍", CreatedAt: tFine1},
-		{Domain: "bare.example"}, // no name, zero time
+		{
+			Domain: "xn--mller-kva.example", Name: "Müller & Söhne – “Ünïcødé” 👍", CreatedAt: tFine1,
+			// Not sorted: the store keeps the given order.
+			Admins: []string{"zoe@xn--mller-kva.example", "adam+it@xn--mller-kva.example", "o'brien@xn--mller-kva.example"},
+		},
+		{Domain: "bare.example"}, // no name, no admins, zero time
 	} {
 		if err := s.CreateTenant(t.Context(), want); err != nil {
 			t.Fatalf("CreateTenant(%s): %v", want.Domain, err)
@@ -240,12 +248,9 @@ func testRoundTripMailbox(t *testing.T, h Harness) {
 			"Postfach/Kundendienst 🇩🇪/Mine": "Label_13",
 			"we\"ird\\name\n":               "Label_99",
 		},
-		// Not sorted: the store keeps the given order.
-		Expected: []inbox.LabelExpectation{
-			{ThreadID: "18f0c", LabelID: "Label_13", Add: true, Until: tFine2},
-			{ThreadID: "18a11", LabelID: "Label_12", Add: false, Until: tFine1},
-			{ThreadID: "18a11", LabelID: "Label_12", Add: true, Until: tFine3},
-		},
+		Access:      inbox.AccessOAuth,
+		SealedToken: []byte{0, 1, 2, 0xfe, 0xff, '"', '\\', 0, 'v', '1'},
+		ConnectedBy: "zoë+admin@" + domainA,
 		LeaseHolder: "instance-7f3a",
 		LeaseUntil:  tFine3,
 		LastSyncAt:  tFine2,
@@ -283,7 +288,8 @@ func testRoundTripMailbox(t *testing.T, h Harness) {
 	want.NotifiedHistoryID = 1<<63 - 1
 	want.WatchExpiration = tFine2
 	want.Labels = map[string]string{"Helpdesk/Inbox/Closed": "Label_1"}
-	want.Expected = []inbox.LabelExpectation{{ThreadID: "19000", LabelID: "Label_1", Add: true, Until: tFine3}}
+	want.SealedToken = []byte("another sealed token, longer than the first one")
+	want.ConnectedBy = carol
 	want.LeaseHolder, want.LeaseUntil = "instance-0001", tFine1
 	want.LastSyncAt = tFine3
 	want.LastError, want.ErrorCount = "", 0
@@ -291,7 +297,7 @@ func testRoundTripMailbox(t *testing.T, h Harness) {
 	rewritten := mustUpdateMailbox(t, s, want.Address, func(m *inbox.Mailbox) error {
 		*m = want
 		m.Labels = map[string]string{"Helpdesk/Inbox/Closed": "Label_1"}
-		m.Expected = slices.Clone(want.Expected)
+		m.SealedToken = slices.Clone(want.SealedToken)
 		return nil
 	})
 	if diff := cmp.Diff(want, rewritten, cmpOpts); diff != "" {
@@ -301,7 +307,7 @@ func testRoundTripMailbox(t *testing.T, h Harness) {
 }
 
 // testRoundTripMailboxEmptyOptionals: a mailbox with nothing but its keys
-// comes back so, and emptying its map and slice empties them.
+// comes back so, and emptying its map, token and texts empties them.
 func testRoundTripMailboxEmptyOptionals(t *testing.T, h Harness) {
 	s := newStore(t, h)
 	mustCreateTenant(t, s, domainA)
@@ -311,18 +317,96 @@ func testRoundTripMailboxEmptyOptionals(t *testing.T, h Harness) {
 
 	mustUpdateMailbox(t, s, want.Address, func(m *inbox.Mailbox) error {
 		m.Labels = map[string]string{"x": "y"}
-		m.Expect(t0, inbox.LabelExpectation{ThreadID: "t", LabelID: "y", Until: t0.Add(time.Minute)})
+		m.Access, m.SealedToken, m.ConnectedBy = inbox.AccessOAuth, []byte("sealed"), bob
 		return nil
 	})
 	got := mustUpdateMailbox(t, s, want.Address, func(m *inbox.Mailbox) error {
 		m.Labels = map[string]string{}
-		m.Expected = nil
+		m.Access, m.SealedToken, m.ConnectedBy = "", []byte{}, ""
 		return nil
 	})
-	if len(got.Labels) != 0 || len(got.Expected) != 0 {
-		t.Errorf("after emptying: labels %v, expected %v; want none", got.Labels, got.Expected)
+	if len(got.Labels) != 0 || len(got.SealedToken) != 0 || got.Access != "" || got.ConnectedBy != "" {
+		t.Errorf("after emptying: labels %v, token %q, access %q, connected by %q; want none", got.Labels, got.SealedToken, got.Access, got.ConnectedBy)
 	}
 	wantMailbox(t, s, want)
+}
+
+// testRoundTripMailboxAccess: every access mode comes back as stored,
+// through every read path, and may change on update.
+func testRoundTripMailboxAccess(t *testing.T, h Harness) {
+	s := newStore(t, h)
+	mustCreateTenant(t, s, domainA)
+	var want []inbox.Mailbox
+	for i, access := range []inbox.MailboxAccess{"", inbox.AccessDelegation, inbox.AccessOAuth, inbox.AccessDev} {
+		m := newMailbox(domainA, fmt.Sprintf("m%d", i), inbox.MailboxMember)
+		m.Access = access
+		m.ConnectedBy = alice
+		if access == inbox.AccessOAuth {
+			m.SealedToken = []byte("sealed")
+		}
+		want = append(want, mustCreateMailbox(t, s, m))
+		wantMailbox(t, s, m)
+	}
+	got, err := s.ListMailboxes(t.Context(), domainA)
+	wantMailboxes(t, "ListMailboxes", got, err, want...)
+
+	// The owner revokes the consent; the admin delegates instead.
+	m := want[2]
+	m.Access, m.SealedToken, m.ConnectedBy = inbox.AccessDelegation, nil, carol
+	mustUpdateMailbox(t, s, m.Address, func(mb *inbox.Mailbox) error {
+		mb.Access, mb.SealedToken, mb.ConnectedBy = inbox.AccessDelegation, nil, carol
+		return nil
+	})
+	wantMailbox(t, s, m)
+}
+
+// testRoundTripMailboxSealedToken: the sealed token is opaque bytes, kept
+// bit for bit whatever they are (every byte value, NULs and invalid UTF-8
+// included, a few KiB long) through every read path.
+func testRoundTripMailboxSealedToken(t *testing.T, h Harness) {
+	s := newStore(t, h)
+	mustCreateTenant(t, s, domainA)
+	var want []inbox.Mailbox
+	every := make([]byte, 0, 512)
+	for i := range 256 {
+		every = append(every, byte(i), byte(255-i))
+	}
+	long := make([]byte, 8<<10)
+	for i := range long {
+		long[i] = byte(i*7 + i>>8)
+	}
+	for i, token := range [][]byte{
+		every,
+		long,
+		{0},
+		{0xff, 0xfe, 0xfd},
+		[]byte("\xc3\x28 not UTF-8 \x00 after a NUL"),
+	} {
+		m := newMailbox(domainA, fmt.Sprintf("m%d", i), inbox.MailboxMember)
+		m.Access = inbox.AccessOAuth
+		m.SealedToken = slices.Clone(token)
+		mustCreateMailbox(t, s, m)
+		got, err := s.GetMailbox(t.Context(), m.Address)
+		if err != nil {
+			t.Fatalf("GetMailbox: %v", err)
+		}
+		if !bytes.Equal(got.SealedToken, token) {
+			t.Errorf("token %d: stored %d bytes %x…, read back %d bytes %x…", i, len(token), token[:min(16, len(token))], len(got.SealedToken), got.SealedToken[:min(16, len(got.SealedToken))])
+		}
+		wantMailbox(t, s, m)
+		// Rewritten reversed, through the read-modify-write.
+		reversed := slices.Clone(token)
+		slices.Reverse(reversed)
+		m.SealedToken = reversed
+		mustUpdateMailbox(t, s, m.Address, func(mb *inbox.Mailbox) error {
+			mb.SealedToken = slices.Clone(reversed)
+			return nil
+		})
+		wantMailbox(t, s, m)
+		want = append(want, m)
+	}
+	got, err := s.ListMailboxes(t.Context(), domainA)
+	wantMailboxes(t, "ListMailboxes", got, err, want...)
 }
 
 // testRoundTripMailboxHistoryIDs: history ids are uint64 over their whole

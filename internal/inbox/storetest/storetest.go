@@ -16,7 +16,7 @@
 // gets a fresh, empty store from Harness.NewStore. The leaves of a group run
 // in parallel.
 // The groups are Tenant, Inbox, Conversation, Append, Update, List, Count,
-// Note, Activity, ThreadLink, Mailbox, RoundTrip, Concurrent and
+// Note, Activity, Recent, ThreadLink, Mailbox, RoundTrip, Concurrent and
 // Persistence.
 //
 // # Skipping
@@ -33,7 +33,9 @@
 //
 //   - the Concurrent group needs transaction isolation (serialisable
 //     read-check-write): racing creates, updates, appends of one mail, lease
-//     takes and read-modify-writes of one mailbox;
+//     takes, read-modify-writes of one mailbox, tenant or inbox, and notes
+//     racing a change for RecentHistory (RecentNotesAllKept; an adapter that
+//     keeps a copy of the newest entries rewrites it on every note);
 //   - subtests named Duplicate… need create-if-absent (a precondition that the
 //     key does not exist yet), wherever they are: Tenant/Duplicate,
 //     Inbox/DuplicateID, Inbox/DuplicateAddress, Conversation/Duplicate,
@@ -81,14 +83,24 @@
 //     c's version is stale as well (a replay is recognised as one, not
 //     retried as a conflict); the suite does not combine ErrAlreadyExists
 //     with ErrNotFound or ErrInvalid;
-//   - Inbox.Settings, Conversation.FirstResponseAt (zero = none) and every
-//     field of Mailbox round-trip; history ids over the whole uint64 range;
-//     Mailbox.Labels nil and empty are interchangeable, Mailbox.Expected
-//     keeps its order;
-//   - UpdateMailbox returns fn's error so that errors.Is finds what fn
-//     returned (inbox.ErrLeaseHeld, say), writes nothing then, and does not
-//     call fn for an unknown address; fn is always given the stored
-//     mailbox;
+//   - Tenant.Admins, Inbox.Settings, Conversation.FirstResponseAt (zero =
+//     none) and every field of Mailbox round-trip; Tenant.Admins keeps its
+//     order; history ids over the whole uint64 range; Mailbox.SealedToken
+//     bit for bit (any bytes, a few KiB), nil and empty interchangeable, as
+//     are nil and empty Mailbox.Labels;
+//   - UpdateTenant, UpdateInbox and UpdateMailbox return fn's error so that
+//     errors.Is finds what fn returned (inbox.ErrLeaseHeld, say), write
+//     nothing then, and do not call fn for an unknown key; fn is always
+//     given the stored record; an update that changes a key (or, for an
+//     inbox, its address) is ErrInvalid and writes nothing;
+//   - DeleteInbox frees the address for a new inbox of another id, and the
+//     deleted inbox's conversations stay readable by id (GetConversation,
+//     ListNotes, ListActivity, RecentHistory). What becomes of the deleted
+//     inbox's id (may a new inbox take it, and then its conversations?) is
+//     not tested;
+//   - RecentHistory is always the head of ListNotes and ListActivity, after
+//     every write and every refused write (wantActivity checks it wherever
+//     the suite checks a log); a limit ≤ 0 returns no entries of that kind;
 //   - ListMailboxesWatchExpiringBefore and ListMailboxesSyncedBefore list
 //     times strictly before t; the zero time (never watched, never synced)
 //     comes first; the suite always passes limit > 0;
@@ -146,6 +158,7 @@ func groups() []group {
 		{"Count", countCases()},
 		{"Note", noteCases()},
 		{"Activity", activityCases()},
+		{"Recent", recentCases()},
 		{"ThreadLink", threadLinkCases()},
 		{"Mailbox", mailboxCases()},
 		{"RoundTrip", roundTripCases()},

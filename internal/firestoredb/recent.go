@@ -1,0 +1,198 @@
+package firestoredb
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"cloud.google.com/go/firestore"
+
+	"github.com/postfach/postfach/internal/inbox"
+)
+
+// recentDoc is the conversation document's bounded copy of its newest
+// notes (at most inbox.MaxRecentNotes) and activity entries (at most
+// inbox.MaxRecentActivity), each newest first by sortKey exactly as
+// ListNotes and ListActivity order the subcollections. Every transaction
+// that writes a note or an activity entry rewrites it from the copy it
+// read, so RecentHistory is one document read. A conversation document
+// written before the copy existed has no "recent" field; the first write
+// that finds it so fills it from the subcollections (see recentOf).
+type recentDoc struct {
+	Notes    []noteDoc     `firestore:"notes"`
+	Activity []activityDoc `firestore:"activity"`
+}
+
+// fieldRecent is the conversation document's field that holds recentDoc.
+const fieldRecent = "recent"
+
+func encodeNote(n inbox.Note) noteDoc {
+	return noteDoc{ID: n.ID, Author: n.Author, Body: n.Body, CreatedAt: n.CreatedAt, SortKey: sortKey(n.CreatedAt, n.ID)}
+}
+
+func decodeNote(tenantID, conversationID string, d noteDoc) inbox.Note {
+	return inbox.Note{
+		TenantID:       tenantID,
+		ConversationID: conversationID,
+		ID:             d.ID,
+		Author:         d.Author,
+		Body:           d.Body,
+		CreatedAt:      utc(d.CreatedAt),
+	}
+}
+
+func encodeActivity(ev inbox.Activity) activityDoc {
+	return activityDoc{
+		ID:      ev.ID,
+		Version: ev.Version,
+		Actor:   ev.Actor,
+		Kind:    string(ev.Kind),
+		From:    ev.From,
+		To:      ev.To,
+		At:      ev.At,
+		SortKey: sortKey(ev.At, ev.ID),
+	}
+}
+
+func decodeActivity(tenantID, conversationID string, d activityDoc) inbox.Activity {
+	return inbox.Activity{
+		TenantID:       tenantID,
+		ConversationID: conversationID,
+		ID:             d.ID,
+		Version:        d.Version,
+		Actor:          d.Actor,
+		Kind:           inbox.ActivityKind(d.Kind),
+		From:           d.From,
+		To:             d.To,
+		At:             utc(d.At),
+	}
+}
+
+// newestFirst inserts x into list (newest first by key, ids unique) and
+// keeps the newest max entries. The copy holds the true newest entries
+// after every insert: an entry it drops or never takes is older than every
+// entry it keeps.
+func newestFirst[T any](list []T, x T, key func(T) string, max int) []T {
+	out := slices.DeleteFunc(slices.Clone(list), func(e T) bool { return key(e) == key(x) })
+	i, _ := slices.BinarySearchFunc(out, key(x), func(e T, k string) int { return strings.Compare(k, key(e)) })
+	out = slices.Insert(out, i, x)
+	return out[:min(len(out), max)]
+}
+
+func (r *recentDoc) addNote(n inbox.Note) {
+	r.Notes = newestFirst(r.Notes, encodeNote(n), func(d noteDoc) string { return d.SortKey }, inbox.MaxRecentNotes)
+}
+
+func (r *recentDoc) addActivity(ev inbox.Activity) {
+	r.Activity = newestFirst(r.Activity, encodeActivity(ev), func(d activityDoc) string { return d.SortKey }, inbox.MaxRecentActivity)
+}
+
+// newRecent is the copy of a new conversation: its first activity entry.
+func newRecent(created inbox.Activity) *recentDoc {
+	r := &recentDoc{Notes: []noteDoc{}, Activity: []activityDoc{}}
+	r.addActivity(created)
+	return r
+}
+
+// recentOf returns the copy of the stored conversation d at ref, to be
+// updated and written back by tx. A document written before the copy
+// existed has none: it is filled from the subcollections, inside tx (two
+// queries, once per such conversation).
+func (s *Store) recentOf(ctx context.Context, tx *txn, ref *firestore.DocumentRef, d convDoc) (*recentDoc, error) {
+	if d.Recent != nil {
+		r := *d.Recent
+		r.Notes = slices.Clone(r.Notes)
+		r.Activity = slices.Clone(r.Activity)
+		return &r, nil
+	}
+	r := &recentDoc{Notes: []noteDoc{}, Activity: []activityDoc{}}
+	notes, err := s.query(ctx, tx, historyQuery(ref, collNotes, inbox.MaxRecentNotes))
+	if err != nil {
+		return nil, fmt.Errorf("fill the recent notes: %w", err)
+	}
+	for _, snap := range notes {
+		var n noteDoc
+		if err := snap.DataTo(&n); err != nil {
+			return nil, fmt.Errorf("decode note %s: %w", snap.Ref.ID, err)
+		}
+		r.Notes = append(r.Notes, n)
+	}
+	acts, err := s.query(ctx, tx, historyQuery(ref, collActivity, inbox.MaxRecentActivity))
+	if err != nil {
+		return nil, fmt.Errorf("fill the recent activity: %w", err)
+	}
+	for _, snap := range acts {
+		var a activityDoc
+		if err := snap.DataTo(&a); err != nil {
+			return nil, fmt.Errorf("decode activity %s: %w", snap.Ref.ID, err)
+		}
+		r.Activity = append(r.Activity, a)
+	}
+	return r, nil
+}
+
+// historyQuery selects the newest limit entries of a conversation's notes
+// or activity subcollection.
+func historyQuery(conv *firestore.DocumentRef, coll string, limit int) querySpec {
+	return querySpec{
+		coll:   conv.Collection(coll),
+		orders: []order{{fieldSortKey, firestore.Desc}},
+		limit:  limit,
+	}
+}
+
+// RecentHistory implements inbox.Store with one document read: the
+// conversation's copy of its newest entries (see recentDoc). A conversation
+// stored before the copy existed, and not written since, is served by
+// ListNotes and ListActivity instead. Limits ≤ 0 return no entries of that
+// kind (and with both so, nothing is read); unknown conversations give
+// empty results.
+func (s *Store) RecentHistory(ctx context.Context, tenantID, conversationID string, notes, activity int) ([]inbox.Note, []inbox.Activity, error) {
+	notes, activity = min(notes, inbox.MaxRecentNotes), min(activity, inbox.MaxRecentActivity)
+	if notes <= 0 && activity <= 0 {
+		return nil, nil, nil
+	}
+	op := fmt.Sprintf("recent history of %s/%s", tenantID, conversationID)
+	snap, err := s.get(ctx, nil, s.conversationRef(tenantID, conversationID))
+	if kindOf(err) == inbox.ErrNotFound {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, wrap(op, err)
+	}
+	var d convDoc
+	if err := snap.DataTo(&d); err != nil {
+		return nil, nil, fmt.Errorf("%s: decode: %w", op, err)
+	}
+	if d.Recent == nil {
+		return s.listHistory(ctx, tenantID, conversationID, notes, activity)
+	}
+	var ns []inbox.Note
+	for _, n := range d.Recent.Notes[:min(max(notes, 0), len(d.Recent.Notes))] {
+		ns = append(ns, decodeNote(tenantID, conversationID, n))
+	}
+	var as []inbox.Activity
+	for _, a := range d.Recent.Activity[:min(max(activity, 0), len(d.Recent.Activity))] {
+		as = append(as, decodeActivity(tenantID, conversationID, a))
+	}
+	return ns, as, nil
+}
+
+// listHistory is RecentHistory from the subcollections.
+func (s *Store) listHistory(ctx context.Context, tenantID, conversationID string, notes, activity int) ([]inbox.Note, []inbox.Activity, error) {
+	var ns []inbox.Note
+	var as []inbox.Activity
+	var err error
+	if notes > 0 {
+		if ns, err = s.ListNotes(ctx, tenantID, conversationID, notes); err != nil {
+			return nil, nil, err
+		}
+	}
+	if activity > 0 {
+		if as, err = s.ListActivity(ctx, tenantID, conversationID, activity); err != nil {
+			return nil, nil, err
+		}
+	}
+	return ns, as, nil
+}
