@@ -70,7 +70,23 @@ func screens() map[string]*cardpb.Card {
 	}
 	list := desk.List{Inbox: ib, Me: ib.Members[2], Filter: desk.FilterOpen, Now: now,
 		Conversations: []inbox.Conversation{conv(), unassigned.Conversation}, NextCursor: "abc"}
+	adminHome := home
+	adminHome.Admin = true
+	adminHome.Problems = []inbox.Mailbox{{Address: "bob@example.com", LastError: "oauth2: \"invalid_grant\" Token has been expired or revoked."}}
+	tenant := inbox.Tenant{Domain: "example.com", Admins: []string{"alice@example.com", "carol@example.com"}}
+	settings := desk.Settings{Tenant: tenant, User: desk.User{Email: "carol@example.com", Domain: "example.com"},
+		Inboxes:   []inbox.Inbox{ib},
+		Mailboxes: append(adminHome.Problems, inbox.Mailbox{Address: "carol@example.com"}, inbox.Mailbox{Address: "x@example.com", LastError: "watch: googleapi: Error 403"})}
+	custom := ib
+	custom.Settings = inbox.InboxSettings{LabelPrefix: "Team", ReplyStatus: ""}
 	return map[string]*cardpb.Card{
+		"home_admin":              b.Home(adminHome),
+		"home_admin_empty":        b.Home(desk.Home{Tenant: tenant, User: home.User, Admin: true}),
+		"settings":                b.Settings(settings),
+		"settings_empty":          b.Settings(desk.Settings{Tenant: tenant, User: settings.User}),
+		"inbox_settings":          b.InboxSettings(ib),
+		"inbox_settings_custom":   b.InboxSettings(custom),
+		"confirm_delete":          b.ConfirmDelete(ib),
 		"home":                    b.Home(home),
 		"home_empty":              b.Home(desk.Home{Tenant: inbox.Tenant{Domain: "example.com"}, User: home.User}),
 		"list":                    b.List(list),

@@ -17,7 +17,17 @@ func (b Builder) Home(h desk.Home) *cardpb.Card {
 		Name:   NameHome,
 		Header: &cardpb.Card_CardHeader{Title: "Shared inboxes", Subtitle: h.User.Email},
 	}
+	if h.Admin && len(h.Problems) > 0 {
+		c.Sections = append(c.Sections, section("Needs attention", b.mailboxProblems(h.Problems)...))
+	}
 	if len(h.Inboxes) == 0 {
+		if h.Admin {
+			c.Sections = append(c.Sections, section("",
+				text("Set up your first shared inbox: give it a name, its address (a Google Group or a shared mailbox) and its members."),
+				buttons(button("Set up a shared inbox", b.action(ParamOp, OpSettings))),
+			))
+			return c
+		}
 		c.Sections = append(c.Sections, section("",
 			text("You are not a member of any shared inbox in "+esc(h.Tenant.Domain)+" yet. Ask an admin of the inbox to add you."),
 		))
@@ -33,9 +43,13 @@ func (b Builder) Home(h desk.Home) *cardpb.Card {
 		ws = append(ws, buttons(button("Closed", b.action(ParamOp, OpList, ParamInbox, s.Inbox.ID, ParamFilter, string(desk.FilterClosed)))))
 		c.Sections = append(c.Sections, section(esc(s.Inbox.Name)+" · "+esc(s.Inbox.Address), ws...))
 	}
+	footer := []*cardpb.Button{button("Refresh", b.action(ParamOp, OpHome))}
+	if h.Admin {
+		footer = append(footer, button("Settings", b.action(ParamOp, OpSettings)))
+	}
 	c.Sections = append(c.Sections, section("",
 		text("Open a mail sent to a shared inbox to see and change its owner and status."),
-		buttons(button("Refresh", b.action(ParamOp, OpHome))),
+		buttons(footer...),
 	))
 	return c
 }

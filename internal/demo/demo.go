@@ -18,8 +18,8 @@ import (
 // Tenants and inboxes of the demo.
 var (
 	Tenants = []inbox.Tenant{
-		{Domain: "example.com", Name: "Example Inc."},
-		{Domain: "other.example", Name: "Other Ltd."},
+		{Domain: "example.com", Name: "Example Inc.", Admins: []string{"alice@example.com"}},
+		{Domain: "other.example", Name: "Other Ltd.", Admins: []string{"eve@other.example"}},
 	}
 	Inboxes = withDefaults([]inbox.Inbox{
 		{TenantID: "example.com", ID: "support", Address: "support@example.com", Name: "Support", Members: []inbox.Member{

@@ -45,8 +45,7 @@ type Opened struct {
 // the conversation is started now. A message that belongs to none of the
 // caller's inboxes yields Opened{View: nil}.
 func (s *Service) OpenMessage(ctx context.Context, u User, access GmailAccess, messageID string) (Opened, error) {
-	t, err := s.tenant(ctx, u)
-	if err != nil {
+	if err := checkIdentity(u); err != nil {
 		return Opened{}, err
 	}
 	if strings.TrimSpace(messageID) == "" {
@@ -58,12 +57,18 @@ func (s *Service) OpenMessage(ctx context.Context, u User, access GmailAccess, m
 	}
 	m := h.Mail()
 	for _, id := range m.Thread.All() {
-		convs, err := s.store.FindConversationsByMessageID(ctx, t.Domain, id)
+		// A conversation exists only under an installed tenant: the
+		// tenant is read only when none is found (the card costs fewer
+		// document reads that way).
+		convs, err := s.store.FindConversationsByMessageID(ctx, u.Domain, id)
 		if err != nil {
 			return Opened{}, fmt.Errorf("find conversation of %s: %w", id, err)
 		}
 		for _, c := range convs {
-			ib, err := s.store.GetInbox(ctx, t.Domain, c.InboxID)
+			ib, err := s.store.GetInbox(ctx, u.Domain, c.InboxID)
+			if errors.Is(err, inbox.ErrNotFound) {
+				continue // the inbox was deleted
+			}
 			if err != nil {
 				return Opened{}, fmt.Errorf("get inbox %s: %w", c.InboxID, err)
 			}
@@ -75,6 +80,10 @@ func (s *Service) OpenMessage(ctx context.Context, u User, access GmailAccess, m
 			v, err := s.view(ctx, ib, me, c)
 			return Opened{View: &v, Subject: m.Subject}, err
 		}
+	}
+	t, err := s.tenant(ctx, u)
+	if err != nil {
+		return Opened{}, err
 	}
 	ib, me, ok, err := s.inboxFor(ctx, t, u, m)
 	if err != nil || !ok {
@@ -158,13 +167,9 @@ func (s *Service) load(ctx context.Context, u User, id string) (inbox.Tenant, in
 }
 
 func (s *Service) view(ctx context.Context, ib inbox.Inbox, me inbox.Member, c inbox.Conversation) (View, error) {
-	notes, err := s.store.ListNotes(ctx, c.TenantID, c.ID, ViewNotes)
+	notes, acts, err := s.store.RecentHistory(ctx, c.TenantID, c.ID, ViewNotes, ViewActivity)
 	if err != nil {
-		return View{}, fmt.Errorf("list notes of %s: %w", c.ID, err)
-	}
-	acts, err := s.store.ListActivity(ctx, c.TenantID, c.ID, ViewActivity)
-	if err != nil {
-		return View{}, fmt.Errorf("list activity of %s: %w", c.ID, err)
+		return View{}, fmt.Errorf("history of %s: %w", c.ID, err)
 	}
 	return View{Inbox: ib, Me: me, Conversation: c, Notes: notes, Activity: acts, Now: s.now()}, nil
 }

@@ -83,13 +83,21 @@ func New(o Options) *Service {
 // how to set Postfach up rather than failing.
 var ErrNotInstalled = errors.New("postfach is not set up for this domain")
 
-// tenant checks that the caller belongs to an installed tenant.
-func (s *Service) tenant(ctx context.Context, u User) (inbox.Tenant, error) {
+// checkIdentity refuses identities that cannot belong to a tenant.
+func checkIdentity(u User) error {
 	if u.Domain == "" {
-		return inbox.Tenant{}, fmt.Errorf("%w: %s is not a Google Workspace account", inbox.ErrForbidden, u.Email)
+		return fmt.Errorf("%w: %s is not a Google Workspace account", inbox.ErrForbidden, u.Email)
 	}
 	if inbox.DomainOf(u.Email) == "" {
-		return inbox.Tenant{}, fmt.Errorf("%w: no e-mail address in the identity", inbox.ErrForbidden)
+		return fmt.Errorf("%w: no e-mail address in the identity", inbox.ErrForbidden)
+	}
+	return nil
+}
+
+// tenant checks that the caller belongs to an installed tenant.
+func (s *Service) tenant(ctx context.Context, u User) (inbox.Tenant, error) {
+	if err := checkIdentity(u); err != nil {
+		return inbox.Tenant{}, err
 	}
 	t, err := s.store.GetTenant(ctx, u.Domain)
 	if errors.Is(err, inbox.ErrNotFound) {
@@ -106,6 +114,10 @@ type Home struct {
 	Tenant  inbox.Tenant
 	User    User
 	Inboxes []InboxSummary
+	// Admin is set for the tenant's admins, who also see Problems: the
+	// linked mailboxes whose sync fails and need a human.
+	Admin    bool
+	Problems []inbox.Mailbox
 }
 
 // InboxSummary is one inbox on the homepage.
@@ -187,7 +199,18 @@ func (s *Service) Home(ctx context.Context, u User) (Home, error) {
 	if err != nil {
 		return Home{}, fmt.Errorf("list inboxes of %s: %w", t.Domain, err)
 	}
-	h := Home{Tenant: t, User: u}
+	h := Home{Tenant: t, User: u, Admin: t.IsAdmin(u.Email)}
+	if h.Admin {
+		mbs, err := s.store.ListMailboxes(ctx, t.Domain)
+		if err != nil {
+			return Home{}, fmt.Errorf("list mailboxes of %s: %w", t.Domain, err)
+		}
+		for _, m := range mbs {
+			if m.LastError != "" {
+				h.Problems = append(h.Problems, m)
+			}
+		}
+	}
 	for _, ib := range all {
 		me, ok := ib.Member(u.Email)
 		if !ok {

@@ -75,6 +75,8 @@ func (s *Server) action(c echo.Context) error {
 			return err
 		}
 		return push(c, s.cards.List(l))
+	case cards.OpSettings, cards.OpInboxSettings, cards.OpConfirmDelete:
+		return s.adminScreen(c, op)
 	case cards.OpDetail, cards.OpReload:
 		v, err := s.desk.Conversation(ctx, u, param(cards.ParamConv))
 		if err != nil {
@@ -85,6 +87,9 @@ func (s *Server) action(c echo.Context) error {
 		}
 		return update(c, s.cards.Conversation(v), "")
 	default:
+		if aop, ok := desk.ParseAdminOp(op); ok {
+			return s.adminAction(c, aop)
+		}
 		a, err := actionOf(ev)
 		if err != nil {
 			return badRequest(err)

@@ -54,6 +54,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 		_ = c.JSON(he.Code, map[string]string{"error": msg})
 	case errors.Is(err, desk.ErrNotInstalled):
 		_ = c.JSON(http.StatusOK, addon.PushCard(s.cards.NotInstalled(user(c).Domain)))
+	case errors.As(err, new(errAdminOnly)):
+		_ = c.JSON(http.StatusForbidden, addon.PushCard(s.cards.Error(
+			"Admins only", "Only an admin of your organisation's Postfach can change its settings.")))
 	case errors.Is(err, inbox.ErrForbidden):
 		// desk logged the refusal with its reason.
 		_ = c.JSON(http.StatusForbidden, addon.PushCard(s.cards.Error(

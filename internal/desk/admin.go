@@ -1,0 +1,392 @@
+package desk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/postfach/postfach/internal/inbox"
+)
+
+// Settings is what the admin screens show.
+type Settings struct {
+	Tenant    inbox.Tenant
+	User      User
+	Inboxes   []inbox.Inbox
+	Mailboxes []inbox.Mailbox
+}
+
+// admin checks that the caller is an admin of their tenant. Everything in
+// the settings screens goes through it, whatever the card sent.
+func (s *Service) admin(ctx context.Context, u User) (inbox.Tenant, error) {
+	t, err := s.tenant(ctx, u)
+	if err != nil {
+		return inbox.Tenant{}, err
+	}
+	if !t.IsAdmin(u.Email) {
+		s.refused(ctx, u, "not a tenant admin")
+		return inbox.Tenant{}, fmt.Errorf("%w: %s is not an admin of %s", inbox.ErrForbidden, u.Email, t.Domain)
+	}
+	return t, nil
+}
+
+// IsAdmin reports whether the caller administers their tenant.
+func (s *Service) IsAdmin(ctx context.Context, u User) bool {
+	t, err := s.tenant(ctx, u)
+	return err == nil && t.IsAdmin(u.Email)
+}
+
+// Settings returns the admin overview. Returns ErrForbidden for non-admins.
+func (s *Service) Settings(ctx context.Context, u User) (Settings, error) {
+	t, err := s.admin(ctx, u)
+	if err != nil {
+		return Settings{}, err
+	}
+	ibs, err := s.store.ListInboxes(ctx, t.Domain)
+	if err != nil {
+		return Settings{}, fmt.Errorf("list inboxes: %w", err)
+	}
+	mbs, err := s.store.ListMailboxes(ctx, t.Domain)
+	if err != nil {
+		return Settings{}, fmt.Errorf("list mailboxes: %w", err)
+	}
+	return Settings{Tenant: t, User: u, Inboxes: ibs, Mailboxes: mbs}, nil
+}
+
+// InboxSettings returns one inbox for its edit screen (admins only).
+func (s *Service) InboxSettings(ctx context.Context, u User, inboxID string) (inbox.Inbox, error) {
+	t, err := s.admin(ctx, u)
+	if err != nil {
+		return inbox.Inbox{}, err
+	}
+	ib, err := s.store.GetInbox(ctx, t.Domain, inboxID)
+	if errors.Is(err, inbox.ErrNotFound) {
+		return inbox.Inbox{}, fmt.Errorf("%w: no inbox %q", inbox.ErrInvalid, inboxID)
+	}
+	return ib, err
+}
+
+// AdminOp names an action of the settings screens.
+type AdminOp string
+
+// Admin actions.
+const (
+	AdminCreateInbox AdminOp = "admin-create-inbox" // Name, Address, Emails (members)
+	AdminRenameInbox AdminOp = "admin-rename-inbox" // InboxID, Name
+	AdminDeleteInbox AdminOp = "admin-delete-inbox" // InboxID
+	AdminAddMember   AdminOp = "admin-add-member"   // InboxID, Emails, Role
+	AdminRemove      AdminOp = "admin-remove-member"
+	AdminSetRole     AdminOp = "admin-set-role"     // InboxID, Emails[0], Role
+	AdminSetOptions  AdminOp = "admin-set-options"  // InboxID, LabelPrefix, ReplyStatus
+	AdminAddAdmin    AdminOp = "admin-add-admin"    // Emails
+	AdminRemoveAdmin AdminOp = "admin-remove-admin" // Emails[0]
+)
+
+// ParseAdminOp validates an admin action name from a card parameter.
+func ParseAdminOp(s string) (AdminOp, bool) {
+	switch op := AdminOp(s); op {
+	case AdminCreateInbox, AdminRenameInbox, AdminDeleteInbox, AdminAddMember, AdminRemove,
+		AdminSetRole, AdminSetOptions, AdminAddAdmin, AdminRemoveAdmin:
+		return op, true
+	}
+	return "", false
+}
+
+// AdminAction is one click on a settings screen; every field is untrusted.
+type AdminAction struct {
+	Op          AdminOp
+	InboxID     string
+	Name        string
+	Address     string
+	Emails      string // one or more addresses, separated by commas, spaces or new lines
+	Role        string
+	LabelPrefix string
+	ReplyStatus string // open | pending | closed | "" (leave the status alone)
+}
+
+// AdminResult is the outcome of an admin action.
+type AdminResult struct {
+	Settings Settings
+	// Inbox is the inbox the action was about, for its edit screen; empty
+	// when the action ends on the overview (create, delete, admins).
+	Inbox  inbox.Inbox
+	Notice string
+}
+
+// Admin performs an admin action. Non-admins get ErrForbidden; bad input
+// gets ErrInvalid with a message for the admin; nothing is written then.
+func (s *Service) Admin(ctx context.Context, u User, a AdminAction) (AdminResult, error) {
+	t, err := s.admin(ctx, u)
+	if err != nil {
+		return AdminResult{}, err
+	}
+	var res AdminResult
+	switch a.Op {
+	case AdminCreateInbox:
+		res, err = s.createInbox(ctx, t, u, a)
+	case AdminDeleteInbox:
+		if err = s.store.DeleteInbox(ctx, t.Domain, a.InboxID); errors.Is(err, inbox.ErrNotFound) {
+			err = fmt.Errorf("%w: no inbox %q", inbox.ErrInvalid, a.InboxID)
+		}
+		res.Notice = "Inbox deleted"
+	case AdminAddAdmin, AdminRemoveAdmin:
+		res, err = s.changeAdmins(ctx, t, a)
+	case AdminRenameInbox, AdminAddMember, AdminRemove, AdminSetRole, AdminSetOptions:
+		res, err = s.changeInbox(ctx, t, u, a)
+	default:
+		err = fmt.Errorf("%w: unknown admin action %q", inbox.ErrInvalid, a.Op)
+	}
+	if err != nil {
+		return AdminResult{}, err
+	}
+	s.log.InfoContext(ctx, "admin action", "op", a.Op, "admin", u.Email, "tenant", t.Domain, "inbox", a.InboxID)
+	res.Settings, err = s.Settings(ctx, u)
+	return res, err
+}
+
+// parseEmails reads a list of addresses in the tenant's domain.
+func parseEmails(t inbox.Tenant, text string) ([]string, error) {
+	var out []string
+	for _, f := range strings.FieldsFunc(text, func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '\n' || r == '\r' || r == '\t' }) {
+		e := inbox.NormalizeEmail(f)
+		if e == "" {
+			return nil, fmt.Errorf("%w: %q is not an e-mail address", inbox.ErrInvalid, f)
+		}
+		if inbox.DomainOf(e) != t.Domain {
+			return nil, fmt.Errorf("%w: %s is not in %s", inbox.ErrInvalid, e, t.Domain)
+		}
+		if !slices.Contains(out, e) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+func parseRole(s string) (inbox.Role, error) {
+	switch r := inbox.Role(strings.ToLower(strings.TrimSpace(s))); r {
+	case inbox.RoleAdmin, inbox.RoleAgent:
+		return r, nil
+	case "":
+		return inbox.RoleAgent, nil
+	}
+	return "", fmt.Errorf("%w: unknown role %q", inbox.ErrInvalid, s)
+}
+
+func (s *Service) createInbox(ctx context.Context, t inbox.Tenant, u User, a AdminAction) (AdminResult, error) {
+	addr := inbox.NormalizeEmail(a.Address)
+	if addr == "" {
+		return AdminResult{}, fmt.Errorf("%w: the shared address %q is not an e-mail address", inbox.ErrInvalid, a.Address)
+	}
+	emails, err := parseEmails(t, a.Emails)
+	if err != nil {
+		return AdminResult{}, err
+	}
+	ib := inbox.Inbox{
+		TenantID:  t.Domain,
+		ID:        inboxID(addr, s.now()),
+		Address:   addr,
+		Name:      strings.TrimSpace(a.Name),
+		Settings:  inbox.DefaultInboxSettings(),
+		CreatedAt: s.now(),
+	}
+	for _, e := range emails {
+		ib.Members = append(ib.Members, inbox.Member{Email: e, Role: inbox.RoleAgent})
+	}
+	err = s.store.CreateInbox(ctx, ib)
+	if errors.Is(err, inbox.ErrAlreadyExists) {
+		return AdminResult{}, fmt.Errorf("%w: an inbox for %s exists already", inbox.ErrInvalid, addr)
+	}
+	if err != nil {
+		return AdminResult{}, err
+	}
+	return AdminResult{Inbox: ib, Notice: "Inbox " + ib.Name + " created"}, nil
+}
+
+// inboxID makes a new inbox's id: its address's slug and a random suffix,
+// so that an inbox created after another was deleted never takes over the
+// deleted one's conversations (they stay stored under its id).
+func inboxID(addr string, now time.Time) string {
+	id := inbox.NewID(now)
+	return slug(addr) + "-" + id[len(id)-6:]
+}
+
+// slug derives an inbox id's readable part from its address: the local part,
+// lower case, with anything but a-z, 0-9 and '-' turned into '-', at most 32
+// characters.
+func slug(addr string) string {
+	local, _, _ := strings.Cut(addr, "@")
+	var b strings.Builder
+	for _, r := range local {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('-')
+		}
+		if b.Len() == 32 {
+			break
+		}
+	}
+	if b.Len() == 0 {
+		return "inbox"
+	}
+	return b.String()
+}
+
+func (s *Service) changeAdmins(ctx context.Context, t inbox.Tenant, a AdminAction) (AdminResult, error) {
+	emails, err := parseEmails(t, a.Emails)
+	if err != nil {
+		return AdminResult{}, err
+	}
+	if len(emails) == 0 {
+		return AdminResult{}, fmt.Errorf("%w: name at least one address", inbox.ErrInvalid)
+	}
+	_, err = s.store.UpdateTenant(ctx, t.Domain, func(t *inbox.Tenant) error {
+		for _, e := range emails {
+			if a.Op == AdminAddAdmin && !slices.Contains(t.Admins, e) {
+				t.Admins = append(t.Admins, e)
+			}
+			if a.Op == AdminRemoveAdmin {
+				t.Admins = slices.DeleteFunc(t.Admins, func(x string) bool { return x == e })
+			}
+		}
+		if len(t.Admins) == 0 {
+			return fmt.Errorf("%w: the last admin cannot be removed", inbox.ErrInvalid)
+		}
+		return nil
+	})
+	if err != nil {
+		return AdminResult{}, err
+	}
+	verb := "added as admin"
+	if a.Op == AdminRemoveAdmin {
+		verb = "is no admin any more"
+	}
+	return AdminResult{Notice: strings.Join(emails, ", ") + " " + verb}, nil
+}
+
+func (s *Service) changeInbox(ctx context.Context, t inbox.Tenant, u User, a AdminAction) (AdminResult, error) {
+	var removed []string
+	var notice string
+	ib, err := s.store.UpdateInbox(ctx, t.Domain, a.InboxID, func(ib *inbox.Inbox) error {
+		removed = nil
+		switch a.Op {
+		case AdminRenameInbox:
+			ib.Name = strings.TrimSpace(a.Name)
+			notice = "Renamed to " + ib.Name
+		case AdminAddMember:
+			emails, err := parseEmails(t, a.Emails)
+			if err != nil {
+				return err
+			}
+			role, err := parseRole(a.Role)
+			if err != nil {
+				return err
+			}
+			if len(emails) == 0 {
+				return fmt.Errorf("%w: name at least one address", inbox.ErrInvalid)
+			}
+			for _, e := range emails {
+				if _, ok := ib.Member(e); !ok {
+					ib.Members = append(ib.Members, inbox.Member{Email: e, Role: role})
+				}
+			}
+			notice = strings.Join(emails, ", ") + " added"
+		case AdminRemove, AdminSetRole:
+			emails, err := parseEmails(t, a.Emails)
+			if err != nil || len(emails) != 1 {
+				return fmt.Errorf("%w: name one member", inbox.ErrInvalid)
+			}
+			i := slices.IndexFunc(ib.Members, func(m inbox.Member) bool { return m.Email == emails[0] })
+			if i < 0 {
+				return fmt.Errorf("%w: %s is not a member", inbox.ErrInvalid, emails[0])
+			}
+			if a.Op == AdminRemove {
+				ib.Members = slices.Delete(slices.Clone(ib.Members), i, i+1)
+				removed = emails
+				notice = emails[0] + " removed"
+			} else {
+				role, err := parseRole(a.Role)
+				if err != nil {
+					return err
+				}
+				ib.Members = slices.Clone(ib.Members)
+				ib.Members[i].Role = role
+				notice = fmt.Sprintf("%s is now %s", emails[0], role)
+			}
+		case AdminSetOptions:
+			st := inbox.Status("")
+			if a.ReplyStatus != "" && a.ReplyStatus != "none" {
+				var err error
+				if st, err = inbox.ParseStatus(a.ReplyStatus); err != nil {
+					return err
+				}
+			}
+			ib.Settings = inbox.InboxSettings{ReplyStatus: st, LabelPrefix: strings.TrimSpace(a.LabelPrefix)}
+			notice = "Settings saved"
+		}
+		return nil
+	})
+	if errors.Is(err, inbox.ErrNotFound) {
+		return AdminResult{}, fmt.Errorf("%w: no inbox %q", inbox.ErrInvalid, a.InboxID)
+	}
+	if err != nil {
+		return AdminResult{}, err
+	}
+	for _, e := range removed {
+		n, err := s.unassignAll(ctx, ib, u, e)
+		if err != nil {
+			return AdminResult{}, err
+		}
+		notice = fmt.Sprintf("%s removed; %d open conversation(s) unassigned", e, n)
+		s.log.InfoContext(ctx, "member removed, conversations unassigned", "inbox", ib.ID, "member", e, "unassigned", n, "admin", u.Email)
+	}
+	return AdminResult{Inbox: ib, Notice: notice}, nil
+}
+
+// unassignAll unassigns the open and pending conversations a removed member
+// owned, so that none is left with an owner who can no longer see it; they
+// show up as Unassigned for the team.
+func (s *Service) unassignAll(ctx context.Context, ib inbox.Inbox, u User, email string) (int, error) {
+	q := inbox.ConversationQuery{TenantID: ib.TenantID, InboxID: ib.ID, Statuses: []inbox.Status{inbox.StatusOpen, inbox.StatusPending}, Assignee: email, Limit: 100}
+	n := 0
+	for {
+		page, err := s.store.ListConversations(ctx, q)
+		if err != nil {
+			return n, fmt.Errorf("list conversations of %s: %w", email, err)
+		}
+		for _, c := range page.Conversations {
+			for attempt := 0; attempt < 5; attempt++ {
+				ev, err := c.Unassign(u.Email, s.now())
+				if errors.Is(err, inbox.ErrUnchanged) {
+					break
+				}
+				err = s.store.UpdateConversation(ctx, c, ev)
+				if errors.Is(err, inbox.ErrConflict) {
+					if c, err = s.store.GetConversation(ctx, c.TenantID, c.ID); err != nil {
+						return n, err
+					}
+					if c.Assignee != email {
+						break
+					}
+					continue
+				}
+				if err != nil {
+					return n, fmt.Errorf("unassign %s: %w", c.ID, err)
+				}
+				n++
+				if s.onChange != nil {
+					s.onChange(ctx, c)
+				}
+				break
+			}
+		}
+		if page.NextCursor == "" {
+			return n, nil
+		}
+		q.Cursor = page.NextCursor
+	}
+}

@@ -1,0 +1,94 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/postfach/postfach/addon"
+	"github.com/postfach/postfach/internal/cards"
+	"github.com/postfach/postfach/internal/desk"
+	"github.com/postfach/postfach/internal/inbox"
+)
+
+// settings answers the "Settings" universal action: the admin overview, or
+// for everyone else a card that says it is for admins (403).
+func (s *Server) settings(c echo.Context) error {
+	st, err := s.desk.Settings(c.Request().Context(), user(c))
+	if err != nil {
+		return adminErr(err)
+	}
+	return push(c, s.cards.Settings(st))
+}
+
+// adminScreen answers the navigation buttons of the settings screens.
+func (s *Server) adminScreen(c echo.Context, op string) error {
+	ctx := c.Request().Context()
+	u := user(c)
+	if op == cards.OpSettings {
+		return s.settings(c)
+	}
+	ib, err := s.desk.InboxSettings(ctx, u, addon.EventFrom(c).Common.Param(cards.ParamInbox))
+	if err != nil {
+		return adminErr(err)
+	}
+	if op == cards.OpConfirmDelete {
+		return push(c, s.cards.ConfirmDelete(ib))
+	}
+	return push(c, s.cards.InboxSettings(ib))
+}
+
+// adminAction performs an admin action and shows where it leads: the
+// inbox's settings, or the overview after a create, delete or admin change.
+func (s *Server) adminAction(c echo.Context, op desk.AdminOp) error {
+	ev := addon.EventFrom(c)
+	p, form := ev.Common.Param, ev.Common.FormValue
+	a := desk.AdminAction{
+		Op:          op,
+		InboxID:     p(cards.ParamInbox),
+		Name:        form(cards.InputName),
+		Address:     form(cards.InputAddress),
+		Emails:      form(cards.InputEmails),
+		Role:        form(cards.InputRole),
+		LabelPrefix: form(cards.InputLabelPrefix),
+		ReplyStatus: form(cards.InputReplyStatus),
+	}
+	if e := p(cards.ParamEmail); e != "" {
+		a.Emails = e // a member's or admin's own button
+	}
+	if op == desk.AdminSetRole {
+		a.Role = p(cards.ParamValue)
+	}
+	r, err := s.desk.Admin(c.Request().Context(), user(c), a)
+	if errors.Is(err, inbox.ErrInvalid) {
+		return c.JSON(http.StatusOK, addon.Notify(userMessage(err)))
+	}
+	if err != nil {
+		return adminErr(err)
+	}
+	switch {
+	case op == desk.AdminDeleteInbox:
+		// Back from the confirmation and the inbox's screen to the
+		// overview, which is beneath them.
+		return c.JSON(http.StatusOK, addon.UpdateCard(s.cards.Settings(r.Settings), r.Notice))
+	case r.Inbox.ID != "" && op == desk.AdminCreateInbox:
+		return c.JSON(http.StatusOK, addon.UpdateCard(s.cards.InboxSettings(r.Inbox), r.Notice))
+	case r.Inbox.ID != "":
+		return update(c, s.cards.InboxSettings(r.Inbox), r.Notice)
+	}
+	return update(c, s.cards.Settings(r.Settings), r.Notice)
+}
+
+// adminErr turns a refusal into the card non-admins see.
+func adminErr(err error) error {
+	if errors.Is(err, inbox.ErrForbidden) {
+		return errAdminOnly{err}
+	}
+	return err
+}
+
+// errAdminOnly marks a settings request by someone who is not an admin.
+type errAdminOnly struct{ error }
+
+func (e errAdminOnly) Unwrap() error { return e.error }
