@@ -22,7 +22,6 @@ import (
 	"github.com/postfach/postfach/internal/gmailsim"
 	"github.com/postfach/postfach/internal/httpapi"
 	"github.com/postfach/postfach/internal/inbox"
-	"github.com/postfach/postfach/internal/sqlitedb"
 	"github.com/postfach/postfach/internal/syncer"
 	"golang.org/x/oauth2"
 )
@@ -45,12 +44,17 @@ type devConfig struct {
 	Reset   bool
 	Log     *slog.Logger
 	Now     func() time.Time // the syncer's clock; time.Now when nil
+	// Store is SQLite under DataDir unless told otherwise
+	// (--store firestore, with FIRESTORE_EMULATOR_HOST or Google
+	// credentials).
+	Store storeConfig
 }
 
 // devApp is the whole product on one machine; tests start it on port 0.
 type devApp struct {
 	BaseURL string
-	Store   *sqlitedb.Store
+	Store   inbox.Store
+	close   func() error
 	Gmail   *gmailsim.Server
 	Root    *addontest.TrustRoot
 	Syncer  *syncer.Syncer
@@ -66,6 +70,8 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "listen address (loopback only)")
 	fs.StringVar(&cfg.DataDir, "data", ".data", "directory of the SQLite database")
 	fs.BoolVar(&cfg.Reset, "reset", false, "delete the database and start from the demo data")
+	fs.StringVar(&cfg.Store.Kind, "store", "sqlite", "sqlite, or firestore (set FIRESTORE_EMULATOR_HOST for the emulator)")
+	fs.StringVar(&cfg.Store.ProjectID, "firestore-project", "postfach-dev", "Firestore project for --store firestore")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -74,7 +80,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	if err != nil {
 		return err
 	}
-	defer app.Store.Close()
+	defer app.close()
 	fmt.Fprintf(stdout, `Postfach dev is running on %[1]s
 
   health:   %[1]s/healthz
@@ -110,19 +116,28 @@ func startDev(ctx context.Context, cfg devConfig) (*devApp, error) {
 			}
 		}
 	}
-	store, err := sqlitedb.Open(ctx, dbPath)
+	sc := cfg.Store
+	sc.SQLitePath = dbPath
+	if sc.Kind == "" {
+		sc.Kind = "sqlite"
+	}
+	if sc.Kind == "firestore" && sc.ProjectID == "" {
+		sc.ProjectID = "postfach-dev"
+	}
+	store, closeStore, err := openStore(ctx, sc)
 	if err != nil {
 		return nil, err
 	}
 	app, err := wireDev(ctx, cfg, store)
 	if err != nil {
-		store.Close()
+		closeStore()
 		return nil, err
 	}
+	app.close = closeStore
 	return app, nil
 }
 
-func wireDev(ctx context.Context, cfg devConfig, store *sqlitedb.Store) (*devApp, error) {
+func wireDev(ctx context.Context, cfg devConfig, store inbox.Store) (*devApp, error) {
 	log := cfg.Log
 	root, err := addontest.NewTrustRoot()
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -33,8 +34,29 @@ func startHarness(t *testing.T) *harness {
 	return startHarnessWith(t, devConfig{})
 }
 
+// storeKinds are the stores the end-to-end tests of the core loop and the
+// sync run on: SQLite always, Firestore when its emulator is up (CI starts
+// it and requires the run).
+func storeKinds(t *testing.T) []string {
+	t.Helper()
+	kinds := []string{"sqlite"}
+	switch {
+	case os.Getenv("FIRESTORE_EMULATOR_HOST") != "":
+		kinds = append(kinds, "firestore")
+	case os.Getenv("POSTFACH_REQUIRE_FIRESTORE") == "1":
+		t.Fatal("POSTFACH_REQUIRE_FIRESTORE=1 but FIRESTORE_EMULATOR_HOST is not set")
+	default:
+		t.Log("Firestore emulator not running (FIRESTORE_EMULATOR_HOST unset, see .ci/run): Firestore variant skipped")
+	}
+	return kinds
+}
+
 func startHarnessWith(t *testing.T, cfg devConfig) *harness {
 	t.Helper()
+	if cfg.Store.Kind == "firestore" {
+		cfg.Store.ProjectID = "postfach-test"
+		cfg.Store.Namespace = fmt.Sprintf("e2e-%d", time.Now().UnixNano())
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg.Addr, cfg.DataDir, cfg.Log = "127.0.0.1:0", t.TempDir(), slog.New(slog.DiscardHandler)
 	app, err := startDev(ctx, cfg)
@@ -47,7 +69,7 @@ func startHarnessWith(t *testing.T, cfg devConfig) *harness {
 		if err := app.Wait(); err != nil {
 			t.Errorf("serve: %v", err)
 		}
-		app.Store.Close()
+		app.close()
 	})
 	return &harness{t: t, app: app}
 }
@@ -187,6 +209,23 @@ func button(t *testing.T, c *cardpb.Card, label string) *cardpb.Action {
 	return found
 }
 
+// buttonFor finds the button labelled label whose action names email.
+func buttonFor(t *testing.T, c *cardpb.Card, label, email string) *cardpb.Action {
+	t.Helper()
+	var found *cardpb.Action
+	eachAction(c, func(text string, a *cardpb.Action) {
+		for _, p := range a.GetParameters() {
+			if text == label && p.GetValue() == email && found == nil {
+				found = a
+			}
+		}
+	})
+	if found == nil {
+		t.Fatalf("card %q has no button %q for %s", c.GetName(), label, email)
+	}
+	return found
+}
+
 // eachAction calls f with every clickable action of a card and its label.
 func eachAction(c *cardpb.Card, f func(label string, a *cardpb.Action)) {
 	for _, s := range c.GetSections() {
@@ -229,7 +268,15 @@ var refund = demo.Threads[0] // an open, unassigned Support mail
 
 func TestCoreLoop(t *testing.T) {
 	t.Parallel()
-	h := startHarness(t)
+	for _, kind := range storeKinds(t) {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			testCoreLoop(t, startHarnessWith(t, devConfig{Store: storeConfig{Kind: kind}}))
+		})
+	}
+}
+
+func testCoreLoop(t *testing.T, h *harness) {
 	ctx := context.Background()
 	rootID := refund.MessageID(0)
 

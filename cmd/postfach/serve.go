@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/postfach/postfach/addon"
@@ -19,7 +18,6 @@ import (
 	"github.com/postfach/postfach/internal/gmailclient"
 	"github.com/postfach/postfach/internal/httpapi"
 	"github.com/postfach/postfach/internal/inbox"
-	"github.com/postfach/postfach/internal/sqlitedb"
 	"github.com/postfach/postfach/internal/syncer"
 	"github.com/postfach/postfach/manifests"
 )
@@ -31,8 +29,7 @@ type serveConfig struct {
 	BaseURL             string // POSTFACH_BASE_URL: the public URL the deployment points at
 	AddonServiceAccount string // POSTFACH_ADDON_SERVICE_ACCOUNT: signer of systemIdTokens
 	OAuthClientID       string // POSTFACH_OAUTH_CLIENT_ID: audience of userIdTokens
-	Store               string // POSTFACH_STORE: sqlite (firestore comes with its adapter)
-	SQLitePath          string // POSTFACH_SQLITE_PATH
+	Store               storeConfig
 	GmailEndpoint       string // POSTFACH_GMAIL_ENDPOINT: Gmail API base URL override
 	LogLevel            slog.Level
 
@@ -57,8 +54,6 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 		BaseURL:             getenv("POSTFACH_BASE_URL"),
 		AddonServiceAccount: getenv("POSTFACH_ADDON_SERVICE_ACCOUNT"),
 		OAuthClientID:       getenv("POSTFACH_OAUTH_CLIENT_ID"),
-		Store:               env("POSTFACH_STORE", "sqlite"),
-		SQLitePath:          env("POSTFACH_SQLITE_PATH", filepath.Join(os.TempDir(), "postfach.db")),
 		GmailEndpoint:       getenv("POSTFACH_GMAIL_ENDPOINT"),
 		LogLevel:            logLevel(getenv),
 
@@ -94,8 +89,9 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 			c.PushAudience = strings.TrimSuffix(c.BaseURL, "/") + httpapi.PathPush
 		}
 	}
-	if c.Store != "sqlite" {
-		return c, fmt.Errorf("%w: POSTFACH_STORE=%q: only sqlite is available in this version", errConfig, c.Store)
+	var err error
+	if c.Store, err = loadStoreConfig(getenv); err != nil {
+		return c, err
 	}
 	return c, nil
 }
@@ -111,11 +107,11 @@ func runServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		return err
 	}
 	log := cloudlog.New(os.Stdout, cfg.LogLevel)
-	store, err := sqlitedb.Open(ctx, cfg.SQLitePath)
+	store, closeStore, err := openStore(ctx, cfg.Store)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer closeStore()
 	verifier, err := addon.NewVerifier(ctx, addon.VerifierConfig{
 		ServiceAccountEmail: cfg.AddonServiceAccount,
 		OAuthClientID:       cfg.OAuthClientID,
@@ -150,7 +146,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	log.Info("serving", "addr", l.Addr().String(), "base_url", cfg.BaseURL, "store", cfg.Store)
+	log.Info("serving", "addr", l.Addr().String(), "base_url", cfg.BaseURL, "store", cfg.Store.Kind)
 	return srv.Serve(ctx, l)
 }
 

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/postfach/postfach/internal/cloudlog"
-	"github.com/postfach/postfach/internal/sqlitedb"
 )
 
 // runWatch runs `postfach watch renew`: the same renewal Cloud Scheduler
@@ -34,11 +33,11 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return fmt.Errorf("%w: watch renew needs POSTFACH_PUBSUB_TOPIC", errConfig)
 	}
 	log := cloudlog.New(os.Stderr, cfg.LogLevel)
-	store, err := sqlitedb.Open(ctx, cfg.SQLitePath)
+	store, closeStore, err := openStore(ctx, cfg.Store)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer closeStore()
 	res, err := newSyncer(store, cfg, log).RenewWatches(ctx, *within)
 	if err != nil {
 		return err

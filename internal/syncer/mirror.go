@@ -60,6 +60,9 @@ func (s *Syncer) ConversationChangedAsync(ctx context.Context, c inbox.Conversat
 // threads in every linked mailbox. The sidebar calls it after an action.
 func (s *Syncer) ConversationChanged(ctx context.Context, c inbox.Conversation) error {
 	ib, err := s.store.GetInbox(ctx, c.TenantID, c.InboxID)
+	if errors.Is(err, inbox.ErrNotFound) {
+		return nil // the inbox was deleted: its labels are no longer kept
+	}
 	if err != nil {
 		return fmt.Errorf("get inbox %s: %w", c.InboxID, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
 
+	"github.com/postfach/postfach/internal/firestoredb"
 	"github.com/postfach/postfach/internal/gmailclient"
 	"github.com/postfach/postfach/internal/gmailsim"
 	"github.com/postfach/postfach/internal/inbox"
@@ -75,6 +77,26 @@ type env struct {
 type envOptions struct {
 	quota     int
 	retention time.Duration
+	store     string // "sqlite" (default) or "firestore"
+}
+
+// forEachStore runs a scenario on SQLite and, when its emulator is up, on
+// Firestore (CI starts the emulator and requires that run).
+func forEachStore(t *testing.T, f func(t *testing.T, store string)) {
+	t.Parallel()
+	kinds := []string{"sqlite"}
+	switch {
+	case os.Getenv("FIRESTORE_EMULATOR_HOST") != "":
+		kinds = append(kinds, "firestore")
+	case os.Getenv("POSTFACH_REQUIRE_FIRESTORE") == "1":
+		t.Fatal("POSTFACH_REQUIRE_FIRESTORE=1 but FIRESTORE_EMULATOR_HOST is not set")
+	}
+	for _, k := range kinds {
+		t.Run(k, func(t *testing.T) {
+			t.Parallel()
+			f(t, k)
+		})
+	}
 }
 
 func newEnv(t testing.TB, o envOptions) *env {
@@ -102,11 +124,22 @@ func newEnv(t testing.TB, o envOptions) *env {
 	}
 	e.srv = httptest.NewServer(e.sim.Handler())
 	t.Cleanup(e.srv.Close)
-	db, err := sqlitedb.Open(ctx, filepath.Join(t.TempDir(), "sync.db"))
-	if err != nil {
-		t.Fatal(err)
+	var db inbox.Store
+	if o.store == "firestore" {
+		fs, err := firestoredb.OpenNamespace(ctx, "postfach-test", fmt.Sprintf("sync-%d", time.Now().UnixNano()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { fs.Close() })
+		db = fs
+	} else {
+		lite, err := sqlitedb.Open(ctx, filepath.Join(t.TempDir(), "sync.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { lite.Close() })
+		db = lite
 	}
-	t.Cleanup(func() { db.Close() })
 	e.store = &countingStore{Store: db}
 	if err := db.CreateTenant(ctx, inbox.Tenant{Domain: "example.com", CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
@@ -315,219 +348,224 @@ func (e *env) check(wantConvs map[string]int) {
 }
 
 func TestNewMailRepliesAndGmailLabels(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, envOptions{})
-	ctx := context.Background()
+	forEachStore(t, func(t *testing.T, store string) {
+		e := newEnv(t, envOptions{store: store})
+		ctx := context.Background()
 
-	e.deliverToGroup(support, mail("Dana <dana@customer.example>", "support@example.com", "", "Refund", "r1@customer.example"))
-	e.settle()
-	c := e.conv(support, "r1@customer.example")
-	if c.Status != inbox.StatusOpen || c.Assignee != "" || c.Customer != "dana@customer.example" {
-		t.Fatalf("new conversation = %+v", c)
-	}
-	if _, ok := e.sim.FindByMessageID("dave@example.com", "r1@customer.example"); ok {
-		t.Fatal("dave got a support mail")
-	}
-	e.check(map[string]int{"support": 1, "sales": 0})
-
-	// Bob answers from his mailbox, copying the group: Pending, first response.
-	e.deliverToGroup(support, mail("Bob <bob@example.com>", "dana@customer.example", "support@example.com", "Re: Refund", "b1@example.com", "r1@customer.example"))
-	e.settle()
-	if c = e.conv(support, "r1@customer.example"); c.Status != inbox.StatusPending || c.FirstResponseAt.IsZero() {
-		t.Fatalf("after bob's reply: %+v", c)
-	}
-	e.check(map[string]int{"support": 1})
-
-	// Carol closes it by labelling the thread in Gmail.
-	e.clock.Advance(time.Minute)
-	carol := e.gmailAs("carol@example.com")
-	ls, _ := carol.Users.Labels.List("me").Do()
-	closed := ""
-	for _, l := range ls.Labels {
-		if l.Name == "Postfach/Support/Closed" {
-			closed = l.Id
+		e.deliverToGroup(support, mail("Dana <dana@customer.example>", "support@example.com", "", "Refund", "r1@customer.example"))
+		e.settle()
+		c := e.conv(support, "r1@customer.example")
+		if c.Status != inbox.StatusOpen || c.Assignee != "" || c.Customer != "dana@customer.example" {
+			t.Fatalf("new conversation = %+v", c)
 		}
-	}
-	m, _ := e.sim.FindByMessageID("carol@example.com", "r1@customer.example")
-	if _, err := carol.Users.Threads.Modify("me", m.ThreadID, &gmail.ModifyThreadRequest{AddLabelIds: []string{closed}}).Do(); err != nil {
-		t.Fatal(err)
-	}
-	e.settle()
-	if c = e.conv(support, "r1@customer.example"); c.Status != inbox.StatusClosed || c.UpdatedBy != "carol@example.com" {
-		t.Fatalf("after carol's label: %+v", c)
-	}
-	e.check(map[string]int{"support": 1})
-
-	// The customer answers: reopened.
-	e.clock.Advance(time.Minute)
-	e.deliverToGroup(support, mail("Dana <dana@customer.example>", "support@example.com", "", "Re: Refund", "r2@customer.example", "r1@customer.example", "b1@example.com"))
-	e.settle()
-	if c = e.conv(support, "r1@customer.example"); c.Status != inbox.StatusOpen {
-		t.Fatalf("after the customer's reply: %+v", c)
-	}
-
-	// Bob takes it by adding Mine in his own mailbox.
-	e.clock.Advance(time.Minute)
-	bob := e.gmailAs("bob@example.com")
-	ls, _ = bob.Users.Labels.List("me").Do()
-	mine := ""
-	for _, l := range ls.Labels {
-		if l.Name == "Postfach/Support/Mine" {
-			mine = l.Id
+		if _, ok := e.sim.FindByMessageID("dave@example.com", "r1@customer.example"); ok {
+			t.Fatal("dave got a support mail")
 		}
-	}
-	m, _ = e.sim.FindByMessageID("bob@example.com", "r2@customer.example")
-	if _, err := bob.Users.Messages.Modify("me", m.ID, &gmail.ModifyMessageRequest{AddLabelIds: []string{mine}}).Do(); err != nil {
-		t.Fatal(err)
-	}
-	e.settle()
-	if c = e.conv(support, "r1@customer.example"); c.Assignee != "bob@example.com" {
-		t.Fatalf("after bob's Mine label: %+v", c)
-	}
-	e.check(map[string]int{"support": 1, "sales": 0})
+		e.check(map[string]int{"support": 1, "sales": 0})
 
-	acts, err := e.store.ListActivity(ctx, "example.com", c.ID, 20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var kinds []string
-	for i := len(acts) - 1; i >= 0; i-- {
-		kinds = append(kinds, string(acts[i].Kind))
-	}
-	if got, want := strings.Join(kinds, ","), "created,status,status,reopened,assigned"; got != want {
-		t.Errorf("activity = %s, want %s", got, want)
-	}
+		// Bob answers from his mailbox, copying the group: Pending, first response.
+		e.deliverToGroup(support, mail("Bob <bob@example.com>", "dana@customer.example", "support@example.com", "Re: Refund", "b1@example.com", "r1@customer.example"))
+		e.settle()
+		if c = e.conv(support, "r1@customer.example"); c.Status != inbox.StatusPending || c.FirstResponseAt.IsZero() {
+			t.Fatalf("after bob's reply: %+v", c)
+		}
+		e.check(map[string]int{"support": 1})
+
+		// Carol closes it by labelling the thread in Gmail.
+		e.clock.Advance(time.Minute)
+		carol := e.gmailAs("carol@example.com")
+		ls, _ := carol.Users.Labels.List("me").Do()
+		closed := ""
+		for _, l := range ls.Labels {
+			if l.Name == "Postfach/Support/Closed" {
+				closed = l.Id
+			}
+		}
+		m, _ := e.sim.FindByMessageID("carol@example.com", "r1@customer.example")
+		if _, err := carol.Users.Threads.Modify("me", m.ThreadID, &gmail.ModifyThreadRequest{AddLabelIds: []string{closed}}).Do(); err != nil {
+			t.Fatal(err)
+		}
+		e.settle()
+		if c = e.conv(support, "r1@customer.example"); c.Status != inbox.StatusClosed || c.UpdatedBy != "carol@example.com" {
+			t.Fatalf("after carol's label: %+v", c)
+		}
+		e.check(map[string]int{"support": 1})
+
+		// The customer answers: reopened.
+		e.clock.Advance(time.Minute)
+		e.deliverToGroup(support, mail("Dana <dana@customer.example>", "support@example.com", "", "Re: Refund", "r2@customer.example", "r1@customer.example", "b1@example.com"))
+		e.settle()
+		if c = e.conv(support, "r1@customer.example"); c.Status != inbox.StatusOpen {
+			t.Fatalf("after the customer's reply: %+v", c)
+		}
+
+		// Bob takes it by adding Mine in his own mailbox.
+		e.clock.Advance(time.Minute)
+		bob := e.gmailAs("bob@example.com")
+		ls, _ = bob.Users.Labels.List("me").Do()
+		mine := ""
+		for _, l := range ls.Labels {
+			if l.Name == "Postfach/Support/Mine" {
+				mine = l.Id
+			}
+		}
+		m, _ = e.sim.FindByMessageID("bob@example.com", "r2@customer.example")
+		if _, err := bob.Users.Messages.Modify("me", m.ID, &gmail.ModifyMessageRequest{AddLabelIds: []string{mine}}).Do(); err != nil {
+			t.Fatal(err)
+		}
+		e.settle()
+		if c = e.conv(support, "r1@customer.example"); c.Assignee != "bob@example.com" {
+			t.Fatalf("after bob's Mine label: %+v", c)
+		}
+		e.check(map[string]int{"support": 1, "sales": 0})
+
+		acts, err := e.store.ListActivity(ctx, "example.com", c.ID, 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kinds []string
+		for i := len(acts) - 1; i >= 0; i-- {
+			kinds = append(kinds, string(acts[i].Kind))
+		}
+		if got, want := strings.Join(kinds, ","), "created,status,status,reopened,assigned"; got != want {
+			t.Errorf("activity = %s, want %s", got, want)
+		}
+	})
 }
 
 func TestMailToTwoInboxes(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, envOptions{})
-	raw := mail("Erin <erin@customer.example>", "support@example.com, sales@example.com", "", "Both", "both@customer.example")
-	if _, err := e.sim.Deliver(raw, mailboxes...); err != nil {
-		t.Fatal(err)
-	}
-	e.settle()
-	// One conversation in each inbox, however many mailboxes carry the mail.
-	e.check(map[string]int{"support": 1, "sales": 1})
+	forEachStore(t, func(t *testing.T, store string) {
+		e := newEnv(t, envOptions{store: store})
+		raw := mail("Erin <erin@customer.example>", "support@example.com, sales@example.com", "", "Both", "both@customer.example")
+		if _, err := e.sim.Deliver(raw, mailboxes...); err != nil {
+			t.Fatal(err)
+		}
+		e.settle()
+		// One conversation in each inbox, however many mailboxes carry the mail.
+		e.check(map[string]int{"support": 1, "sales": 1})
+	})
 }
 
 // TestUnreliableNotifications delivers notifications duplicated, reordered
 // and partly dropped; the sweep recovers mailboxes whose notifications were
 // all lost.
 func TestUnreliableNotifications(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, envOptions{})
-	for i := range 12 {
-		e.deliverToGroup(support, mail("c@customer.example", "support@example.com", "", fmt.Sprintf("Mail %d", i), fmt.Sprintf("m%d@customer.example", i)))
-	}
-	notes := e.take()
-	rng := rand.New(rand.NewPCG(1, 2))
-	var chaos []gmailsim.Notification
-	for _, n := range notes {
-		if n.EmailAddress == "carol@example.com" {
-			continue // every notification of carol's mailbox is lost
+	forEachStore(t, func(t *testing.T, store string) {
+		e := newEnv(t, envOptions{store: store})
+		for i := range 12 {
+			e.deliverToGroup(support, mail("c@customer.example", "support@example.com", "", fmt.Sprintf("Mail %d", i), fmt.Sprintf("m%d@customer.example", i)))
 		}
-		switch rng.IntN(4) {
-		case 0: // dropped
-		case 1:
-			chaos = append(chaos, n, n) // duplicated
-		default:
-			chaos = append(chaos, n)
+		notes := e.take()
+		rng := rand.New(rand.NewPCG(1, 2))
+		var chaos []gmailsim.Notification
+		for _, n := range notes {
+			if n.EmailAddress == "carol@example.com" {
+				continue // every notification of carol's mailbox is lost
+			}
+			switch rng.IntN(4) {
+			case 0: // dropped
+			case 1:
+				chaos = append(chaos, n, n) // duplicated
+			default:
+				chaos = append(chaos, n)
+			}
 		}
-	}
-	rng.Shuffle(len(chaos), func(i, j int) { chaos[i], chaos[j] = chaos[j], chaos[i] })
-	// The last notification of each mailbox arrives (Gmail sends one per
-	// change; one surviving notification suffices).
-	chaos = append(chaos, gmailsim.Notification{EmailAddress: "alice@example.com", HistoryID: notes[len(notes)-1].HistoryID})
-	e.push(e.syncer, chaos)
-	for _, n := range notes {
-		if n.EmailAddress == "bob@example.com" {
-			e.push(e.syncer, []gmailsim.Notification{n})
+		rng.Shuffle(len(chaos), func(i, j int) { chaos[i], chaos[j] = chaos[j], chaos[i] })
+		// The last notification of each mailbox arrives (Gmail sends one per
+		// change; one surviving notification suffices).
+		chaos = append(chaos, gmailsim.Notification{EmailAddress: "alice@example.com", HistoryID: notes[len(notes)-1].HistoryID})
+		e.push(e.syncer, chaos)
+		for _, n := range notes {
+			if n.EmailAddress == "bob@example.com" {
+				e.push(e.syncer, []gmailsim.Notification{n})
+			}
 		}
-	}
-	e.clock.Advance(time.Hour)
-	if _, err := e.syncer.Sweep(context.Background(), 15*time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	e.settle()
-	e.check(map[string]int{"support": 12})
+		e.clock.Advance(time.Hour)
+		if _, err := e.syncer.Sweep(context.Background(), 15*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		e.settle()
+		e.check(map[string]int{"support": 12})
+	})
 }
 
 // TestHistoryGoneKeepsState expires the history mid-stream: the full resync
 // adds the missing mail and keeps every owner, status, tag and note.
 func TestHistoryGoneKeepsState(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, envOptions{})
-	ctx := context.Background()
-	e.deliverToGroup(support, mail("c@customer.example", "support@example.com", "", "Before", "before@customer.example"))
-	e.settle()
-	c := e.conv(support, "before@customer.example")
-	ev, err := c.Assign(support, "alice@example.com", "carol@example.com", e.clock.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.store.UpdateConversation(ctx, c, ev); err != nil {
-		t.Fatal(err)
-	}
-	if ev, err = c.AddTag("carol@example.com", "vip", e.clock.Now()); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.store.UpdateConversation(ctx, c, ev); err != nil {
-		t.Fatal(err)
-	}
-	n, _ := inbox.NewNote(c, "carol@example.com", "Called them", e.clock.Now())
-	if err := e.store.AddNote(ctx, n, c.NoteActivity(n)); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.syncer.ConversationChanged(ctx, c); err != nil {
-		t.Fatal(err)
-	}
-	e.take()
-
-	for i := range 3 {
-		e.deliverToGroup(support, mail("d@customer.example", "support@example.com", "", "During", fmt.Sprintf("during%d@customer.example", i)))
-	}
-	notes := e.take()
-	// Half of the history is processed, then Gmail forgets it.
-	e.push(e.syncer, notes[:1])
-	for _, m := range mailboxes {
-		mb, err := e.store.GetMailbox(ctx, m)
+	forEachStore(t, func(t *testing.T, store string) {
+		e := newEnv(t, envOptions{store: store})
+		ctx := context.Background()
+		e.deliverToGroup(support, mail("c@customer.example", "support@example.com", "", "Before", "before@customer.example"))
+		e.settle()
+		c := e.conv(support, "before@customer.example")
+		ev, err := c.Assign(support, "alice@example.com", "carol@example.com", e.clock.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := e.sim.ExpireHistory(m, notes[len(notes)-1].HistoryID); err != nil {
+		if err := e.store.UpdateConversation(ctx, c, ev); err != nil {
 			t.Fatal(err)
 		}
-		_ = mb
-	}
-	e.push(e.syncer, notes)
-	e.settle()
-	e.check(map[string]int{"support": 4})
-	got := e.conv(support, "before@customer.example")
-	if got.Assignee != "carol@example.com" || !slices.Equal(got.Tags, []string{"vip"}) || got.Version != c.Version {
-		t.Errorf("state after full resync = %+v, want carol, [vip], v%d", got, c.Version)
-	}
-	notesNow, _ := e.store.ListNotes(ctx, "example.com", c.ID, 10)
-	if len(notesNow) != 1 {
-		t.Errorf("notes after full resync: %v", notesNow)
-	}
+		if ev, err = c.AddTag("carol@example.com", "vip", e.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.store.UpdateConversation(ctx, c, ev); err != nil {
+			t.Fatal(err)
+		}
+		n, _ := inbox.NewNote(c, "carol@example.com", "Called them", e.clock.Now())
+		if err := e.store.AddNote(ctx, n, c.NoteActivity(n)); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.syncer.ConversationChanged(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		e.take()
+
+		for i := range 3 {
+			e.deliverToGroup(support, mail("d@customer.example", "support@example.com", "", "During", fmt.Sprintf("during%d@customer.example", i)))
+		}
+		notes := e.take()
+		// Half of the history is processed, then Gmail forgets it.
+		e.push(e.syncer, notes[:1])
+		for _, m := range mailboxes {
+			mb, err := e.store.GetMailbox(ctx, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := e.sim.ExpireHistory(m, notes[len(notes)-1].HistoryID); err != nil {
+				t.Fatal(err)
+			}
+			_ = mb
+		}
+		e.push(e.syncer, notes)
+		e.settle()
+		e.check(map[string]int{"support": 4})
+		got := e.conv(support, "before@customer.example")
+		if got.Assignee != "carol@example.com" || !slices.Equal(got.Tags, []string{"vip"}) || got.Version != c.Version {
+			t.Errorf("state after full resync = %+v, want carol, [vip], v%d", got, c.Version)
+		}
+		notesNow, _ := e.store.ListNotes(ctx, "example.com", c.ID, 10)
+		if len(notesNow) != 1 {
+			t.Errorf("notes after full resync: %v", notesNow)
+		}
+	})
 }
 
 // TestRateLimitBursts makes Gmail answer 429 and 403 rate limits and 5xx in
 // bursts, and caps the quota: the sync backs off and completes.
 func TestRateLimitBursts(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, envOptions{quota: 250}) // Gmail's per-user limit
-	for i := range 12 {
-		e.deliverToGroup(support, mail("c@customer.example", "support@example.com", "", fmt.Sprintf("Burst %d", i), fmt.Sprintf("burst%d@customer.example", i)))
-	}
-	for _, m := range support.Members {
-		e.sim.InjectFaults(m.Email, "messages.get", gmailsim.FaultRateLimited, gmailsim.FaultRateLimited, gmailsim.FaultUserRateLimited, gmailsim.FaultBackendError)
-		e.sim.InjectFaults(m.Email, "history.list", gmailsim.FaultRateLimited, gmailsim.FaultUnavailable)
-		e.sim.InjectFaults(m.Email, "threads.modify", gmailsim.FaultRateLimited)
-	}
-	e.settle()
-	e.check(map[string]int{"support": 12})
+	forEachStore(t, func(t *testing.T, store string) {
+		e := newEnv(t, envOptions{quota: 250, store: store}) // Gmail's per-user limit
+		for i := range 12 {
+			e.deliverToGroup(support, mail("c@customer.example", "support@example.com", "", fmt.Sprintf("Burst %d", i), fmt.Sprintf("burst%d@customer.example", i)))
+		}
+		for _, m := range support.Members {
+			e.sim.InjectFaults(m.Email, "messages.get", gmailsim.FaultRateLimited, gmailsim.FaultRateLimited, gmailsim.FaultUserRateLimited, gmailsim.FaultBackendError)
+			e.sim.InjectFaults(m.Email, "history.list", gmailsim.FaultRateLimited, gmailsim.FaultUnavailable)
+			e.sim.InjectFaults(m.Email, "threads.modify", gmailsim.FaultRateLimited)
+		}
+		e.settle()
+		e.check(map[string]int{"support": 12})
+	})
 }
 
 // failingStore fails chosen calls, to stop a sync between fetch and commit
@@ -564,59 +602,61 @@ func (f *failingStore) UpdateMailbox(ctx context.Context, addr string, fn func(*
 }
 
 func TestCrashBetweenFetchAndCommit(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, envOptions{})
-	ctx := context.Background()
-	fs := &failingStore{countingStore: e.store}
-	crashing := syncer.New(syncer.Options{Store: fs, Gmail: e.dialer, Holder: "doomed", Topic: topic, Now: e.clock.Now})
-	for i := range 5 {
-		e.deliverToGroup(support, mail("c@customer.example", "support@example.com", "", fmt.Sprintf("Crash %d", i), fmt.Sprintf("crash%d@customer.example", i)))
-	}
-	notes := e.take()
-	// Fetched, then the process dies before the first commit: the lease is
-	// left held, the cursor where it was.
-	fs.failAppends.Store(1)
-	before, _ := e.store.GetMailbox(ctx, "bob@example.com")
-	if err := crashing.Notify(ctx, "bob@example.com", notes[len(notes)-1].HistoryID); err != nil {
-		t.Fatal(err)
-	}
-	if err := crashing.Sync(ctx, "bob@example.com"); !errors.Is(err, errCrash) {
-		t.Fatalf("sync = %v, want the crash", err)
-	}
-	after, _ := e.store.GetMailbox(ctx, "bob@example.com")
-	if after.HistoryID != before.HistoryID {
-		t.Fatalf("cursor moved %d→%d although nothing was committed", before.HistoryID, after.HistoryID)
-	}
-	// Commit, then die before the cursor moves.
-	fs.failAdvance.Store(true)
-	if err := crashing.Sync(ctx, "carol@example.com"); !errors.Is(err, errCrash) {
-		t.Fatalf("sync = %v, want the crash", err)
-	}
-	// A new instance takes over once the dead one's lease expires.
-	restarted := e.newSyncer("instance-2")
-	e.clock.Advance(5 * time.Minute)
-	e.push(restarted, notes)
-	e.syncer = restarted
-	e.settle()
-	e.check(map[string]int{"support": 5})
+	forEachStore(t, func(t *testing.T, store string) {
+		e := newEnv(t, envOptions{store: store})
+		ctx := context.Background()
+		fs := &failingStore{countingStore: e.store}
+		crashing := syncer.New(syncer.Options{Store: fs, Gmail: e.dialer, Holder: "doomed", Topic: topic, Now: e.clock.Now})
+		for i := range 5 {
+			e.deliverToGroup(support, mail("c@customer.example", "support@example.com", "", fmt.Sprintf("Crash %d", i), fmt.Sprintf("crash%d@customer.example", i)))
+		}
+		notes := e.take()
+		// Fetched, then the process dies before the first commit: the lease is
+		// left held, the cursor where it was.
+		fs.failAppends.Store(1)
+		before, _ := e.store.GetMailbox(ctx, "bob@example.com")
+		if err := crashing.Notify(ctx, "bob@example.com", notes[len(notes)-1].HistoryID); err != nil {
+			t.Fatal(err)
+		}
+		if err := crashing.Sync(ctx, "bob@example.com"); !errors.Is(err, errCrash) {
+			t.Fatalf("sync = %v, want the crash", err)
+		}
+		after, _ := e.store.GetMailbox(ctx, "bob@example.com")
+		if after.HistoryID != before.HistoryID {
+			t.Fatalf("cursor moved %d→%d although nothing was committed", before.HistoryID, after.HistoryID)
+		}
+		// Commit, then die before the cursor moves.
+		fs.failAdvance.Store(true)
+		if err := crashing.Sync(ctx, "carol@example.com"); !errors.Is(err, errCrash) {
+			t.Fatalf("sync = %v, want the crash", err)
+		}
+		// A new instance takes over once the dead one's lease expires.
+		restarted := e.newSyncer("instance-2")
+		e.clock.Advance(5 * time.Minute)
+		e.push(restarted, notes)
+		e.syncer = restarted
+		e.settle()
+		e.check(map[string]int{"support": 5})
+	})
 }
 
 func TestLeaseKeepsSecondInstanceOut(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, envOptions{})
-	ctx := context.Background()
-	if _, err := e.store.UpdateMailbox(ctx, "bob@example.com", func(m *inbox.Mailbox) error {
-		return m.Acquire("other-instance", e.clock.Now(), time.Minute)
-	}); err != nil {
-		t.Fatal(err)
-	}
-	e.deliverToGroup(support, mail("c@customer.example", "support@example.com", "", "Leased", "leased@customer.example"))
-	before, _ := e.store.GetMailbox(ctx, "bob@example.com")
-	if err := e.syncer.Sync(ctx, "bob@example.com"); err != nil {
-		t.Fatal(err)
-	}
-	after, _ := e.store.GetMailbox(ctx, "bob@example.com")
-	if after.HistoryID != before.HistoryID || after.LeaseHolder != "other-instance" {
-		t.Fatalf("synced under another instance's lease: %+v", after)
-	}
+	forEachStore(t, func(t *testing.T, store string) {
+		e := newEnv(t, envOptions{store: store})
+		ctx := context.Background()
+		if _, err := e.store.UpdateMailbox(ctx, "bob@example.com", func(m *inbox.Mailbox) error {
+			return m.Acquire("other-instance", e.clock.Now(), time.Minute)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		e.deliverToGroup(support, mail("c@customer.example", "support@example.com", "", "Leased", "leased@customer.example"))
+		before, _ := e.store.GetMailbox(ctx, "bob@example.com")
+		if err := e.syncer.Sync(ctx, "bob@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		after, _ := e.store.GetMailbox(ctx, "bob@example.com")
+		if after.HistoryID != before.HistoryID || after.LeaseHolder != "other-instance" {
+			t.Fatalf("synced under another instance's lease: %+v", after)
+		}
+	})
 }

@@ -362,7 +362,14 @@ func (w *worker) append(ctx context.Context, ib inbox.Inbox, c inbox.Conversatio
 		case err == nil:
 			return next, ev != nil, nil
 		case errors.Is(err, inbox.ErrAlreadyExists):
-			return c, false, nil
+			// Recorded before (a replay, or this mail's copy in another
+			// mailbox). Label it by the state as it is now, not as it
+			// was when c was read: another copy may just have changed it.
+			fresh, err := w.s.store.GetConversation(ctx, c.TenantID, c.ID)
+			if err != nil {
+				return inbox.Conversation{}, false, fmt.Errorf("reload %s: %w", c.ID, err)
+			}
+			return fresh, false, nil
 		case errors.Is(err, inbox.ErrConflict) && attempt < 5:
 			// Someone changed the conversation meanwhile: recompute.
 			if c, err = w.s.store.GetConversation(ctx, c.TenantID, c.ID); err != nil {
@@ -374,10 +381,39 @@ func (w *worker) append(ctx context.Context, ib inbox.Inbox, c inbox.Conversatio
 	}
 }
 
-// mirrorGrace is how long after a state change a label that disagrees with
-// the state is taken for the echo of an earlier mirror still in flight
-// rather than for a user's change.
-const mirrorGrace = 3 * time.Second
+// echoWindow is how long a state a conversation has left keeps showing up
+// as the echo of Postfach's own labels (mirrors in flight, copies labelled
+// from a state read just before it changed) rather than as a user's change.
+const echoWindow = 90 * time.Second
+
+// stale reports whether the Postfach labels on a message are a state the
+// conversation had less than echoWindow ago: the status it left, or, in
+// the mailbox of its former owner, Mine.
+func (w *worker) stale(ctx context.Context, c inbox.Conversation, statuses []inbox.Status, mine bool) (bool, error) {
+	_, acts, err := w.s.store.RecentHistory(ctx, c.TenantID, c.ID, 0, inbox.MaxRecentActivity)
+	if err != nil {
+		return false, fmt.Errorf("history of %s: %w", c.ID, err)
+	}
+	since := w.s.now().Add(-echoWindow)
+	for _, a := range acts {
+		if a.At.Before(since) {
+			continue
+		}
+		switch a.Kind {
+		case inbox.ActStatus, inbox.ActReopened:
+			for _, st := range statuses {
+				if st != c.Status && string(st) == a.From {
+					return true, nil
+				}
+			}
+		case inbox.ActAssigned, inbox.ActUnassigned:
+			if mine && a.From == w.mailbox.Address {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
 
 // labelled handles Postfach labels found on a message after a labelAdded
 // record: a status label that disagrees with the conversation is a user
@@ -418,8 +454,13 @@ func (w *worker) labelled(ctx context.Context, msg Message) error {
 		if change == nil {
 			continue
 		}
-		if w.s.now().Sub(c.UpdatedAt) < mirrorGrace {
-			// Postfach just changed it; re-assert rather than guess.
+		stale, err := w.stale(ctx, c, statuses, mine)
+		if err != nil {
+			return err
+		}
+		if stale {
+			// The label is what the conversation was a moment ago: a
+			// late echo of Postfach's own labelling. Re-assert.
 			if err := w.s.mirror(ctx, ib, c, w.mailbox.Address); err != nil {
 				return err
 			}
