@@ -35,6 +35,8 @@ type Options struct {
 	Sync *SyncOptions
 	// Dev, if set, adds the development routes.
 	Dev *DevOptions
+	// OAuth, if set, adds the "Connect mailbox" consent pages.
+	OAuth *OAuthOptions
 }
 
 // Server serves Postfach over HTTP.
@@ -90,11 +92,15 @@ func (s *Server) routes(o Options) {
 	g.POST(manifests.PathHomepage, s.homepage)
 	g.POST(manifests.PathMessageOpen, s.messageOpen)
 	g.POST(manifests.PathAction, s.action)
+	g.POST(manifests.PathSettings, s.settings)
 	if o.Sync != nil {
 		s.syncRoutes(*o.Sync)
 	}
 	if o.Dev != nil {
 		s.devRoutes(*o.Dev)
+	}
+	if o.OAuth != nil {
+		s.oauthRoutes(*o.OAuth)
 	}
 }
 
