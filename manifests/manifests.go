@@ -1,8 +1,16 @@
 // Package manifests holds the deployment files of Postfach and renders them
 // for a base URL. deployment.json is the Google Workspace add-on deployment
-// (the body of `gcloud workspace-add-ons deployments create|replace`); every
-// endpoint URL in it is written as ${BASE_URL}/…, so this file is the one
-// source of the add-on's endpoint paths.
+// (the body of `gcloud workspace-add-ons deployments create|replace`, and
+// what `postfach deploy` sends); every endpoint URL in it is written as
+// ${BASE_URL}/…, so this file is the one source of the add-on's endpoint
+// paths.
+//
+// Beside it: firestore.indexes.json (the Firestore composite indexes),
+// scheduler.json (the Cloud Scheduler jobs, in the API's Job shape),
+// Dockerfile (the image ../cloudbuild.yaml builds) and DEPLOY.md (how to set
+// up a Google Cloud project). The tests parse each strictly into Google's
+// own types (gsuiteaddonspb.Deployment, schedulerpb.Job, cloudbuildpb.Build)
+// and check them against the server's paths.
 package manifests
 
 import (
@@ -21,7 +29,15 @@ const (
 	PathHomepage    = "/addon/homepage"
 	PathMessageOpen = "/addon/message-open"
 	PathAction      = "/addon/action"
-	PathLogo        = "/static/logo-96.png"
+	// PathSettings is the runFunction of the "Settings" universal action
+	// (addOns.common.universalActions): the tenant admin's setup screens.
+	PathSettings = "/addon/settings"
+	PathLogo     = "/static/logo-96.png"
+	// PathOAuthPrefix is the one prefix of the service that cards may open
+	// with an OpenLink (addOns.common.openLinkUrlPrefixes): the "Connect
+	// mailbox" consent flow lives below it. Besides it, only Gmail itself
+	// (https://mail.google.com/) is allowed.
+	PathOAuthPrefix = "/oauth/"
 )
 
 // Deployment renders deployment.json for baseURL, an absolute https URL (or

@@ -1,8 +1,6 @@
 package manifests
 
 import (
-	"encoding/json"
-	"strings"
 	"testing"
 )
 
@@ -33,55 +31,6 @@ func TestCheckBaseURL(t *testing.T) {
 				t.Errorf("CheckBaseURL(%q) = %q, %v; want %q, ok=%v", tc.in, got, err, tc.want, tc.ok)
 			}
 		})
-	}
-}
-
-// urls collects every string value of a JSON document that looks like a URL
-// or names the base.
-func urls(v any, out *[]string) {
-	switch x := v.(type) {
-	case map[string]any:
-		for _, e := range x {
-			urls(e, out)
-		}
-	case []any:
-		for _, e := range x {
-			urls(e, out)
-		}
-	case string:
-		if strings.Contains(x, "://") || strings.Contains(x, "BASE_URL") {
-			*out = append(*out, x)
-		}
-	}
-}
-
-func TestDeploymentURLsUnderBase(t *testing.T) {
-	t.Parallel()
-	const base = "https://postfach.example.com/pf"
-	b, err := Deployment(base + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc any
-	if err := json.Unmarshal(b, &doc); err != nil {
-		t.Fatal(err)
-	}
-	var found []string
-	urls(doc, &found)
-	endpoints := map[string]bool{}
-	for _, u := range found {
-		if strings.HasPrefix(u, "https://www.googleapis.com/auth/") {
-			continue // OAuth scopes
-		}
-		if !strings.HasPrefix(u, base+"/") {
-			t.Errorf("URL %q is not under the base %s", u, base)
-		}
-		endpoints[strings.TrimPrefix(u, base)] = true
-	}
-	for _, p := range []string{PathHomepage, PathMessageOpen, PathLogo} {
-		if !endpoints[p] {
-			t.Errorf("deployment does not name %s (found %v)", p, endpoints)
-		}
 	}
 }
 

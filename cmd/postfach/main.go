@@ -6,6 +6,8 @@
 //	                                simulator, a demo tenant and /dev/tokens
 //	postfach manifest --base-url U  print the add-on deployment for base URL U
 //	postfach watch renew            renew Gmail watches due within 24 h
+//	postfach admin add --domain D --email E
+//	                                bootstrap a tenant's first admin
 //
 // main only wires things together; every behaviour lives in internal/….
 package main
@@ -41,7 +43,9 @@ commands:
   serve      run the production server (configured by environment, see README)
   dev        run the whole product locally with demo data
   manifest   print the Google Workspace add-on deployment JSON
+  deploy     create or replace the add-on deployment (--install: for you), print its authorization
   watch      renew   renew the Gmail watches that expire within a day
+  admin      add     make someone an admin of a tenant (creates the tenant)
 `
 
 // run dispatches a subcommand. getenv is os.Getenv in production.
@@ -57,8 +61,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return runDev(ctx, args[1:], stdout, stderr, getenv)
 	case "manifest":
 		return runManifest(args[1:], stdout, stderr)
+	case "deploy":
+		return runDeploy(ctx, args[1:], stdout, stderr, getenv)
 	case "watch":
 		return runWatch(ctx, args[1:], stdout, stderr, getenv)
+	case "admin":
+		return runAdmin(ctx, args[1:], stdout, stderr, getenv)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
