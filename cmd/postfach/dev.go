@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,6 +24,8 @@ import (
 	"github.com/postfach/postfach/internal/gmailsim"
 	"github.com/postfach/postfach/internal/httpapi"
 	"github.com/postfach/postfach/internal/inbox"
+	"github.com/postfach/postfach/internal/mailboxauth"
+	"github.com/postfach/postfach/internal/mailboxauth/oauthsim"
 	"github.com/postfach/postfach/internal/syncer"
 	"golang.org/x/oauth2"
 )
@@ -33,6 +37,9 @@ const (
 	devGmailScope     = "https://www.googleapis.com/auth/gmail.addons.execute https://www.googleapis.com/auth/gmail.addons.current.message.metadata"
 
 	devTopic                   = "projects/postfach-dev/topics/gmail"
+	devConnectClientID         = "postfach-dev-web.apps.googleusercontent.com"
+	devConnectClientSecret     = "dev-secret"
+	devGooglePrefix            = "/dev/google"
 	devPushServiceAccount      = "gmail-push@postfach-dev.iam.gserviceaccount.com"
 	devSchedulerServiceAccount = "scheduler@postfach-dev.iam.gserviceaccount.com"
 )
@@ -58,6 +65,7 @@ type devApp struct {
 	Gmail   *gmailsim.Server
 	Root    *addontest.TrustRoot
 	Syncer  *syncer.Syncer
+	Google  *oauthsim.Server
 	pusher  *gmailsim.Pusher
 	server  *httpapi.Server
 	done    chan error
@@ -163,13 +171,19 @@ func wireDev(ctx context.Context, cfg devConfig, store inbox.Store) (*devApp, er
 		},
 		Logger: log.With("component", "pubsub"),
 	})
+	// Google's OAuth server, played by oauthsim under /dev/google: the
+	// "Connect my mailbox" consent grants the account it is asked for.
+	google := oauthsim.New(oauthsim.Options{ClientID: devConnectClientID, ClientSecret: devConnectClientSecret})
 	sim := gmailsim.New(gmailsim.Options{
 		Authenticate: func(r *http.Request) (string, error) {
 			tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 			if !ok {
 				return "", errors.New("no bearer token")
 			}
-			return root.VerifyAccessToken(tok)
+			if email, err := root.VerifyAccessToken(tok); err == nil {
+				return email, nil
+			}
+			return google.Authenticate(r)
 		},
 		Notify: pusher.Notify,
 		Logger: log.With("component", "gmailsim"),
@@ -203,11 +217,28 @@ func wireDev(ctx context.Context, cfg devConfig, store inbox.Store) (*devApp, er
 	if err != nil {
 		return fail(err)
 	}
+	keyring, stateKey, err := devKeys()
+	if err != nil {
+		return fail(err)
+	}
+	connect := &oauth2.Config{
+		ClientID: devConnectClientID, ClientSecret: devConnectClientSecret,
+		Endpoint:    oauthsim.Endpoint(base + devGooglePrefix),
+		RedirectURL: base + mailboxauth.CallbackPath,
+		Scopes:      mailboxauth.Scopes,
+	}
+	access, err := mailboxauth.NewProvider(mailboxauth.ProviderOptions{
+		Store: store, Keyring: keyring, OAuth: connect, Dev: devMailboxTokens{root: root},
+		Logger: log.With("component", "mailboxauth"),
+	})
+	if err != nil {
+		return fail(err)
+	}
 	sync := syncer.New(syncer.Options{
 		Store: store,
 		Gmail: gmailclient.NewDialer(gmailclient.DialerOptions{
 			Endpoint: base + "/",
-			Tokens:   devMailboxTokens{root: root},
+			Tokens:   access,
 			// The simulator enforces no quota in dev mode; Gmail's real
 			// budget (the default) would only slow the demo's start.
 			UnitsPerSecond: 10000,
@@ -225,9 +256,17 @@ func wireDev(ctx context.Context, cfg devConfig, store inbox.Store) (*devApp, er
 			PushServiceAccount:      devPushServiceAccount,
 			SchedulerServiceAccount: devSchedulerServiceAccount,
 		},
+		oauth: &mailboxauth.Connector{
+			OAuth: connect, RevokeURL: base + devGooglePrefix + oauthsim.PathRevoke,
+			Keyring: keyring, Store: store, StateKey: stateKey,
+			Link: sync.Link, Unlink: sync.Unlink,
+			GmailEndpoint: base + "/",
+			Logger:        log.With("component", "connect"),
+		},
 		dev: &httpapi.DevOptions{
 			Tokens: devMinter{root: root},
 			Gmail:  sim.Handler(),
+			Google: http.StripPrefix(devGooglePrefix, google.Handler()),
 			Deliver: func(raw []byte, to string) ([]string, error) {
 				return deliver(ctx, store, sim, raw, to)
 			},
@@ -236,7 +275,7 @@ func wireDev(ctx context.Context, cfg devConfig, store inbox.Store) (*devApp, er
 	if err != nil {
 		return fail(err)
 	}
-	app := &devApp{BaseURL: base, Store: store, Gmail: sim, Root: root, Syncer: sync, pusher: pusher, server: srv, done: make(chan error, 1)}
+	app := &devApp{BaseURL: base, Store: store, Gmail: sim, Root: root, Syncer: sync, Google: google, pusher: pusher, server: srv, done: make(chan error, 1)}
 	go func() { app.done <- srv.Serve(ctx, l) }()
 
 	// Link every demo mailbox afresh: the simulator's mailboxes are new on
@@ -246,7 +285,7 @@ func wireDev(ctx context.Context, cfg devConfig, store inbox.Store) (*devApp, er
 		if err := sync.Unlink(ctx, u); err != nil && !errors.Is(err, inbox.ErrNotFound) {
 			log.Warn("unlink", "mailbox", u, "error", err)
 		}
-		m := inbox.Mailbox{Address: u, TenantID: inbox.DomainOf(u), Kind: inbox.MailboxMember}
+		m := inbox.Mailbox{Address: u, TenantID: inbox.DomainOf(u), Kind: inbox.MailboxMember, Access: inbox.AccessDev}
 		if err := sync.Link(ctx, m); err != nil {
 			return nil, fmt.Errorf("dev: link %s: %w", u, err)
 		}
@@ -287,6 +326,17 @@ func (a *devApp) Wait() error {
 	a.Syncer.Wait()
 	a.pusher.Close()
 	return err
+}
+
+// devKeys makes the keys of one dev run: the keyring that seals connected
+// mailboxes' refresh tokens and the key that signs connect states.
+func devKeys() (*mailboxauth.Keyring, []byte, error) {
+	k := make([]byte, 64)
+	if _, err := rand.Read(k); err != nil {
+		return nil, nil, err
+	}
+	ring, err := mailboxauth.ParseKeyring("dev:" + base64.StdEncoding.EncodeToString(k[:32]))
+	return ring, k[32:], err
 }
 
 // devMailboxTokens gives the syncer access to the simulated mailboxes, as

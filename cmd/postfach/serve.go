@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,12 +13,16 @@ import (
 	"os"
 	"strings"
 
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/google"
+
 	"github.com/postfach/postfach/addon"
 	"github.com/postfach/postfach/internal/cloudlog"
 	"github.com/postfach/postfach/internal/desk"
 	"github.com/postfach/postfach/internal/gmailclient"
 	"github.com/postfach/postfach/internal/httpapi"
 	"github.com/postfach/postfach/internal/inbox"
+	"github.com/postfach/postfach/internal/mailboxauth"
 	"github.com/postfach/postfach/internal/syncer"
 	"github.com/postfach/postfach/manifests"
 )
@@ -38,6 +43,14 @@ type serveConfig struct {
 	PushAudience            string // POSTFACH_PUSH_AUDIENCE: audience of the push subscription's OIDC token (default: the push URL)
 	PushServiceAccount      string // POSTFACH_PUSH_SERVICE_ACCOUNT: the push subscription's service account
 	SchedulerServiceAccount string // POSTFACH_SCHEDULER_SERVICE_ACCOUNT: Cloud Scheduler's OIDC service account
+
+	// Mailbox access without a user present (secrets: set them from
+	// Secret Manager with gcloud run deploy --set-secrets).
+	TokenKeys           string // POSTFACH_TOKEN_KEYS: "kid:base64(32 bytes),…", first seals
+	StateKey            string // POSTFACH_OAUTH_STATE_KEY: base64 of ≥32 random bytes, signs connect states
+	ConnectClientID     string // POSTFACH_CONNECT_CLIENT_ID: the web OAuth client of "Connect my mailbox"
+	ConnectClientSecret string // POSTFACH_CONNECT_CLIENT_SECRET
+	DelegationKey       string // POSTFACH_DELEGATION_KEY: service account key JSON with domain-wide delegation
 }
 
 var errConfig = errors.New("configuration")
@@ -61,6 +74,12 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 		PushAudience:            getenv("POSTFACH_PUSH_AUDIENCE"),
 		PushServiceAccount:      getenv("POSTFACH_PUSH_SERVICE_ACCOUNT"),
 		SchedulerServiceAccount: getenv("POSTFACH_SCHEDULER_SERVICE_ACCOUNT"),
+
+		TokenKeys:           getenv("POSTFACH_TOKEN_KEYS"),
+		StateKey:            getenv("POSTFACH_OAUTH_STATE_KEY"),
+		ConnectClientID:     getenv("POSTFACH_CONNECT_CLIENT_ID"),
+		ConnectClientSecret: getenv("POSTFACH_CONNECT_CLIENT_SECRET"),
+		DelegationKey:       getenv("POSTFACH_DELEGATION_KEY"),
 	}
 	var missing []string
 	for k, v := range map[string]string{
@@ -130,7 +149,21 @@ func runServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		if err != nil {
 			return err
 		}
-		deps.syncer = newSyncer(store, cfg, log)
+		access, err := newMailboxAccess(store, cfg, log)
+		if err != nil {
+			return err
+		}
+		deps.syncer = newSyncer(store, cfg, access.provider, log)
+		if access.connect != nil {
+			deps.oauth = &mailboxauth.Connector{
+				OAuth: access.connect, Keyring: access.keyring, Store: store, StateKey: access.stateKey,
+				Link: deps.syncer.Link, Unlink: deps.syncer.Unlink, GmailEndpoint: cfg.GmailEndpoint,
+				Logger: log.With("component", "connect"),
+			}
+			if err := deps.oauth.Validate(); err != nil {
+				return fmt.Errorf("%w: mailbox connect: %v", errConfig, err)
+			}
+		}
 		deps.sync = &httpapi.SyncOptions{
 			Tokens:                  tokens,
 			PushAudience:            cfg.PushAudience,
@@ -150,14 +183,11 @@ func runServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	return srv.Serve(ctx, l)
 }
 
-// newSyncer builds the production syncer. Mailbox access without a user
-// (domain-wide delegation, stored offline consent) is configured by the
-// admin/install feature; until then every mailbox reports that no token
-// source is configured, on the mailbox and in the logs.
-func newSyncer(store inbox.Store, cfg serveConfig, log *slog.Logger) *syncer.Syncer {
+// newSyncer builds the production syncer over the mailbox access.
+func newSyncer(store inbox.Store, cfg serveConfig, tokens gmailclient.TokenSources, log *slog.Logger) *syncer.Syncer {
 	return syncer.New(syncer.Options{
 		Store:  store,
-		Gmail:  gmailclient.NewDialer(gmailclient.DialerOptions{Endpoint: cfg.GmailEndpoint}),
+		Gmail:  gmailclient.NewDialer(gmailclient.DialerOptions{Endpoint: cfg.GmailEndpoint, Tokens: tokens}),
 		Topic:  cfg.PubSubTopic,
 		Logger: log.With("component", "syncer"),
 	})
@@ -175,6 +205,7 @@ type serverDeps struct {
 	// the push and task endpoints configured in sync.
 	syncer     *syncer.Syncer
 	sync       *httpapi.SyncOptions
+	oauth      *mailboxauth.Connector
 	background context.Context
 	dev        *httpapi.DevOptions
 }
@@ -204,6 +235,61 @@ func newServer(d serverDeps) (*httpapi.Server, error) {
 		BaseURL: d.baseURL,
 		Logger:  d.log,
 		Sync:    d.sync,
+		OAuth:   oauthOptions(d.oauth),
 		Dev:     d.dev,
 	})
+}
+
+func oauthOptions(c *mailboxauth.Connector) *httpapi.OAuthOptions {
+	if c == nil {
+		return nil
+	}
+	return &httpapi.OAuthOptions{Connector: c}
+}
+
+// mailboxAccess is how the server reaches mailboxes without a user.
+type mailboxAccess struct {
+	provider *mailboxauth.Provider
+	keyring  *mailboxauth.Keyring
+	connect  *oauth2.Config // nil: "Connect my mailbox" is off
+	stateKey []byte
+}
+
+// newMailboxAccess builds the token sources from configuration: domain-wide
+// delegation if a delegation key is set, per-user offline consent if the
+// connect client, the token keys and the state key are set. Neither is an
+// error: mailboxes then report "no access" to the admins.
+func newMailboxAccess(store inbox.Store, cfg serveConfig, log *slog.Logger) (mailboxAccess, error) {
+	var a mailboxAccess
+	opts := mailboxauth.ProviderOptions{Store: store, Logger: log.With("component", "mailboxauth")}
+	if cfg.DelegationKey != "" {
+		opts.Delegation = &mailboxauth.Delegation{KeyJSON: []byte(cfg.DelegationKey)}
+	}
+	if cfg.ConnectClientID != "" {
+		if cfg.TokenKeys == "" || cfg.StateKey == "" || cfg.ConnectClientSecret == "" {
+			return a, fmt.Errorf("%w: POSTFACH_CONNECT_CLIENT_ID needs POSTFACH_CONNECT_CLIENT_SECRET, POSTFACH_TOKEN_KEYS and POSTFACH_OAUTH_STATE_KEY", errConfig)
+		}
+		ring, err := mailboxauth.ParseKeyring(cfg.TokenKeys)
+		if err != nil {
+			return a, fmt.Errorf("%w: POSTFACH_TOKEN_KEYS: %v", errConfig, err)
+		}
+		stateKey, err := base64.StdEncoding.DecodeString(cfg.StateKey)
+		if err != nil || len(stateKey) < 32 {
+			return a, fmt.Errorf("%w: POSTFACH_OAUTH_STATE_KEY: want base64 of at least 32 random bytes", errConfig)
+		}
+		a.keyring, a.stateKey = ring, stateKey
+		a.connect = &oauth2.Config{
+			ClientID: cfg.ConnectClientID, ClientSecret: cfg.ConnectClientSecret,
+			Endpoint:    google.Endpoint,
+			RedirectURL: strings.TrimSuffix(cfg.BaseURL, "/") + mailboxauth.CallbackPath,
+			Scopes:      mailboxauth.Scopes,
+		}
+		opts.Keyring, opts.OAuth = ring, a.connect
+	}
+	p, err := mailboxauth.NewProvider(opts)
+	if err != nil {
+		return a, fmt.Errorf("%w: mailbox access: %v", errConfig, err)
+	}
+	a.provider = p
+	return a, nil
 }

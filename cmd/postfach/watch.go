@@ -38,7 +38,11 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return err
 	}
 	defer closeStore()
-	res, err := newSyncer(store, cfg, log).RenewWatches(ctx, *within)
+	access, err := newMailboxAccess(store, cfg, log)
+	if err != nil {
+		return err
+	}
+	res, err := newSyncer(store, cfg, access.provider, log).RenewWatches(ctx, *within)
 	if err != nil {
 		return err
 	}

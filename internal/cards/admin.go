@@ -121,6 +121,8 @@ func Fix(m inbox.Mailbox) string {
 		return "Domain-wide delegation is missing: in the Admin console, grant Postfach's service account the Gmail scopes."
 	case strings.Contains(e, "no mailbox token sources") || strings.Contains(e, "no access"):
 		return "Postfach has no access to this mailbox: set up delegation or ask the owner to connect it."
+	case strings.Contains(e, "error 401") || strings.Contains(e, "invalid authentication credentials"):
+		return "Gmail refused Postfach's access to this mailbox (was it revoked?): Postfach checks again at the next sync; if it persists, ask " + m.Address + " to connect the mailbox again."
 	case strings.Contains(e, "watch"):
 		return "Gmail refused the push watch: check the Pub/Sub topic and its publisher permission."
 	}

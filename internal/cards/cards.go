@@ -47,6 +47,8 @@ const (
 	OpList    = "list"    // push a list (inbox, filter, cursor)
 	OpDetail  = "detail"  // push a conversation card (conv)
 	OpReload  = "reload"  // re-render a conversation card in place (conv)
+	// OpDisconnect disconnects the caller's own mailbox.
+	OpDisconnect = "disconnect"
 )
 
 // Form input names on the conversation card.
@@ -64,6 +66,9 @@ type Builder struct {
 	// GmailURL opens a search in Gmail; defaults to
 	// https://mail.google.com/mail/u/0/#search/.
 	GmailURL string
+	// Connect, if set, returns the link that starts connecting a user's
+	// own mailbox (offline consent); nil hides the button.
+	Connect func(email, tenant string) (string, error)
 }
 
 func (b Builder) action(params ...string) *cardpb.OnClick {

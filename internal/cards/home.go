@@ -44,6 +44,9 @@ func (b Builder) Home(h desk.Home) *cardpb.Card {
 		c.Sections = append(c.Sections, section(esc(s.Inbox.Name)+" · "+esc(s.Inbox.Address), ws...))
 	}
 	footer := []*cardpb.Button{button("Refresh", b.action(ParamOp, OpHome))}
+	if mb := b.mailboxButton(h); mb != nil {
+		footer = append(footer, mb)
+	}
 	if h.Admin {
 		footer = append(footer, button("Settings", b.action(ParamOp, OpSettings)))
 	}
@@ -98,4 +101,22 @@ func statusLine(ib inbox.Inbox, c inbox.Conversation) string {
 		owner = ib.DisplayName(c.Assignee)
 	}
 	return fmt.Sprintf("%s · %s", c.Status.Label(), owner)
+}
+
+// mailboxButton offers to connect the caller's own mailbox when Postfach
+// cannot read it (not linked, or its consent failed), and to disconnect it
+// when the caller connected it.
+func (b Builder) mailboxButton(h desk.Home) *cardpb.Button {
+	m := h.Mailbox
+	if m != nil && m.Access == inbox.AccessOAuth && m.LastError == "" {
+		return button("Disconnect my mailbox", b.action(ParamOp, OpDisconnect))
+	}
+	if b.Connect == nil || (m != nil && m.LastError == "") {
+		return nil
+	}
+	u, err := b.Connect(h.User.Email, h.Tenant.Domain)
+	if err != nil {
+		return nil
+	}
+	return button("Connect my mailbox", &cardpb.OnClick{Data: &cardpb.OnClick_OpenLink{OpenLink: &cardpb.OpenLink{Url: u}}})
 }

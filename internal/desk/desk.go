@@ -118,6 +118,8 @@ type Home struct {
 	// linked mailboxes whose sync fails and need a human.
 	Admin    bool
 	Problems []inbox.Mailbox
+	// Mailbox is the caller's own mailbox link, if Postfach has one.
+	Mailbox *inbox.Mailbox
 }
 
 // InboxSummary is one inbox on the homepage.
@@ -200,6 +202,11 @@ func (s *Service) Home(ctx context.Context, u User) (Home, error) {
 		return Home{}, fmt.Errorf("list inboxes of %s: %w", t.Domain, err)
 	}
 	h := Home{Tenant: t, User: u, Admin: t.IsAdmin(u.Email)}
+	if m, err := s.store.GetMailbox(ctx, u.Email); err == nil && m.TenantID == t.Domain {
+		h.Mailbox = &m
+	} else if err != nil && !errors.Is(err, inbox.ErrNotFound) {
+		return Home{}, fmt.Errorf("get mailbox %s: %w", u.Email, err)
+	}
 	if h.Admin {
 		mbs, err := s.store.ListMailboxes(ctx, t.Domain)
 		if err != nil {

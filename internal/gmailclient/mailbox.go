@@ -147,6 +147,11 @@ func (m *mailbox) call(ctx context.Context, units int, f func() error) error {
 			return werr
 		}
 		if err = f(); err == nil || !retryable(err) {
+			if unauthorized(err) {
+				if f, ok := m.o.Tokens.(forgetter); ok {
+					f.Forget(m.address)
+				}
+			}
 			return err
 		}
 	}
@@ -171,8 +176,23 @@ func retryable(err error) bool {
 		}
 		return false
 	}
+	// A token endpoint refusing the credentials (4xx) does not pass.
+	var rerr *oauth2.RetrieveError
+	if errors.As(err, &rerr) && rerr.Response != nil && rerr.Response.StatusCode < 500 {
+		return false
+	}
 	var uerr *url.Error
 	return errors.As(err, &uerr) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+}
+
+// forgetter is implemented by token sources that cache credentials and can
+// drop them (mailboxauth.Provider).
+type forgetter interface{ Forget(mailbox string) }
+
+// unauthorized reports a 401 from Gmail: the credentials were refused.
+func unauthorized(err error) bool {
+	var gerr *googleapi.Error
+	return errors.As(err, &gerr) && gerr.Code == http.StatusUnauthorized
 }
 
 func notFound(err error) bool {

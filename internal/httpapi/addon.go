@@ -75,6 +75,21 @@ func (s *Server) action(c echo.Context) error {
 			return err
 		}
 		return push(c, s.cards.List(l))
+	case cards.OpDisconnect:
+		if s.connector == nil {
+			return badRequest(errors.New("mailbox connection is not configured"))
+		}
+		// Only ever the caller's own mailbox: the address comes from the
+		// verified identity, not from the card.
+		if err := s.connector.Disconnect(ctx, u.Email); err != nil && !errors.Is(err, inbox.ErrNotFound) {
+			s.log.WarnContext(ctx, "disconnect failed", "mailbox", u.Email, "error", err)
+			return c.JSON(http.StatusOK, addon.Notify("Could not disconnect your mailbox; try again"))
+		}
+		h, err := s.desk.Home(ctx, u)
+		if err != nil {
+			return err
+		}
+		return update(c, s.cards.Home(h), "Mailbox disconnected")
 	case cards.OpSettings, cards.OpInboxSettings, cards.OpConfirmDelete:
 		return s.adminScreen(c, op)
 	case cards.OpDetail, cards.OpReload:

@@ -35,6 +35,9 @@ type DevOptions struct {
 	// would (a group fans out to its members) and returns the mailboxes
 	// that got a copy.
 	Deliver func(raw []byte, to string) ([]string, error)
+	// Google serves a stand-in for Google's OAuth endpoints under
+	// /dev/google/ (the mailbox connect flow in dev mode).
+	Google http.Handler
 }
 
 // maxDevMailBytes bounds a mail posted to /dev/deliver.
@@ -78,6 +81,9 @@ func (s *Server) devRoutes(o DevOptions) {
 			}
 			return c.JSON(http.StatusOK, map[string]any{"mailboxes": got})
 		})
+	}
+	if o.Google != nil {
+		s.echo.Any("/dev/google/*", echo.WrapHandler(o.Google))
 	}
 	if o.Gmail != nil {
 		h := echo.WrapHandler(o.Gmail)

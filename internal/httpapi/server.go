@@ -19,6 +19,7 @@ import (
 
 	"github.com/postfach/postfach/internal/cards"
 	"github.com/postfach/postfach/internal/desk"
+	"github.com/postfach/postfach/internal/mailboxauth"
 	"github.com/postfach/postfach/manifests"
 )
 
@@ -46,7 +47,10 @@ type Server struct {
 	cards   cards.Builder
 	baseURL string
 	log     *slog.Logger
-	srv     *http.Server
+	// connector connects and disconnects users' own mailboxes; nil when
+	// offline consent is not configured.
+	connector *mailboxauth.Connector
+	srv       *http.Server
 }
 
 // New builds a Server with every route registered.
@@ -71,6 +75,12 @@ func New(o Options) (*Server, error) {
 		cards:   cards.Builder{ActionURL: base + manifests.PathAction},
 		baseURL: base,
 		log:     log,
+	}
+	if o.OAuth != nil && o.OAuth.Connector != nil {
+		s.connector = o.OAuth.Connector
+		s.cards.Connect = func(email, tenant string) (string, error) {
+			return s.connector.ConnectURL(base, email, tenant)
+		}
 	}
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.RequestID())

@@ -427,3 +427,13 @@ func oauthError(err error) (code, desc string) {
 	}
 	return "", ""
 }
+
+// Forget drops the cached token source of a mailbox, so that the next
+// TokenSource asks Google afresh. The Gmail client calls it when Gmail
+// refuses a token (401): a revoked consent then shows as such at once
+// instead of after MaxTokenAge.
+func (p *Provider) Forget(address string) {
+	p.mu.Lock()
+	delete(p.cache, inbox.NormalizeEmail(address))
+	p.mu.Unlock()
+}
