@@ -119,19 +119,6 @@ type activityDoc struct {
 	SortKey string    `firestore:"sortKey"` // At, then ID
 }
 
-// checkActivity checks that ev belongs to the conversation tenantID/id.
-func checkActivity(ev inbox.Activity, tenantID, conversationID string) error {
-	switch {
-	case ev.TenantID != tenantID || ev.ConversationID != conversationID:
-		return invalid("activity %s belongs to %s/%s, not %s/%s", ev.ID, ev.TenantID, ev.ConversationID, tenantID, conversationID)
-	case ev.ID == "":
-		return invalid("activity has no id")
-	case ev.Kind == "":
-		return invalid("activity %s has no kind", ev.ID)
-	}
-	return nil
-}
-
 // mergeTimes applies the contract's rule for the conversation times that
 // are not versioned: a write keeps the latest LastMessageAt and the earliest
 // non-zero FirstResponseAt of stored and c (a change computed before a mail
@@ -221,7 +208,7 @@ func (s *Store) CreateConversation(ctx context.Context, c inbox.Conversation, me
 	if c.Version != 1 {
 		return fmt.Errorf("%s: %w", op, invalid("a new conversation has version 1, not %d", c.Version))
 	}
-	if err := checkActivity(created, c.TenantID, c.ID); err != nil {
+	if err := created.ValidateFor(c.TenantID, c.ID); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	hashes, err := midHashes(messageIDs)
@@ -264,7 +251,7 @@ func (s *Store) AppendMessage(ctx context.Context, c inbox.Conversation, message
 	}
 	op := fmt.Sprintf("append message to %s/%s", c.TenantID, c.ID)
 	if ev != nil {
-		if err := checkActivity(*ev, c.TenantID, c.ID); err != nil {
+		if err := ev.ValidateFor(c.TenantID, c.ID); err != nil {
 			return fmt.Errorf("%s: %w", op, err)
 		}
 	}
@@ -385,7 +372,7 @@ func (s *Store) UpdateConversation(ctx context.Context, c inbox.Conversation, ev
 		return fmt.Errorf("update conversation: %w", err)
 	}
 	op := fmt.Sprintf("update conversation %s/%s", c.TenantID, c.ID)
-	if err := checkActivity(ev, c.TenantID, c.ID); err != nil {
+	if err := ev.ValidateFor(c.TenantID, c.ID); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	ref := s.conversationRef(c.TenantID, c.ID)

@@ -80,10 +80,7 @@ func (s *Store) UpdateTenant(ctx context.Context, domain string, fn func(*inbox.
 		if err := fn(&t); err != nil {
 			return fnError{err}
 		}
-		if t.Domain != domain {
-			return invalid("the domain of tenant %s cannot change to %q", domain, t.Domain)
-		}
-		if err := t.Validate(); err != nil {
+		if err := t.ValidateUpdate(inbox.Tenant{Domain: domain}); err != nil {
 			return err
 		}
 		result = t
@@ -219,13 +216,7 @@ func (s *Store) UpdateInbox(ctx context.Context, tenantID, inboxID string, fn fu
 		if err := fn(&ib); err != nil {
 			return fnError{err}
 		}
-		switch {
-		case ib.TenantID != stored.TenantID || ib.ID != stored.ID:
-			return invalid("inbox %s/%s cannot move to %s/%s", stored.TenantID, stored.ID, ib.TenantID, ib.ID)
-		case ib.Address != stored.Address:
-			return invalid("the address of inbox %s cannot change to %q", stored.ID, ib.Address)
-		}
-		if err := ib.Validate(); err != nil {
+		if err := ib.ValidateUpdate(stored); err != nil {
 			return err
 		}
 		result = ib

@@ -267,11 +267,7 @@ func (s *Store) UpdateMailbox(ctx context.Context, address string, fn func(*inbo
 		if err := fn(&m); err != nil {
 			return fnError{err}
 		}
-		switch {
-		case m.Address != stored.Address || m.TenantID != stored.TenantID:
-			return invalid("the address and tenant of a mailbox cannot change")
-		}
-		if err := m.Validate(); err != nil {
+		if err := m.ValidateUpdate(stored); err != nil {
 			return err
 		}
 		result = m

@@ -36,7 +36,7 @@ func (s *Store) AddNote(ctx context.Context, n inbox.Note, ev inbox.Activity) er
 		return fmt.Errorf("add note: %w", invalid("the note is empty"))
 	}
 	op := fmt.Sprintf("add note to %s/%s", n.TenantID, n.ConversationID)
-	if err := checkActivity(ev, n.TenantID, n.ConversationID); err != nil {
+	if err := ev.ValidateFor(n.TenantID, n.ConversationID); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	conv := s.conversationRef(n.TenantID, n.ConversationID)

@@ -221,3 +221,17 @@ func (c Conversation) activity(kind ActivityKind, actor, from, to string, now ti
 		At:             now,
 	}
 }
+
+// ValidateFor checks that an activity entry is complete and belongs to the
+// conversation tenantID/conversationID. Stores call it before appending.
+func (a Activity) ValidateFor(tenantID, conversationID string) error {
+	switch {
+	case a.TenantID != tenantID || a.ConversationID != conversationID:
+		return invalidf("activity %s belongs to %s/%s, not %s/%s", a.ID, a.TenantID, a.ConversationID, tenantID, conversationID)
+	case a.ID == "":
+		return invalidf("activity has no id")
+	case a.Kind == "":
+		return invalidf("activity %s has no kind", a.ID)
+	}
+	return nil
+}

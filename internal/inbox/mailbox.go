@@ -140,3 +140,15 @@ type ThreadLink struct {
 	Mailbox        string
 	ThreadID       string
 }
+
+// ValidateUpdate checks a mailbox changed by Store.UpdateMailbox against
+// the stored one: address and tenant stay.
+func (m Mailbox) ValidateUpdate(stored Mailbox) error {
+	switch {
+	case m.Address != stored.Address:
+		return invalidf("the address of mailbox %s cannot change to %q", stored.Address, m.Address)
+	case m.TenantID != stored.TenantID:
+		return invalidf("the tenant of mailbox %s cannot change to %q", stored.Address, m.TenantID)
+	}
+	return m.Validate()
+}

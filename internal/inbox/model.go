@@ -337,3 +337,24 @@ func validDomain(s string) bool {
 	}
 	return true
 }
+
+// ValidateUpdate checks a tenant changed by Store.UpdateTenant against the
+// stored one: the domain is its key and stays.
+func (t Tenant) ValidateUpdate(stored Tenant) error {
+	if t.Domain != stored.Domain {
+		return invalidf("the domain of tenant %s cannot change to %q", stored.Domain, t.Domain)
+	}
+	return t.Validate()
+}
+
+// ValidateUpdate checks an inbox changed by Store.UpdateInbox against the
+// stored one: tenant, id and address stay.
+func (ib Inbox) ValidateUpdate(stored Inbox) error {
+	switch {
+	case ib.TenantID != stored.TenantID || ib.ID != stored.ID:
+		return invalidf("inbox %s/%s cannot move to %s/%s", stored.TenantID, stored.ID, ib.TenantID, ib.ID)
+	case ib.Address != stored.Address:
+		return invalidf("the address of inbox %s cannot change to %q", stored.ID, ib.Address)
+	}
+	return ib.Validate()
+}

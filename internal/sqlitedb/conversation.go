@@ -48,19 +48,6 @@ func encodeTags(tags []string) (string, error) {
 	return string(b), err
 }
 
-// checkActivity checks that ev belongs to the conversation tenantID/id.
-func checkActivity(ev inbox.Activity, tenantID, conversationID string) error {
-	switch {
-	case ev.TenantID != tenantID || ev.ConversationID != conversationID:
-		return invalid("activity %s belongs to %s/%s, not %s/%s", ev.ID, ev.TenantID, ev.ConversationID, tenantID, conversationID)
-	case ev.ID == "":
-		return invalid("activity has no id")
-	case ev.Kind == "":
-		return invalid("activity %s has no kind", ev.ID)
-	}
-	return nil
-}
-
 func insertActivity(ctx context.Context, tx *sql.Tx, ev inbox.Activity) error {
 	_, err := tx.ExecContext(ctx,
 		`INSERT INTO activity (tenant_id, conversation_id, id, version, actor, kind, from_value, to_value, at)
@@ -131,7 +118,7 @@ func (s *Store) CreateConversation(ctx context.Context, c inbox.Conversation, me
 	if c.Version != 1 {
 		return fmt.Errorf("create conversation %s/%s: %w", c.TenantID, c.ID, invalid("a new conversation has version 1, not %d", c.Version))
 	}
-	if err := checkActivity(created, c.TenantID, c.ID); err != nil {
+	if err := created.ValidateFor(c.TenantID, c.ID); err != nil {
 		return fmt.Errorf("create conversation %s/%s: %w", c.TenantID, c.ID, err)
 	}
 	ids, err := normalizeMessageIDs(messageIDs)
@@ -195,7 +182,7 @@ func (s *Store) AppendMessage(ctx context.Context, c inbox.Conversation, message
 	}
 	want := c.Version // the stored version this write expects
 	if ev != nil {
-		if err := checkActivity(*ev, c.TenantID, c.ID); err != nil {
+		if err := ev.ValidateFor(c.TenantID, c.ID); err != nil {
 			return fmt.Errorf("append message to %s/%s: %w", c.TenantID, c.ID, err)
 		}
 		want = c.Version - 1
@@ -354,7 +341,7 @@ func (s *Store) UpdateConversation(ctx context.Context, c inbox.Conversation, ev
 	if err := c.Validate(); err != nil {
 		return fmt.Errorf("update conversation: %w", err)
 	}
-	if err := checkActivity(ev, c.TenantID, c.ID); err != nil {
+	if err := ev.ValidateFor(c.TenantID, c.ID); err != nil {
 		return fmt.Errorf("update conversation %s/%s: %w", c.TenantID, c.ID, err)
 	}
 	tags, err := encodeTags(c.Tags)

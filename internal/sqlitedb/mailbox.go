@@ -216,13 +216,7 @@ func (s *Store) UpdateMailbox(ctx context.Context, address string, fn func(*inbo
 		if err := fn(&m); err != nil {
 			return fnError{err}
 		}
-		switch {
-		case m.Address != stored.Address:
-			return invalid("the address of mailbox %s cannot change to %q", stored.Address, m.Address)
-		case m.TenantID != stored.TenantID:
-			return invalid("the tenant of mailbox %s cannot change to %q", stored.Address, m.TenantID)
-		}
-		if err := m.Validate(); err != nil {
+		if err := m.ValidateUpdate(stored); err != nil {
 			return err
 		}
 		args, err := mailboxArgs(m)

@@ -21,7 +21,7 @@ func (s *Store) AddNote(ctx context.Context, n inbox.Note, ev inbox.Activity) er
 	case strings.TrimSpace(n.Body) == "":
 		return fmt.Errorf("add note: %w", invalid("the note is empty"))
 	}
-	if err := checkActivity(ev, n.TenantID, n.ConversationID); err != nil {
+	if err := ev.ValidateFor(n.TenantID, n.ConversationID); err != nil {
 		return fmt.Errorf("add note to %s/%s: %w", n.TenantID, n.ConversationID, err)
 	}
 	err := inTx(ctx, s.write, func(tx *sql.Tx) error {

@@ -97,10 +97,7 @@ func (s *Store) UpdateTenant(ctx context.Context, domain string, fn func(*inbox.
 		if err := fn(&t); err != nil {
 			return fnError{err}
 		}
-		if t.Domain != stored.Domain {
-			return invalid("the domain of tenant %s cannot change to %q", stored.Domain, t.Domain)
-		}
-		if err := t.Validate(); err != nil {
+		if err := t.ValidateUpdate(stored); err != nil {
 			return err
 		}
 		admins, err := encodeAdmins(t.Admins)
