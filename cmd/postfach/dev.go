@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/postfach/postfach/addon"
@@ -171,6 +172,7 @@ func wireDev(ctx context.Context, cfg devConfig, store inbox.Store) (*devApp, er
 		},
 		Logger: log.With("component", "pubsub"),
 	})
+	var linked atomic.Bool
 	// Google's OAuth server, played by oauthsim under /dev/google: the
 	// "Connect my mailbox" consent grants the account it is asked for.
 	google := oauthsim.New(oauthsim.Options{ClientID: devConnectClientID, ClientSecret: devConnectClientSecret})
@@ -185,7 +187,13 @@ func wireDev(ctx context.Context, cfg devConfig, store inbox.Store) (*devApp, er
 			}
 			return google.Authenticate(r)
 		},
-		Notify: pusher.Notify,
+		Notify: func(n gmailsim.Notification) {
+			// While the mailboxes are being linked (each link syncs its
+			// mailbox in full), their notifications say nothing new.
+			if linked.Load() {
+				pusher.Notify(n)
+			}
+		},
 		Logger: log.With("component", "gmailsim"),
 	})
 	now := time.Now()
@@ -290,6 +298,7 @@ func wireDev(ctx context.Context, cfg devConfig, store inbox.Store) (*devApp, er
 			return nil, fmt.Errorf("dev: link %s: %w", u, err)
 		}
 	}
+	linked.Store(true)
 	log.Info("dev ready", "base_url", base, "demo_seeded", seeded)
 	return app, nil
 }
