@@ -8,6 +8,8 @@
 //	postfach watch renew            renew Gmail watches due within 24 h
 //	postfach admin add --domain D --email E
 //	                                bootstrap a tenant's first admin
+//	postfach deploy                 create/replace/install the add-on deployment
+//	postfach load                   bounded load against a running postfach dev
 //
 // main only wires things together; every behaviour lives in internal/….
 package main
@@ -46,6 +48,7 @@ commands:
   deploy     create or replace the add-on deployment (--install: for you), print its authorization
   watch      renew   renew the Gmail watches that expire within a day
   admin      add     make someone an admin of a tenant (creates the tenant)
+  load       send bounded add-on load to a running postfach dev and report latencies
 `
 
 // run dispatches a subcommand. getenv is os.Getenv in production.
@@ -67,6 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return runWatch(ctx, args[1:], stdout, stderr, getenv)
 	case "admin":
 		return runAdmin(ctx, args[1:], stdout, stderr, getenv)
+	case "load":
+		return runLoad(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
