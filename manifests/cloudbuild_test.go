@@ -311,9 +311,9 @@ func TestCloudBuildSteps(t *testing.T) {
 var notForCloudRun = map[string]string{
 	"POSTFACH_SQLITE_PATH":       "the service uses Firestore",
 	"POSTFACH_GMAIL_ENDPOINT":    "tests and the Gmail simulator only",
-	"POSTFACH_PUSH_AUDIENCE":     "the default, BASE_URL/gmail/push, is the subscription's audience (DEPLOY.md)",
+	"POSTFACH_PUSH_AUDIENCE":     "the default, BASE_URL/gmail/push, is the subscription's audience (the README)",
 	"POSTFACH_FIRESTORE_PROJECT": "GOOGLE_CLOUD_PROJECT is set",
-	"POSTFACH_DELEGATION_KEY":    "optional: added with --set-secrets once an admin grants domain-wide delegation (DEPLOY.md)",
+	"POSTFACH_DELEGATION_KEY":    "optional: added with --set-secrets once an admin grants domain-wide delegation (the README)",
 }
 
 // serveEnv lists the POSTFACH_* settings that cmd/postfach reads, less

@@ -16,7 +16,7 @@ import (
 
 // wantScopes are the deployment's OAuth scopes, each for a feature. Adding
 // one is a product decision: it must also be added to the Marketplace SDK's
-// App configuration (see DEPLOY.md), and users are asked to consent again.
+// App configuration (see the README), and users are asked to consent again.
 var wantScopes = []string{
 	// Run as a Gmail add-on at all.
 	"https://www.googleapis.com/auth/gmail.addons.execute",

@@ -7,7 +7,7 @@
 //
 // Beside it: firestore.indexes.json (the Firestore composite indexes),
 // scheduler.json (the Cloud Scheduler jobs, in the API's Job shape),
-// Dockerfile (the image ../cloudbuild.yaml builds) and DEPLOY.md (how to set
+// Dockerfile (the image ../cloudbuild.yaml builds) and the README (how to set
 // up a Google Cloud project). The tests parse each strictly into Google's
 // own types (gsuiteaddonspb.Deployment, schedulerpb.Job, cloudbuildpb.Build)
 // and check them against the server's paths.

@@ -126,10 +126,10 @@ func TestSchedulerJobs(t *testing.T) {
 }
 
 // TestSchedulerCommandsInDeployDoc checks that the gcloud commands in
-// DEPLOY.md create the jobs scheduler.json declares.
+// the README create the jobs scheduler.json declares.
 func TestSchedulerCommandsInDeployDoc(t *testing.T) {
 	t.Parallel()
-	doc, err := os.ReadFile("DEPLOY.md")
+	doc, err := os.ReadFile("../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestSchedulerCommandsInDeployDoc(t *testing.T) {
 		path := wantJobs[id]
 		cmd := shellCommand(string(doc), "gcloud scheduler jobs create http "+id+" ")
 		if cmd == "" {
-			t.Errorf("DEPLOY.md: no `gcloud scheduler jobs create http %s` command", id)
+			t.Errorf("the README: no `gcloud scheduler jobs create http %s` command", id)
 			continue
 		}
 		for _, flag := range []string{
@@ -152,7 +152,7 @@ func TestSchedulerCommandsInDeployDoc(t *testing.T) {
 			`--max-retry-attempts=` + strconv.Itoa(int(j.GetRetryConfig().GetRetryCount())),
 		} {
 			if !strings.Contains(" "+cmd, " "+flag+" ") {
-				t.Errorf("DEPLOY.md: the command for %s lacks %s:\n%s", id, flag, cmd)
+				t.Errorf("the README: the command for %s lacks %s:\n%s", id, flag, cmd)
 			}
 		}
 	}
