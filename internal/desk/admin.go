@@ -33,12 +33,6 @@ func (s *Service) admin(ctx context.Context, u User) (inbox.Tenant, error) {
 	return t, nil
 }
 
-// IsAdmin reports whether the caller administers their tenant.
-func (s *Service) IsAdmin(ctx context.Context, u User) bool {
-	t, err := s.tenant(ctx, u)
-	return err == nil && t.IsAdmin(u.Email)
-}
-
 // Settings returns the admin overview. Returns ErrForbidden for non-admins.
 func (s *Service) Settings(ctx context.Context, u User) (Settings, error) {
 	t, err := s.admin(ctx, u)

@@ -129,9 +129,6 @@ func (m *Mailbox) Advance(holder string, from, to uint64, now time.Time) error {
 	return nil
 }
 
-// Behind reports whether a push announced history the cursor has not reached.
-func (m Mailbox) Behind() bool { return m.NotifiedHistoryID > m.HistoryID || m.HistoryID == 0 }
-
 // ThreadLink places a conversation in one mailbox: the Gmail thread that
 // holds its mail there. Labels are applied per link.
 type ThreadLink struct {
