@@ -313,6 +313,7 @@ var notForCloudRun = map[string]string{
 	"POSTFACH_GMAIL_ENDPOINT":    "tests and the Gmail simulator only",
 	"POSTFACH_PUSH_AUDIENCE":     "the default, BASE_URL/gmail/push, is the subscription's audience (the README)",
 	"POSTFACH_FIRESTORE_PROJECT": "GOOGLE_CLOUD_PROJECT is set",
+	"POSTFACH_RESYNC_WINDOW":     "the default, 30 days, suits most inboxes",
 	"POSTFACH_DELEGATION_KEY":    "optional: added with --set-secrets once an admin grants domain-wide delegation (the README)",
 }
 

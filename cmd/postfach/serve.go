@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
@@ -39,10 +40,11 @@ type serveConfig struct {
 	LogLevel            slog.Level
 
 	// Push sync; enabled when PubSubTopic is set.
-	PubSubTopic             string // POSTFACH_PUBSUB_TOPIC: projects/P/topics/T that watches publish to
-	PushAudience            string // POSTFACH_PUSH_AUDIENCE: audience of the push subscription's OIDC token (default: the push URL)
-	PushServiceAccount      string // POSTFACH_PUSH_SERVICE_ACCOUNT: the push subscription's service account
-	SchedulerServiceAccount string // POSTFACH_SCHEDULER_SERVICE_ACCOUNT: Cloud Scheduler's OIDC service account
+	PubSubTopic             string        // POSTFACH_PUBSUB_TOPIC: projects/P/topics/T that watches publish to
+	PushAudience            string        // POSTFACH_PUSH_AUDIENCE: audience of the push subscription's OIDC token (default: the push URL)
+	PushServiceAccount      string        // POSTFACH_PUSH_SERVICE_ACCOUNT: the push subscription's service account
+	SchedulerServiceAccount string        // POSTFACH_SCHEDULER_SERVICE_ACCOUNT: Cloud Scheduler's OIDC service account
+	ResyncWindow            time.Duration // POSTFACH_RESYNC_WINDOW: how far back a full resync reads (default 720h)
 
 	// Mailbox access without a user present (secrets: set them from
 	// Secret Manager with gcloud run deploy --set-secrets).
@@ -107,6 +109,13 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 		if c.PushAudience == "" {
 			c.PushAudience = strings.TrimSuffix(c.BaseURL, "/") + httpapi.PathPush
 		}
+	}
+	if w := getenv("POSTFACH_RESYNC_WINDOW"); w != "" {
+		d, err := time.ParseDuration(w)
+		if err != nil || d <= 0 {
+			return c, fmt.Errorf("%w: POSTFACH_RESYNC_WINDOW=%q: want a duration such as 720h", errConfig, w)
+		}
+		c.ResyncWindow = d
 	}
 	var err error
 	if c.Store, err = loadStoreConfig(getenv); err != nil {
@@ -186,10 +195,11 @@ func runServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 // newSyncer builds the production syncer over the mailbox access.
 func newSyncer(store inbox.Store, cfg serveConfig, tokens gmailclient.TokenSources, log *slog.Logger) *syncer.Syncer {
 	return syncer.New(syncer.Options{
-		Store:  store,
-		Gmail:  gmailclient.NewDialer(gmailclient.DialerOptions{Endpoint: cfg.GmailEndpoint, Tokens: tokens}),
-		Topic:  cfg.PubSubTopic,
-		Logger: log.With("component", "syncer"),
+		Store:        store,
+		Gmail:        gmailclient.NewDialer(gmailclient.DialerOptions{Endpoint: cfg.GmailEndpoint, Tokens: tokens}),
+		Topic:        cfg.PubSubTopic,
+		ResyncWindow: cfg.ResyncWindow,
+		Logger:       log.With("component", "syncer"),
 	})
 }
 
