@@ -137,16 +137,23 @@ func Ago(now, t time.Time) string {
 	switch {
 	case d < 0:
 		return "just now"
-	case d < time.Minute:
-		return fmt.Sprintf("%d s ago", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%d min ago", int(d.Minutes()))
-	case d < 24*time.Hour:
-		return fmt.Sprintf("%d h ago", int(d.Hours()))
 	case d < 30*24*time.Hour:
-		return fmt.Sprintf("%d d ago", int(d.Hours()/24))
+		return span(d) + " ago"
 	}
 	return t.UTC().Format("2 Jan 2006")
+}
+
+// span renders a duration coarsely: "20 s", "3 min", "5 h", "2 d".
+func span(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%d s", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d.Minutes()))
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%d h", int(d.Hours()))
+	}
+	return fmt.Sprintf("%d d", int(d.Hours()/24))
 }
 
 // Error is the card for a request the sidebar cannot serve.

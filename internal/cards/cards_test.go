@@ -58,6 +58,7 @@ func screens() map[string]*cardpb.Card {
 	collided.Collision = collided.Activity[:1]
 	mine := view()
 	mine.Me = ib.Members[1]
+	mine.Conversation.FirstResponseAt = mine.Conversation.CreatedAt.Add(12 * time.Minute)
 	unassigned := view()
 	unassigned.Conversation.Assignee = ""
 	unassigned.Conversation.Tags = nil

@@ -122,6 +122,9 @@ func (b Builder) Conversation(v desk.View) *cardpb.Card {
 		decorated("Customer", esc(customerLabel(c)), esc(c.Customer), nil),
 		decorated("Inbox", esc(v.Inbox.Name), esc(v.Inbox.Address), nil),
 	}
+	if !c.FirstResponseAt.IsZero() {
+		about = append(about, decorated("First response", "after "+span(max(0, c.FirstResponseAt.Sub(c.CreatedAt))), "", nil))
+	}
 	for _, a := range v.Activity {
 		about = append(about, decorated("", esc(a.Describe(v.Inbox.DisplayName)), Ago(v.Now, a.At), nil))
 	}
