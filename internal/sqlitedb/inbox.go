@@ -154,49 +154,30 @@ func inboxExists(ctx context.Context, tx *sql.Tx, tenantID, inboxID string) (boo
 	return true, nil
 }
 
-// UpdateInbox implements inbox.Store like UpdateMailbox: the read, fn and
-// the write share one write transaction, so fn runs exactly once and its
-// error is returned as is. Everything but the keys and the address is
-// written (CreatedAt too).
+// UpdateInbox implements inbox.Store with readModifyWrite. Everything but
+// the keys and the address is written (CreatedAt too).
 func (s *Store) UpdateInbox(ctx context.Context, tenantID, inboxID string, fn func(*inbox.Inbox) error) (inbox.Inbox, error) {
-	var out inbox.Inbox
-	err := inTx(ctx, s.write, func(tx *sql.Tx) error {
-		stored, err := scanInbox(tx.QueryRowContext(ctx, getInboxQuery, tenantID, inboxID))
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			return inbox.ErrNotFound
-		case err != nil:
-			return fmt.Errorf("read: %w", err)
-		}
-		ib := stored // only its keys are compared below: fn may change its slice freely
-		if err := fn(&ib); err != nil {
-			return fnError{err}
-		}
-		if err := ib.ValidateUpdate(stored); err != nil {
+	ib, err := readModifyWrite(ctx, s,
+		func(tx *sql.Tx) (inbox.Inbox, error) {
+			return scanInbox(tx.QueryRowContext(ctx, getInboxQuery, tenantID, inboxID))
+		},
+		fn, inbox.Inbox.ValidateUpdate,
+		func(tx *sql.Tx, ib inbox.Inbox) error {
+			members, err := encodeMembers(ib.Members)
+			if err != nil {
+				return err
+			}
+			_, err = tx.ExecContext(ctx,
+				`UPDATE inboxes SET name = ?, members = ?, reply_status = ?, label_prefix = ?, created_at = ?
+				 WHERE tenant_id = ? AND id = ?`,
+				ib.Name, members, string(ib.Settings.ReplyStatus), ib.Settings.LabelPrefix, millis(ib.CreatedAt),
+				tenantID, inboxID)
 			return err
-		}
-		members, err := encodeMembers(ib.Members)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx,
-			`UPDATE inboxes SET name = ?, members = ?, reply_status = ?, label_prefix = ?, created_at = ?
-			 WHERE tenant_id = ? AND id = ?`,
-			ib.Name, members, string(ib.Settings.ReplyStatus), ib.Settings.LabelPrefix, millis(ib.CreatedAt),
-			tenantID, inboxID); err != nil {
-			return fmt.Errorf("write: %w", err)
-		}
-		out = ib
-		return nil
-	})
-	var fe fnError
-	if errors.As(err, &fe) {
-		return inbox.Inbox{}, fe.err
-	}
+		})
 	if err != nil {
 		return inbox.Inbox{}, fmt.Errorf("update inbox %s/%s: %w", tenantID, inboxID, err)
 	}
-	return out, nil
+	return ib, nil
 }
 
 // DeleteInbox implements inbox.Store: the row goes, and with it the claim

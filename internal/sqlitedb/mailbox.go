@@ -193,57 +193,32 @@ func (s *Store) queryMailboxes(ctx context.Context, query string, args ...any) (
 	return out, rows.Err()
 }
 
-// fnError carries the error of UpdateMailbox's fn out of the transaction,
-// to be returned as is.
-type fnError struct{ err error }
-
-func (e fnError) Error() string { return e.err.Error() }
-
-// UpdateMailbox implements inbox.Store. The read, fn and the write share
-// one write transaction, which holds the database's write lock: fn runs
-// exactly once, and no other write interleaves.
+// UpdateMailbox implements inbox.Store with readModifyWrite.
 func (s *Store) UpdateMailbox(ctx context.Context, address string, fn func(*inbox.Mailbox) error) (inbox.Mailbox, error) {
-	var out inbox.Mailbox
-	err := inTx(ctx, s.write, func(tx *sql.Tx) error {
-		stored, err := scanMailbox(tx.QueryRowContext(ctx, getMailboxQuery, address))
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			return inbox.ErrNotFound
-		case err != nil:
-			return fmt.Errorf("read: %w", err)
-		}
-		m := stored
-		if err := fn(&m); err != nil {
-			return fnError{err}
-		}
-		if err := m.ValidateUpdate(stored); err != nil {
+	m, err := readModifyWrite(ctx, s,
+		func(tx *sql.Tx) (inbox.Mailbox, error) {
+			return scanMailbox(tx.QueryRowContext(ctx, getMailboxQuery, address))
+		},
+		fn, inbox.Mailbox.ValidateUpdate,
+		func(tx *sql.Tx, m inbox.Mailbox) error {
+			args, err := mailboxArgs(m)
+			if err != nil {
+				return err
+			}
+			// args[0] is the address: it closes the WHERE clause.
+			_, err = tx.ExecContext(ctx,
+				`UPDATE mailboxes SET tenant_id = ?, kind = ?, history_id = ?, notified_history_id = ?,
+					watch_expiration = ?, labels = ?, access = ?, sealed_token = ?, connected_by = ?,
+					lease_holder = ?, lease_until = ?, last_sync_at = ?, last_error = ?, error_count = ?,
+					created_at = ?
+				 WHERE address = ?`,
+				append(args[1:], args[0])...)
 			return err
-		}
-		args, err := mailboxArgs(m)
-		if err != nil {
-			return err
-		}
-		// args[0] is the address: it closes the WHERE clause.
-		if _, err := tx.ExecContext(ctx,
-			`UPDATE mailboxes SET tenant_id = ?, kind = ?, history_id = ?, notified_history_id = ?,
-				watch_expiration = ?, labels = ?, access = ?, sealed_token = ?, connected_by = ?,
-				lease_holder = ?, lease_until = ?, last_sync_at = ?, last_error = ?, error_count = ?,
-				created_at = ?
-			 WHERE address = ?`,
-			append(args[1:], args[0])...); err != nil {
-			return fmt.Errorf("write: %w", err)
-		}
-		out = m
-		return nil
-	})
-	var fe fnError
-	if errors.As(err, &fe) {
-		return inbox.Mailbox{}, fe.err
-	}
+		})
 	if err != nil {
 		return inbox.Mailbox{}, fmt.Errorf("update mailbox %s: %w", address, err)
 	}
-	return out, nil
+	return m, nil
 }
 
 // DeleteMailbox implements inbox.Store: the mailbox and its thread links go

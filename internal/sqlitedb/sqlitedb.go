@@ -374,3 +374,48 @@ type scanner interface {
 
 // defaultLimit is the page size when a caller asks for none.
 const defaultLimit = 20
+
+// fnError carries the error of an Update*'s fn through the transaction, so
+// that it is returned as is, unwrapped.
+type fnError struct{ err error }
+
+func (e fnError) Error() string { return e.err.Error() }
+
+// readModifyWrite is the one implementation of the Update* methods: read
+// the record, apply fn to a copy, check the result against the stored one
+// and write it, all in one write transaction. The transaction holds the
+// database's write lock, so fn runs exactly once and no other write
+// interleaves. fn's error comes back as is; sql.ErrNoRows from read is
+// inbox.ErrNotFound.
+func readModifyWrite[T any](ctx context.Context, s *Store,
+	read func(*sql.Tx) (T, error), fn func(*T) error, check func(next, stored T) error, write func(*sql.Tx, T) error,
+) (T, error) {
+	var out T
+	err := inTx(ctx, s.write, func(tx *sql.Tx) error {
+		stored, err := read(tx)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return inbox.ErrNotFound
+		case err != nil:
+			return fmt.Errorf("read: %w", err)
+		}
+		next := stored // read decodes afresh: fn may change next's slices freely
+		if err := fn(&next); err != nil {
+			return fnError{err}
+		}
+		if err := check(next, stored); err != nil {
+			return err
+		}
+		if err := write(tx, next); err != nil {
+			return fmt.Errorf("write: %w", err)
+		}
+		out = next
+		return nil
+	})
+	var fe fnError
+	if errors.As(err, &fe) {
+		var zero T
+		return zero, fe.err
+	}
+	return out, err
+}

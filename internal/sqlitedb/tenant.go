@@ -80,46 +80,26 @@ func (s *Store) GetTenant(ctx context.Context, domain string) (inbox.Tenant, err
 	return t, nil
 }
 
-// UpdateTenant implements inbox.Store like UpdateMailbox: the read, fn and
-// the write share one write transaction, so fn runs exactly once and its
-// error is returned as is.
+// UpdateTenant implements inbox.Store with readModifyWrite.
 func (s *Store) UpdateTenant(ctx context.Context, domain string, fn func(*inbox.Tenant) error) (inbox.Tenant, error) {
-	var out inbox.Tenant
-	err := inTx(ctx, s.write, func(tx *sql.Tx) error {
-		stored, err := scanTenant(tx.QueryRowContext(ctx, getTenantQuery, domain), domain)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			return inbox.ErrNotFound
-		case err != nil:
-			return fmt.Errorf("read: %w", err)
-		}
-		t := stored // decoded for this call: fn may change its slice freely
-		if err := fn(&t); err != nil {
-			return fnError{err}
-		}
-		if err := t.ValidateUpdate(stored); err != nil {
+	t, err := readModifyWrite(ctx, s,
+		func(tx *sql.Tx) (inbox.Tenant, error) {
+			return scanTenant(tx.QueryRowContext(ctx, getTenantQuery, domain), domain)
+		},
+		fn, inbox.Tenant.ValidateUpdate,
+		func(tx *sql.Tx, t inbox.Tenant) error {
+			admins, err := encodeAdmins(t.Admins)
+			if err != nil {
+				return err
+			}
+			_, err = tx.ExecContext(ctx, `UPDATE tenants SET name = ?, admins = ?, created_at = ? WHERE domain = ?`,
+				t.Name, admins, millis(t.CreatedAt), domain)
 			return err
-		}
-		admins, err := encodeAdmins(t.Admins)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx,
-			`UPDATE tenants SET name = ?, admins = ?, created_at = ? WHERE domain = ?`,
-			t.Name, admins, millis(t.CreatedAt), domain); err != nil {
-			return fmt.Errorf("write: %w", err)
-		}
-		out = t
-		return nil
-	})
-	var fe fnError
-	if errors.As(err, &fe) {
-		return inbox.Tenant{}, fe.err
-	}
+		})
 	if err != nil {
 		return inbox.Tenant{}, fmt.Errorf("update tenant %s: %w", domain, err)
 	}
-	return out, nil
+	return t, nil
 }
 
 // tenantExists reports whether a tenant is stored, inside a transaction.
