@@ -660,3 +660,63 @@ func TestLeaseKeepsSecondInstanceOut(t *testing.T) {
 		}
 	})
 }
+
+// releaseHook runs once, right after a sync released a mailbox's lease and
+// before that sync decided whether to go round again: the moment a
+// notification used to be lost.
+type releaseHook struct {
+	*countingStore
+	holder string
+	armed  atomic.Bool // the holder took the lease
+	fired  atomic.Bool
+	hook   func()
+}
+
+func (r *releaseHook) UpdateMailbox(ctx context.Context, addr string, fn func(*inbox.Mailbox) error) (inbox.Mailbox, error) {
+	m, err := r.countingStore.UpdateMailbox(ctx, addr, fn)
+	if err == nil && m.LeaseHolder == r.holder {
+		r.armed.Store(true)
+	}
+	if err == nil && m.LeaseHolder == "" && r.armed.Load() && r.fired.CompareAndSwap(false, true) {
+		r.hook()
+	}
+	return m, err
+}
+
+// TestKickNeverLosesAWakeUp: a notification that arrives while a background
+// sync is finishing makes it go round again; before, Kick saw the sync
+// running, skipped, and the mail waited for the next sweep.
+func TestKickNeverLosesAWakeUp(t *testing.T) {
+	forEachStore(t, func(t *testing.T, store string) {
+		e := newEnv(t, envOptions{store: store})
+		ctx := context.Background()
+		rh := &releaseHook{countingStore: e.store, holder: "kicker"}
+		s := syncer.New(syncer.Options{Store: rh, Gmail: e.dialer, Holder: "kicker", Topic: topic, Now: e.clock.Now})
+		rh.hook = func() {
+			if _, err := e.sim.Deliver(mail("c@customer.example", "support@example.com", "", "Late", "late@customer.example"), "bob@example.com"); err != nil {
+				t.Error(err)
+			}
+			for _, n := range e.take() {
+				if err := s.Notify(ctx, n.EmailAddress, n.HistoryID); err != nil {
+					t.Error(err)
+				}
+				s.Kick(ctx, n.EmailAddress)
+			}
+		}
+		e.sim.Deliver(mail("c@customer.example", "support@example.com", "", "First", "first@customer.example"), "bob@example.com")
+		for _, n := range e.take() {
+			if err := s.Notify(ctx, n.EmailAddress, n.HistoryID); err != nil {
+				t.Fatal(err)
+			}
+			s.Kick(ctx, n.EmailAddress)
+		}
+		s.Wait()
+		mb, err := e.store.GetMailbox(ctx, "bob@example.com")
+		if err != nil || mb.HistoryID < mb.NotifiedHistoryID {
+			t.Fatalf("bob's mailbox left behind: cursor %d, notified %d (%v)", mb.HistoryID, mb.NotifiedHistoryID, err)
+		}
+		if _, err := e.store.GetConversation(ctx, "example.com", inbox.ConversationID("support", "late@customer.example")); err != nil {
+			t.Fatalf("the late mail was not synced: %v", err)
+		}
+	})
+}

@@ -62,8 +62,10 @@ type Syncer struct {
 	now    func() time.Time
 	log    *slog.Logger
 
-	// running holds the mailboxes this process is syncing right now, so
-	// that a burst of notifications starts one sync, not many.
+	// running holds the mailboxes this process is syncing in the
+	// background, so that a burst of notifications starts one sync, not
+	// many; true means a notification came in meanwhile and the sync must
+	// run once more.
 	mu      sync.Mutex
 	running map[string]bool
 	locks   map[string]*sync.Mutex // serialises Sync per mailbox in this process
@@ -126,22 +128,31 @@ func (s *Syncer) Notify(ctx context.Context, address string, historyID uint64) e
 // history left). ctx bounds the background work; Wait waits for it.
 func (s *Syncer) Kick(ctx context.Context, address string) {
 	s.mu.Lock()
-	if s.running[address] {
+	if _, ok := s.running[address]; ok {
+		// The running sync may already have decided it was done: make it
+		// go round once more rather than lose this wake-up.
+		s.running[address] = true
 		s.mu.Unlock()
 		return
 	}
-	s.running[address] = true
+	s.running[address] = false
 	s.wg.Add(1)
 	s.mu.Unlock()
 	go func() {
 		defer s.wg.Done()
-		defer func() {
+		for {
+			if err := s.Sync(ctx, address); err != nil && !errors.Is(err, context.Canceled) {
+				s.log.Warn("background sync failed", "mailbox", address, "error", err)
+			}
 			s.mu.Lock()
-			delete(s.running, address)
+			again := s.running[address] && ctx.Err() == nil
+			if !again {
+				delete(s.running, address)
+				s.mu.Unlock()
+				return
+			}
+			s.running[address] = false
 			s.mu.Unlock()
-		}()
-		if err := s.Sync(ctx, address); err != nil && !errors.Is(err, context.Canceled) {
-			s.log.Warn("background sync failed", "mailbox", address, "error", err)
 		}
 	}()
 }
