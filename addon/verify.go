@@ -65,14 +65,18 @@ type VerifierConfig struct {
 	// X-Forwarded-* headers are never consulted.
 	PublicBaseURL string
 	// HTTPClient, if set, is used to fetch Google's signing keys
-	// (https://www.googleapis.com/oauth2/v3/certs). Tests and local
-	// development inject a fake trust root here (see package addontest).
+	// (GoogleCertsURL). Tests inject a fake trust root here (see package
+	// addontest); CertsClient points it at another address.
 	HTTPClient *http.Client
 	// MaxBodyBytes limits the request body; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	// Logger receives a WARN record for every rejected request; nil
 	// discards.
 	Logger *slog.Logger
+	// Explain puts the reason of a refusal into the 401 body (e.g. the
+	// audience a token has and the one expected). For development only:
+	// in production a refusal says no more than "unauthenticated".
+	Explain bool
 }
 
 // Verifier authenticates add-on requests: the system ID token proves the
@@ -85,6 +89,7 @@ type Verifier struct {
 	maxBody  int64
 	logger   *slog.Logger
 	tokens   *IDTokens
+	explain  bool
 }
 
 // NewVerifier validates cfg and returns a Verifier.
@@ -121,6 +126,7 @@ func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
 		maxBody:  maxBody,
 		logger:   logger,
 		tokens:   tokens,
+		explain:  cfg.Explain,
 	}, nil
 }
 
@@ -445,6 +451,11 @@ func (v *Verifier) reject(c echo.Context, code int, msg, reason string, err erro
 		slog.String("remote_ip", c.RealIP()),
 		slog.Any("error", err),
 	)
+	if v.explain && err != nil {
+		// Token errors name claims (audience, issuer, expiry), never the
+		// token itself.
+		msg += ": " + reason + ": " + err.Error()
+	}
 	return echo.NewHTTPError(code, msg)
 }
 

@@ -22,12 +22,14 @@ import (
 	"net/http"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/postfach/postfach/addon"
 )
 
 // Certificate URLs served by TrustRoot.HTTPClient.
 const (
 	// GoogleCertsURL is where Google publishes its RS256 ID token keys.
-	GoogleCertsURL = "https://www.googleapis.com/oauth2/v3/certs"
+	GoogleCertsURL = addon.GoogleCertsURL
 	// IAPCertsURL is where Google publishes its ES256 (IAP) keys; the fake
 	// serves an empty key set there.
 	IAPCertsURL = "https://www.gstatic.com/iap/verify/public_key-jwk"

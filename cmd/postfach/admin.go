@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"slices"
@@ -16,16 +15,20 @@ import (
 // first admin of a tenant (creating the tenant), after which admins manage
 // everything else in the sidebar.
 func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	if len(args) == 0 || args[0] != "add" {
-		fmt.Fprintln(stderr, "usage: postfach admin add --domain example.com --email alice@example.com")
-		return flag.ErrHelp
+	const doc = "Make someone an admin of a tenant (its Google Workspace domain), creating the tenant if needed. " +
+		"Admins add the rest in the sidebar's Settings."
+	rest, err := subcommand("admin", "add", args, stdout, doc)
+	if err != nil {
+		return err
 	}
-	fs := flag.NewFlagSet("admin add", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("admin add", "", doc, settingsStore, stdout)
 	domain := fs.String("domain", "", "the Google Workspace domain (the tenant)")
 	email := fs.String("email", "", "the address of the new admin, in that domain")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, rest); err != nil {
 		return err
+	}
+	if *domain == "" || *email == "" {
+		return fmt.Errorf("%w: admin add: --domain and --email are required (see postfach admin add --help)", errUsage)
 	}
 	cfg, err := loadStoreConfig(getenv)
 	if err != nil {
@@ -36,6 +39,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return err
 	}
 	defer closeStore()
+	fmt.Fprintf(stderr, "store: %s (%s)\n", cfg.Kind, cfg.where())
 	t, err := addAdmin(ctx, store, *domain, *email, time.Now())
 	if err != nil {
 		return err

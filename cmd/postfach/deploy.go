@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -63,8 +62,10 @@ func (c deployConfig) validate() error {
 // Credentials are Application Default Credentials; the caller needs
 // roles/gsuiteaddons.developer on the project.
 func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	fs := flag.NewFlagSet("deploy", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("deploy", "", "Create the Google Workspace add-on deployment or replace it with manifests/deployment.json for --base-url "+
+		"(--install: also install it for you, in developer mode), and print the authorization values serve needs. "+
+		"Credentials: Application Default Credentials with roles/gsuiteaddons.developer.",
+		[]setting{{"GOOGLE_CLOUD_PROJECT", "default of --project", false}, {"POSTFACH_BASE_URL", "default of --base-url", false}}, stdout)
 	var c deployConfig
 	fs.StringVar(&c.Project, "project", getenv("GOOGLE_CLOUD_PROJECT"), "Google Cloud project (id or number) that owns the add-on deployment (default $GOOGLE_CLOUD_PROJECT)")
 	fs.StringVar(&c.DeploymentID, "deployment-id", "postfach", "id of the add-on deployment")
@@ -72,14 +73,11 @@ func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	fs.BoolVar(&c.Install, "install", false, "also install the deployment for the calling user (developer mode, for testing)")
 	fs.StringVar(&c.Endpoint, "endpoint", "", "host:port of the Google Workspace add-ons API (default: Google's)")
 	fs.BoolVar(&c.Insecure, "insecure", false, "plaintext gRPC without credentials to --endpoint (local test servers only)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("deploy: unexpected argument %q", fs.Arg(0))
-	}
 	if err := c.validate(); err != nil {
-		return fmt.Errorf("deploy: %w", err)
+		return fmt.Errorf("%w: deploy: %w", errUsage, err)
 	}
 	body, err := manifests.Deployment(c.BaseURL)
 	if err != nil {

@@ -1,11 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,14 +21,11 @@ import (
 	"github.com/postfach/postfach/addon/addontest"
 	"github.com/postfach/postfach/internal/cloudlog"
 	"github.com/postfach/postfach/internal/demo"
-	"github.com/postfach/postfach/internal/gmailclient"
 	"github.com/postfach/postfach/internal/gmailsim"
 	"github.com/postfach/postfach/internal/httpapi"
 	"github.com/postfach/postfach/internal/inbox"
 	"github.com/postfach/postfach/internal/mailboxauth"
 	"github.com/postfach/postfach/internal/mailboxauth/oauthsim"
-	"github.com/postfach/postfach/internal/syncer"
-	"golang.org/x/oauth2"
 )
 
 // The identities Google would have in production, as dev mode plays them.
@@ -40,7 +37,9 @@ const (
 	devTopic                   = "projects/postfach-dev/topics/gmail"
 	devConnectClientID         = "postfach-dev-web.apps.googleusercontent.com"
 	devConnectClientSecret     = "dev-secret"
+	devDelegationAccount       = "postfach-sync@postfach-dev.iam.gserviceaccount.com"
 	devGooglePrefix            = "/dev/google"
+	devCertsPath               = "/oauth2/v3/certs"
 	devPushServiceAccount      = "gmail-push@postfach-dev.iam.gserviceaccount.com"
 	devSchedulerServiceAccount = "scheduler@postfach-dev.iam.gserviceaccount.com"
 )
@@ -58,113 +57,185 @@ type devConfig struct {
 	Store storeConfig
 }
 
-// devApp is the whole product on one machine; tests start it on port 0.
+// devApp is the whole product on one machine: the app serve runs, plus the
+// simulators that play Google. Tests start it on port 0.
 type devApp struct {
-	BaseURL string
-	Store   inbox.Store
-	close   func() error
-	Gmail   *gmailsim.Server
-	Root    *addontest.TrustRoot
-	Syncer  *syncer.Syncer
-	Google  *oauthsim.Server
-	pusher  *gmailsim.Pusher
-	server  *httpapi.Server
-	done    chan error
+	*app
+	Gmail  *gmailsim.Server
+	Root   *addontest.TrustRoot
+	Google *oauthsim.Server
+	stop   context.CancelFunc
 }
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("dev", "", "Run the whole product on this machine, offline: an embedded store, a Gmail simulator, "+
+		"Google's token and OAuth endpoints played locally, and a demo tenant. Loopback only.", concat(settingsLog, settingsStore[2:]), stdout)
 	cfg := devConfig{}
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "listen address (loopback only)")
 	fs.StringVar(&cfg.DataDir, "data", ".data", "directory of the SQLite database")
 	fs.BoolVar(&cfg.Reset, "reset", false, "delete the database and start from the demo data")
 	fs.StringVar(&cfg.Store.Kind, "store", "sqlite", "sqlite, or firestore (set FIRESTORE_EMULATOR_HOST for the emulator)")
 	fs.StringVar(&cfg.Store.ProjectID, "firestore-project", "postfach-dev", "Firestore project for --store firestore")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	cfg.Store.EmulatorHost = getenv("FIRESTORE_EMULATOR_HOST")
 	cfg.Log = cloudlog.New(stderr, logLevel(getenv))
 	app, err := startDev(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer app.close()
 	fmt.Fprintf(stdout, `Postfach dev is running on %[1]s
 
-  health:   %[1]s/healthz
+  ready:    %[1]s/readyz
   tokens:   %[1]s/dev/tokens?email=bob@example.com&url=%[1]s/addon/homepage
   gmail:    %[1]s/gmail/v1/users/me/messages  (Authorization: Bearer <userOAuthToken>)
-  deliver:  curl -X POST %[1]s/dev/deliver -d '{"to":"support@example.com","raw":"From: ...\r\n..."}' 
+  deliver:  curl -X POST %[1]s/dev/deliver -d '{"to":"support@example.com","raw":"From: ...\r\n..."}'
   users:    %[2]s
-  data:     %[3]s
+  store:    %[3]s (%[4]s)
 
-Press Ctrl-C to stop.
-`, app.BaseURL, strings.Join(demo.Users(), ", "), filepath.Join(cfg.DataDir, "postfach.db"))
+Request logs are at debug level (LOG_LEVEL=debug shows them). Press Ctrl-C to stop.
+`, app.BaseURL, strings.Join(demo.Users(), ", "), cfg.Store.Kind, app.cfg.Store.where())
+	<-ctx.Done()
 	return app.Wait()
 }
 
-// startDev opens the store, seeds the demo, starts listening and wires the
-// server; Serve then serves until ctx ends.
+// startDev starts the simulators, builds the configuration that points the
+// one wiring at them, and starts it: it returns once the demo mailboxes
+// are linked and the server is ready.
 func startDev(ctx context.Context, cfg devConfig) (*devApp, error) {
 	host, _, err := net.SplitHostPort(cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("dev: --addr %q: %w", cfg.Addr, err)
 	}
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, fmt.Errorf("dev: --addr %q: dev mode hands out tokens to anyone and listens on loopback only", cfg.Addr)
-	}
-	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("dev: %w", err)
-	}
-	dbPath := filepath.Join(cfg.DataDir, "postfach.db")
-	if cfg.Reset {
-		for _, p := range []string{dbPath, dbPath + "-wal", dbPath + "-shm"} {
-			if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return nil, fmt.Errorf("dev: reset: %w", err)
-			}
-		}
+		return nil, fmt.Errorf("%w: dev: --addr %q: dev mode hands out tokens to anyone and listens on loopback only", errUsage, cfg.Addr)
 	}
 	sc := cfg.Store
-	sc.SQLitePath = dbPath
-	if sc.Kind == "" {
+	switch sc.Kind {
+	case "", "sqlite":
 		sc.Kind = "sqlite"
+		if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+			return nil, fmt.Errorf("dev: %w", err)
+		}
+		sc.SQLitePath = filepath.Join(cfg.DataDir, "postfach.db")
+		if cfg.Reset {
+			for _, p := range []string{sc.SQLitePath, sc.SQLitePath + "-wal", sc.SQLitePath + "-shm"} {
+				if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+					return nil, fmt.Errorf("dev: reset: %w", err)
+				}
+			}
+		}
+	case "firestore":
+		sc.ProjectID = cmp.Or(sc.ProjectID, "postfach-dev")
+	default:
+		return nil, fmt.Errorf("%w: dev: --store %q: want sqlite or firestore", errUsage, sc.Kind)
 	}
-	if sc.Kind == "firestore" && sc.ProjectID == "" {
-		sc.ProjectID = "postfach-dev"
-	}
-	store, closeStore, err := openStore(ctx, sc)
-	if err != nil {
-		return nil, err
-	}
-	app, err := wireDev(ctx, cfg, store)
-	if err != nil {
-		closeStore()
-		return nil, err
-	}
-	app.close = closeStore
-	return app, nil
-}
-
-func wireDev(ctx context.Context, cfg devConfig, store inbox.Store) (*devApp, error) {
 	log := cfg.Log
-	root, err := addontest.NewTrustRoot()
-	if err != nil {
-		return nil, err
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
+
 	l, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("dev: listen: %w", err)
 	}
 	base := "http://" + l.Addr().String()
-	fail := func(err error) (*devApp, error) {
+	world, err := newDevWorld(base, log)
+	if err != nil {
 		l.Close()
 		return nil, err
 	}
+	keys := make([]byte, 64)
+	if _, err := rand.Read(keys); err != nil {
+		l.Close()
+		return nil, err
+	}
+	google := base + devGooglePrefix
+	conf := config{
+		Addr:                l.Addr().String(),
+		BaseURL:             base,
+		AddonServiceAccount: devServiceAccount,
+		OAuthClientID:       devOAuthClientID,
+		Store:               sc,
+		Google: googleConfig{
+			GmailEndpoint: base + "/",
+			AuthURL:       google + oauthsim.PathAuth,
+			TokenURL:      google + oauthsim.PathToken,
+			RevokeURL:     google + oauthsim.PathRevoke,
+			CertsURL:      google + devCertsPath,
+		},
+		Sync: syncConfig{
+			Topic:                   devTopic,
+			PushAudience:            base + httpapi.PathPush,
+			PushServiceAccount:      devPushServiceAccount,
+			SchedulerServiceAccount: devSchedulerServiceAccount,
+			// The simulator enforces no quota in dev mode; Gmail's real
+			// budget would only slow the demo's start.
+			GmailUnitsPerSecond: 10000,
+		},
+		Access: accessConfig{
+			TokenKeys:           "dev:" + base64.StdEncoding.EncodeToString(keys[:32]),
+			StateKey:            base64.StdEncoding.EncodeToString(keys[32:]),
+			ConnectClientID:     devConnectClientID,
+			ConnectClientSecret: devConnectClientSecret,
+			DelegationKey:       string(world.delegationKey),
+		},
+		RequestLogLevel: slog.LevelDebug,
+		Explain:         true,
+		Now:             cfg.Now,
+		dev:             world,
+	}
+	a, err := newApp(ctx, conf, l, log)
+	if err != nil {
+		world.close()
+		l.Close()
+		return nil, err
+	}
+	dctx, stop := context.WithCancel(ctx)
+	d := &devApp{app: a, Gmail: world.sim, Root: world.root, Google: world.google, stop: stop}
+	if err := a.start(dctx); err != nil {
+		stop()
+		return nil, errors.Join(err, a.stop())
+	}
+	return d, nil
+}
 
+// Wait stops the dev server (if its context has not ended yet) and waits
+// until everything it started has ended and the store is closed.
+func (d *devApp) Wait() error {
+	d.stop()
+	return d.app.stop()
+}
+
+// devWorld is what dev adds to the wiring: Google played locally. The
+// Gmail simulator serves Gmail's REST API with a Pub/Sub pusher; oauthsim
+// serves Google's OAuth endpoints (consent, tokens, revocation, and
+// domain-wide delegation for the demo mailboxes); the trust root signs the
+// tokens Google would send and its keys are served where Google's are.
+type devWorld struct {
+	base          string
+	root          *addontest.TrustRoot
+	sim           *gmailsim.Server
+	google        *oauthsim.Server
+	pusher        *gmailsim.Pusher
+	delegationKey []byte
+	seededAt      time.Time
+	// forward is off while the demo's mail is put into the simulator:
+	// those notifications would reach mailboxes of a previous run.
+	forward atomic.Bool
+	log     *slog.Logger
+}
+
+func newDevWorld(base string, log *slog.Logger) (*devWorld, error) {
+	root, err := addontest.NewTrustRoot()
+	if err != nil {
+		return nil, err
+	}
+	w := &devWorld{base: base, root: root, log: log, seededAt: time.Now()}
 	// Pub/Sub, played by the simulator's pusher: Gmail notifications are
 	// POSTed to /gmail/push with an OIDC token of the push service account.
-	pusher := gmailsim.NewPusher(gmailsim.PusherOptions{
+	w.pusher = gmailsim.NewPusher(gmailsim.PusherOptions{
 		Endpoint:     base + httpapi.PathPush,
 		Subscription: "projects/postfach-dev/subscriptions/gmail-push",
 		Token: func(_ context.Context, audience string) (string, error) {
@@ -172,11 +243,13 @@ func wireDev(ctx context.Context, cfg devConfig, store inbox.Store) (*devApp, er
 		},
 		Logger: log.With("component", "pubsub"),
 	})
-	var linked atomic.Bool
-	// Google's OAuth server, played by oauthsim under /dev/google: the
-	// "Connect my mailbox" consent grants the account it is asked for.
-	google := oauthsim.New(oauthsim.Options{ClientID: devConnectClientID, ClientSecret: devConnectClientSecret})
-	sim := gmailsim.New(gmailsim.Options{
+	w.google = oauthsim.New(oauthsim.Options{ClientID: devConnectClientID, ClientSecret: devConnectClientSecret})
+	w.delegationKey, err = w.google.ServiceAccountKey(devDelegationAccount, base+devGooglePrefix+oauthsim.PathToken)
+	if err != nil {
+		return nil, err
+	}
+	w.google.GrantDelegation(devDelegationAccount, mailboxauth.Scopes...)
+	w.sim = gmailsim.New(gmailsim.Options{
 		Authenticate: func(r *http.Request) (string, error) {
 			tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 			if !ok {
@@ -185,123 +258,75 @@ func wireDev(ctx context.Context, cfg devConfig, store inbox.Store) (*devApp, er
 			if email, err := root.VerifyAccessToken(tok); err == nil {
 				return email, nil
 			}
-			return google.Authenticate(r)
+			return w.google.Authenticate(r)
 		},
 		Notify: func(n gmailsim.Notification) {
-			// While the mailboxes are being linked (each link syncs its
-			// mailbox in full), their notifications say nothing new.
-			if linked.Load() {
-				pusher.Notify(n)
+			if w.forward.Load() {
+				w.pusher.Notify(n)
 			}
 		},
 		Logger: log.With("component", "gmailsim"),
 	})
-	now := time.Now()
 	for _, u := range demo.Users() {
-		sim.AddMailbox(u)
+		w.sim.AddMailbox(u)
 	}
 	if err := demo.SeedMail(func(raw []byte, to []string) error {
-		_, err := sim.Deliver(raw, to...)
+		_, err := w.sim.Deliver(raw, to...)
 		return err
-	}, now); err != nil {
-		return fail(err)
+	}, w.seededAt); err != nil {
+		w.close()
+		return nil, err
 	}
-	seeded, err := demo.SeedStore(ctx, store, now)
-	if err != nil {
-		return fail(err)
-	}
-
-	tokens, err := addon.NewIDTokens(ctx, root.HTTPClient())
-	if err != nil {
-		return fail(err)
-	}
-	verifier, err := addon.NewVerifier(ctx, addon.VerifierConfig{
-		ServiceAccountEmail: devServiceAccount,
-		OAuthClientID:       devOAuthClientID,
-		PublicBaseURL:       base,
-		HTTPClient:          root.HTTPClient(),
-		Logger:              log,
-	})
-	if err != nil {
-		return fail(err)
-	}
-	keyring, stateKey, err := devKeys()
-	if err != nil {
-		return fail(err)
-	}
-	connect := &oauth2.Config{
-		ClientID: devConnectClientID, ClientSecret: devConnectClientSecret,
-		Endpoint:    oauthsim.Endpoint(base + devGooglePrefix),
-		RedirectURL: base + mailboxauth.CallbackPath,
-		Scopes:      mailboxauth.Scopes,
-	}
-	access, err := mailboxauth.NewProvider(mailboxauth.ProviderOptions{
-		Store: store, Keyring: keyring, OAuth: connect, Dev: devMailboxTokens{root: root},
-		Logger: log.With("component", "mailboxauth"),
-	})
-	if err != nil {
-		return fail(err)
-	}
-	sync := syncer.New(syncer.Options{
-		Store: store,
-		Gmail: gmailclient.NewDialer(gmailclient.DialerOptions{
-			Endpoint: base + "/",
-			Tokens:   access,
-			// The simulator enforces no quota in dev mode; Gmail's real
-			// budget (the default) would only slow the demo's start.
-			UnitsPerSecond: 10000,
-		}),
-		Topic:  devTopic,
-		Now:    cfg.Now,
-		Logger: log.With("component", "syncer"),
-	})
-	srv, err := newServer(serverDeps{
-		store: store, verifier: verifier, baseURL: base, gmailEndpoint: base + "/", log: log, syncer: sync,
-		background: ctx,
-		sync: &httpapi.SyncOptions{
-			Tokens:                  tokens,
-			PushAudience:            base + httpapi.PathPush,
-			PushServiceAccount:      devPushServiceAccount,
-			SchedulerServiceAccount: devSchedulerServiceAccount,
-		},
-		oauth: &mailboxauth.Connector{
-			OAuth: connect, RevokeURL: base + devGooglePrefix + oauthsim.PathRevoke,
-			Keyring: keyring, Store: store, StateKey: stateKey,
-			Link: sync.Link, Unlink: sync.Unlink,
-			GmailEndpoint: base + "/",
-			Logger:        log.With("component", "connect"),
-		},
-		dev: &httpapi.DevOptions{
-			Tokens: devMinter{root: root},
-			Gmail:  sim.Handler(),
-			Google: http.StripPrefix(devGooglePrefix, google.Handler()),
-			Deliver: func(raw []byte, to string) ([]string, error) {
-				return deliver(ctx, store, sim, raw, to)
-			},
-		},
-	})
-	if err != nil {
-		return fail(err)
-	}
-	app := &devApp{BaseURL: base, Store: store, Gmail: sim, Root: root, Syncer: sync, Google: google, pusher: pusher, server: srv, done: make(chan error, 1)}
-	go func() { app.done <- srv.Serve(ctx, l) }()
-
-	// Link every demo mailbox afresh: the simulator's mailboxes are new on
-	// every start, so cursors and label ids from a previous run mean
-	// nothing.
-	for _, u := range demo.Users() {
-		if err := sync.Unlink(ctx, u); err != nil && !errors.Is(err, inbox.ErrNotFound) {
-			log.Warn("unlink", "mailbox", u, "error", err)
-		}
-		m := inbox.Mailbox{Address: u, TenantID: inbox.DomainOf(u), Kind: inbox.MailboxMember, Access: inbox.AccessDev}
-		if err := sync.Link(ctx, m); err != nil {
-			return nil, fmt.Errorf("dev: link %s: %w", u, err)
-		}
-	}
-	linked.Store(true)
-	log.Info("dev ready", "base_url", base, "demo_seeded", seeded)
-	return app, nil
+	return w, nil
 }
+
+// routes are the dev routes: tokens on demand, the simulators, delivery.
+func (w *devWorld) routes(a *app) *httpapi.DevOptions {
+	google := http.NewServeMux()
+	jwks := w.root.JWKS()
+	google.HandleFunc("GET "+devCertsPath, func(rw http.ResponseWriter, _ *http.Request) {
+		rw.Header().Set("Content-Type", "application/json")
+		rw.Header().Set("Cache-Control", "public, max-age=3600")
+		rw.Write(jwks)
+	})
+	google.Handle("/", w.google.Handler())
+	return &httpapi.DevOptions{
+		Tokens: devMinter{root: w.root},
+		Gmail:  w.sim.Handler(),
+		Google: http.StripPrefix(devGooglePrefix, google),
+		Deliver: func(raw []byte, to string) ([]string, error) {
+			return deliver(context.Background(), a.Store, w.sim, raw, to)
+		},
+	}
+}
+
+// prepare seeds the demo tenants and links every demo mailbox afresh (the
+// simulator's mailboxes are new on every start, so cursors and label ids of
+// a previous run mean nothing), by domain-wide delegation as production
+// would. Notifications flow from the first link on, so mail that arrives
+// while a mailbox is being linked is synced as soon as its link is done.
+func (w *devWorld) prepare(ctx context.Context, a *app) error {
+	seeded, err := demo.SeedStore(ctx, a.Store, w.seededAt)
+	if err != nil {
+		return err
+	}
+	for _, u := range demo.Users() {
+		if err := a.Syncer.Unlink(ctx, u); err != nil && !errors.Is(err, inbox.ErrNotFound) {
+			a.log.Warn("unlink", "mailbox", u, "error", err)
+		}
+	}
+	w.forward.Store(true)
+	for _, u := range demo.Users() {
+		m := inbox.Mailbox{Address: u, TenantID: inbox.DomainOf(u), Kind: inbox.MailboxMember, Access: inbox.AccessDelegation}
+		if err := a.Syncer.Link(ctx, m); err != nil {
+			return fmt.Errorf("link %s: %w", u, err)
+		}
+	}
+	a.log.Info("demo linked", "mailboxes", len(demo.Users()), "demo_seeded", seeded)
+	return nil
+}
+
+func (w *devWorld) close() { w.pusher.Close() }
 
 // deliver plays Gmail's delivery of a mail to an envelope recipient: a
 // shared inbox's address is a Google Group that fans out one copy to each
@@ -328,43 +353,6 @@ func deliver(ctx context.Context, store inbox.Store, sim *gmailsim.Server, raw [
 	}
 	return out, nil
 }
-
-// Wait waits until the server stopped (its context ended).
-func (a *devApp) Wait() error {
-	err := <-a.done
-	a.Syncer.Wait()
-	a.pusher.Close()
-	return err
-}
-
-// devKeys makes the keys of one dev run: the keyring that seals connected
-// mailboxes' refresh tokens and the key that signs connect states.
-func devKeys() (*mailboxauth.Keyring, []byte, error) {
-	k := make([]byte, 64)
-	if _, err := rand.Read(k); err != nil {
-		return nil, nil, err
-	}
-	ring, err := mailboxauth.ParseKeyring("dev:" + base64.StdEncoding.EncodeToString(k[:32]))
-	return ring, k[32:], err
-}
-
-// devMailboxTokens gives the syncer access to the simulated mailboxes, as
-// domain-wide delegation would in production.
-type devMailboxTokens struct{ root *addontest.TrustRoot }
-
-func (d devMailboxTokens) TokenSource(_ context.Context, mailbox string) (oauth2.TokenSource, error) {
-	return oauth2.ReuseTokenSource(nil, tokenFunc(func() (*oauth2.Token, error) {
-		tok, err := d.root.AccessToken(mailbox, "https://www.googleapis.com/auth/gmail.modify", time.Hour)
-		if err != nil {
-			return nil, err
-		}
-		return &oauth2.Token{AccessToken: tok, TokenType: "Bearer", Expiry: time.Now().Add(55 * time.Minute)}, nil
-	})), nil
-}
-
-type tokenFunc func() (*oauth2.Token, error)
-
-func (f tokenFunc) Token() (*oauth2.Token, error) { return f() }
 
 // devMinter plays Google: it mints the tokens of an add-on request.
 type devMinter struct{ root *addontest.TrustRoot }

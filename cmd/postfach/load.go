@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -19,8 +18,8 @@ import (
 	"github.com/postfach/postfach/internal/httpapi"
 )
 
-// loadConfig configures `postfach load`.
-type loadConfig struct {
+// loadOptions configures `postfach load`.
+type loadOptions struct {
 	BaseURL     string
 	User        string
 	Requests    int
@@ -32,16 +31,16 @@ type loadConfig struct {
 // `postfach dev` on this machine (tokens from its /dev/tokens), sending
 // homepage and message-open requests for one user, and reports throughput
 // and latency percentiles. Bounded in count and time; loopback only.
-func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("load", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	c := loadConfig{}
+func runLoad(ctx context.Context, args []string, stdout, _ io.Writer, _ func(string) string) error {
+	fs := newFlagSet("load", "", "Play Google against a running `postfach dev` on this machine: homepage and message-open requests "+
+		"for one demo user, bounded in count and time; prints throughput and latency percentiles.", nil, stdout)
+	c := loadOptions{}
 	fs.StringVar(&c.BaseURL, "base-url", "http://127.0.0.1:8080", "a running postfach dev (loopback only)")
 	fs.StringVar(&c.User, "user", "bob@example.com", "the demo user to act as")
 	fs.IntVar(&c.Requests, "requests", 2000, "requests to send in all (at most 100000)")
 	fs.IntVar(&c.Concurrency, "concurrency", 8, "requests in flight (1-64)")
 	fs.DurationVar(&c.MaxDuration, "max-duration", 60*time.Second, "stop after this long whatever is left")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	res, err := load(ctx, c)
@@ -81,7 +80,7 @@ func (r loadResult) print(w io.Writer) {
 	}
 }
 
-func load(ctx context.Context, c loadConfig) (loadResult, error) {
+func load(ctx context.Context, c loadOptions) (loadResult, error) {
 	u, err := url.Parse(c.BaseURL)
 	if err != nil || u.Host == "" {
 		return loadResult{}, fmt.Errorf("load: --base-url %q", c.BaseURL)

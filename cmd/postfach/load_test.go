@@ -11,7 +11,7 @@ import (
 func TestLoad(t *testing.T) {
 	t.Parallel()
 	h := startHarness(t)
-	res, err := load(context.Background(), loadConfig{BaseURL: h.app.BaseURL, User: "bob@example.com", Requests: 40, Concurrency: 4, MaxDuration: time.Minute})
+	res, err := load(context.Background(), loadOptions{BaseURL: h.app.BaseURL, User: "bob@example.com", Requests: 40, Concurrency: 4, MaxDuration: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,7 +23,7 @@ func TestLoad(t *testing.T) {
 	if !strings.Contains(out.String(), "message-open") || !strings.Contains(out.String(), "p99=") {
 		t.Errorf("report: %s", out.String())
 	}
-	for _, bad := range []loadConfig{
+	for _, bad := range []loadOptions{
 		{BaseURL: "http://10.0.0.1:8080", Requests: 1, Concurrency: 1, MaxDuration: time.Second},
 		{BaseURL: "http://example.com", Requests: 1, Concurrency: 1, MaxDuration: time.Second},
 		{BaseURL: h.app.BaseURL, Requests: 0, Concurrency: 1, MaxDuration: time.Second},

@@ -69,7 +69,6 @@ func startHarnessWith(t *testing.T, cfg devConfig) *harness {
 		if err := app.Wait(); err != nil {
 			t.Errorf("serve: %v", err)
 		}
-		app.close()
 	})
 	return &harness{t: t, app: app}
 }

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"flag"
+	"context"
 	"fmt"
 	"io"
 
@@ -9,16 +9,14 @@ import (
 )
 
 // runManifest prints manifests/deployment.json rendered for --base-url.
-func runManifest(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("manifest", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func runManifest(_ context.Context, args []string, stdout, _ io.Writer, _ func(string) string) error {
+	fs := newFlagSet("manifest", "", "Print the Google Workspace add-on deployment (manifests/deployment.json) for a base URL.", nil, stdout)
 	base := fs.String("base-url", "", "public base URL of the Postfach service, e.g. https://postfach-abc-ew.a.run.app")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *base == "" {
-		fs.Usage()
-		return fmt.Errorf("manifest: --base-url is required")
+		return fmt.Errorf("%w: manifest: --base-url is required", errUsage)
 	}
 	b, err := manifests.Deployment(*base)
 	if err != nil {

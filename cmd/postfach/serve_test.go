@@ -16,6 +16,8 @@ func TestLoadServeConfig(t *testing.T) {
 		"POSTFACH_BASE_URL":              "https://postfach.example.com",
 		"POSTFACH_ADDON_SERVICE_ACCOUNT": "service-1@gcp-sa-gsuiteaddons.iam.gserviceaccount.com",
 		"POSTFACH_OAUTH_CLIENT_ID":       "1.apps.googleusercontent.com",
+		"POSTFACH_STORE":                 "sqlite",
+		"POSTFACH_SQLITE_PATH":           "/var/lib/postfach/postfach.db",
 	}
 	with := func(kv ...string) func(string) string {
 		m := map[string]string{}
@@ -31,29 +33,40 @@ func TestLoadServeConfig(t *testing.T) {
 		name    string
 		env     func(string) string
 		wantErr string
-		check   func(serveConfig) bool
+		check   func(config) bool
 	}{
-		{"defaults", with(), "", func(c serveConfig) bool {
-			return c.Addr == ":8080" && c.Store.Kind == "sqlite" && c.PubSubTopic == ""
+		{"defaults", with(), "", func(c config) bool {
+			return c.Addr == ":8080" && c.Store.Kind == "sqlite" && c.Sync.Topic == "" && c.ShutdownGrace == defaultShutdownGrace
 		}},
-		{"cloud run", with("PORT", "9090", "POSTFACH_STORE", "firestore", "GOOGLE_CLOUD_PROJECT", "p"), "", func(c serveConfig) bool {
+		{"cloud run", with("PORT", "9090", "POSTFACH_STORE", "firestore", "POSTFACH_SQLITE_PATH", "", "GOOGLE_CLOUD_PROJECT", "p"), "", func(c config) bool {
 			return c.Addr == ":9090" && c.Store.Kind == "firestore" && c.Store.ProjectID == "p"
 		}},
 		{"push sync", with("POSTFACH_PUBSUB_TOPIC", "projects/p/topics/t", "POSTFACH_PUSH_SERVICE_ACCOUNT", "push@p.iam.gserviceaccount.com",
-			"POSTFACH_SCHEDULER_SERVICE_ACCOUNT", "sched@p.iam.gserviceaccount.com", "POSTFACH_RESYNC_WINDOW", "48h"), "", func(c serveConfig) bool {
-			return c.PushAudience == "https://postfach.example.com/gmail/push" && c.ResyncWindow == 48*time.Hour
+			"POSTFACH_SCHEDULER_SERVICE_ACCOUNT", "sched@p.iam.gserviceaccount.com", "POSTFACH_RESYNC_WINDOW", "48h"), "", func(c config) bool {
+			return c.Sync.PushAudience == "https://postfach.example.com/gmail/push" && c.Sync.ResyncWindow == 48*time.Hour
 		}},
-		{"missing base url", with("POSTFACH_BASE_URL", ""), "POSTFACH_BASE_URL", nil},
+		{"google endpoints", with("POSTFACH_GMAIL_ENDPOINT", "http://127.0.0.1:9/", "POSTFACH_GOOGLE_CERTS_URL", "http://127.0.0.1:9/certs"), "", func(c config) bool {
+			return c.Google.GmailEndpoint == "http://127.0.0.1:9/" && c.Google.CertsURL == "http://127.0.0.1:9/certs"
+		}},
+		{"missing base url", with("POSTFACH_BASE_URL", ""), "POSTFACH_BASE_URL is not set", nil},
 		{"plain http base url", with("POSTFACH_BASE_URL", "http://postfach.example.com"), "https", nil},
 		{"bad topic", with("POSTFACH_PUBSUB_TOPIC", "gmail"), "projects/PROJECT/topics/TOPIC", nil},
 		{"push without accounts", with("POSTFACH_PUBSUB_TOPIC", "projects/p/topics/t"), "POSTFACH_PUSH_SERVICE_ACCOUNT", nil},
-		{"bad store", with("POSTFACH_STORE", "postgres"), "sqlite or firestore", nil},
+		{"bad store", with("POSTFACH_STORE", "postgres"), `POSTFACH_STORE="postgres": want firestore or sqlite`, nil},
+		// Finding 3: no store is guessed.
+		{"no store", with("POSTFACH_STORE", "", "POSTFACH_SQLITE_PATH", ""), "POSTFACH_STORE is not set", nil},
+		{"sqlite without a path", with("POSTFACH_SQLITE_PATH", ""), "POSTFACH_SQLITE_PATH is not set", nil},
 		{"bad resync window", with("POSTFACH_RESYNC_WINDOW", "a week"), "POSTFACH_RESYNC_WINDOW", nil},
+		{"connect without its keys", with("POSTFACH_CONNECT_CLIENT_ID", "c"), "POSTFACH_CONNECT_CLIENT_SECRET is not set; POSTFACH_TOKEN_KEYS is not set; POSTFACH_OAUTH_STATE_KEY is not set", nil},
+		{"bad certs url", with("POSTFACH_GOOGLE_CERTS_URL", "certs"), "POSTFACH_GOOGLE_CERTS_URL", nil},
+		// Finding 8: every missing variable, always in the same order.
+		{"nothing set", func(string) string { return "" }, "configuration: POSTFACH_BASE_URL is not set; POSTFACH_ADDON_SERVICE_ACCOUNT is not set; " +
+			"POSTFACH_OAUTH_CLIENT_ID is not set; POSTFACH_STORE is not set: want firestore or sqlite", nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			c, err := loadServeConfig(tc.env)
+			c, err := loadConfig(tc.env)
 			if tc.wantErr != "" {
 				if !errors.Is(err, errConfig) || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want a configuration error naming %q", err, tc.wantErr)
@@ -78,15 +91,16 @@ func TestMailboxAccessConfig(t *testing.T) {
 	key := "k1:" + strings.Repeat("A", 43) + "="
 	tests := []struct {
 		name    string
-		cfg     serveConfig
+		cfg     config
 		wantErr string
 		connect bool
 	}{
-		{"nothing configured", serveConfig{}, "", false},
-		{"connect", serveConfig{BaseURL: "https://p.example.com", ConnectClientID: "c", ConnectClientSecret: "s", TokenKeys: key, StateKey: strings.Repeat("B", 44)}, "", true},
-		{"connect without keys", serveConfig{ConnectClientID: "c", ConnectClientSecret: "s"}, "POSTFACH_TOKEN_KEYS", false},
-		{"bad token keys", serveConfig{ConnectClientID: "c", ConnectClientSecret: "s", TokenKeys: "nonsense", StateKey: strings.Repeat("B", 44)}, "POSTFACH_TOKEN_KEYS", false},
-		{"short state key", serveConfig{ConnectClientID: "c", ConnectClientSecret: "s", TokenKeys: key, StateKey: "QUJD"}, "POSTFACH_OAUTH_STATE_KEY", false},
+		{"nothing configured", config{}, "", false},
+		{"connect", config{BaseURL: "https://p.example.com", Access: accessConfig{ConnectClientID: "c", ConnectClientSecret: "s", TokenKeys: key, StateKey: strings.Repeat("B", 44)}}, "", true},
+		{"connect without keys", config{Access: accessConfig{ConnectClientID: "c", ConnectClientSecret: "s"}}, "POSTFACH_TOKEN_KEYS", false},
+		{"bad token keys", config{Access: accessConfig{ConnectClientID: "c", ConnectClientSecret: "s", TokenKeys: "nonsense", StateKey: strings.Repeat("B", 44)}}, "POSTFACH_TOKEN_KEYS", false},
+		{"short state key", config{Access: accessConfig{ConnectClientID: "c", ConnectClientSecret: "s", TokenKeys: key, StateKey: "QUJD"}}, "POSTFACH_OAUTH_STATE_KEY", false},
+		{"bad delegation key", config{Access: accessConfig{DelegationKey: "{}"}}, "mailbox access", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/postfach/postfach/internal/firestoredb"
@@ -11,7 +11,8 @@ import (
 	"github.com/postfach/postfach/internal/sqlitedb"
 )
 
-// storeConfig picks the store: one setting, POSTFACH_STORE.
+// storeConfig picks the store. Nothing is guessed: a server whose state
+// would land in a temporary file a Cloud Run instance loses must not start.
 type storeConfig struct {
 	Kind       string // POSTFACH_STORE: sqlite | firestore
 	SQLitePath string // POSTFACH_SQLITE_PATH
@@ -19,33 +20,72 @@ type storeConfig struct {
 	// GOOGLE_CLOUD_PROJECT, else detected from the environment as the
 	// client does). FIRESTORE_EMULATOR_HOST is honoured by the client.
 	ProjectID string
+	// EmulatorHost is FIRESTORE_EMULATOR_HOST, for the start-up log line.
+	EmulatorHost string
 	// Namespace roots every collection under namespaces/{ns} (tests).
 	Namespace string
 }
 
+// loadStoreConfig reads the store settings; POSTFACH_STORE is required, and
+// so is POSTFACH_SQLITE_PATH for SQLite.
 func loadStoreConfig(getenv func(string) string) (storeConfig, error) {
 	c := storeConfig{
-		Kind:       getenv("POSTFACH_STORE"),
-		SQLitePath: getenv("POSTFACH_SQLITE_PATH"),
-		ProjectID:  getenv("POSTFACH_FIRESTORE_PROJECT"),
-	}
-	if c.Kind == "" {
-		c.Kind = "sqlite"
-	}
-	if c.SQLitePath == "" {
-		c.SQLitePath = filepath.Join(os.TempDir(), "postfach.db")
+		Kind:         getenv("POSTFACH_STORE"),
+		SQLitePath:   getenv("POSTFACH_SQLITE_PATH"),
+		ProjectID:    getenv("POSTFACH_FIRESTORE_PROJECT"),
+		EmulatorHost: getenv("FIRESTORE_EMULATOR_HOST"),
 	}
 	if c.ProjectID == "" {
 		c.ProjectID = getenv("GOOGLE_CLOUD_PROJECT")
 	}
-	if c.Kind != "sqlite" && c.Kind != "firestore" {
-		return c, fmt.Errorf("%w: POSTFACH_STORE=%q: want sqlite or firestore", errConfig, c.Kind)
+	return c, c.validate()
+}
+
+// validate says which setting is missing or wrong.
+func (c storeConfig) validate() error {
+	switch c.Kind {
+	case "":
+		return fmt.Errorf("%w: POSTFACH_STORE is not set: want firestore or sqlite", errConfig)
+	case "sqlite":
+		if c.SQLitePath == "" {
+			return fmt.Errorf("%w: POSTFACH_SQLITE_PATH is not set: POSTFACH_STORE=sqlite needs the database file", errConfig)
+		}
+	case "firestore":
+	default:
+		return fmt.Errorf("%w: POSTFACH_STORE=%q: want firestore or sqlite", errConfig, c.Kind)
 	}
-	return c, nil
+	return nil
+}
+
+// where says where the store is, for the start-up log and check.
+func (c storeConfig) where() string {
+	switch c.Kind {
+	case "sqlite":
+		if abs, err := filepath.Abs(c.SQLitePath); err == nil {
+			return abs
+		}
+		return c.SQLitePath
+	case "firestore":
+		w := "project " + c.ProjectID
+		if c.ProjectID == "" {
+			w = "the detected project"
+		}
+		if c.Namespace != "" {
+			w += ", namespace " + c.Namespace
+		}
+		if c.EmulatorHost != "" {
+			w += ", emulator " + c.EmulatorHost
+		}
+		return w
+	}
+	return ""
 }
 
 // openStore opens the configured store; close releases it.
 func openStore(ctx context.Context, c storeConfig) (store inbox.Store, close func() error, err error) {
+	if err := c.validate(); err != nil {
+		return nil, nil, err
+	}
 	switch c.Kind {
 	case "firestore":
 		var s *firestoredb.Store
@@ -55,14 +95,24 @@ func openStore(ctx context.Context, c storeConfig) (store inbox.Store, close fun
 			s, err = firestoredb.Open(ctx, c.ProjectID)
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("open firestore: %w", err)
+			return nil, nil, fmt.Errorf("open firestore (%s): %w", c.where(), err)
 		}
 		return s, s.Close, nil
 	default:
 		s, err := sqlitedb.Open(ctx, c.SQLitePath)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("open sqlite %s: %w", c.where(), err)
 		}
 		return s, s.Close, nil
 	}
+}
+
+// pingStore reports whether the store answers: a read of a tenant that
+// cannot exist.
+func pingStore(ctx context.Context, s inbox.Store) error {
+	_, err := s.GetTenant(ctx, "readiness-check.invalid")
+	if err == nil || errors.Is(err, inbox.ErrNotFound) {
+		return nil
+	}
+	return fmt.Errorf("store unreachable: %w", err)
 }

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"time"
 
@@ -13,36 +11,35 @@ import (
 )
 
 // runWatch runs `postfach watch renew`: the same renewal Cloud Scheduler
-// triggers through /tasks/renew-watches, from a shell.
+// triggers through /tasks/renew-watches, from a shell, with serve's
+// configuration and wiring.
 func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	if len(args) == 0 || args[0] != "renew" {
-		fmt.Fprintln(stderr, "usage: postfach watch renew [--within 24h]")
-		return flag.ErrHelp
-	}
-	fs := flag.NewFlagSet("watch renew", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	within := fs.Duration("within", 24*time.Hour, "renew every watch that expires within this time")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
-	}
-	cfg, err := loadServeConfig(getenv)
+	const doc = "Renew the Gmail watches that expire soon (Cloud Scheduler does this through /tasks/renew-watches). " +
+		"It reads serve's configuration."
+	rest, err := subcommand("watch", "renew", args, stdout, doc)
 	if err != nil {
 		return err
 	}
-	if cfg.PubSubTopic == "" {
+	fs := newFlagSet("watch renew", "", doc, settingsServe, stdout)
+	within := fs.Duration("within", 24*time.Hour, "renew every watch that expires within this time")
+	if err := parseFlags(fs, rest); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	if cfg.Sync.Topic == "" {
 		return fmt.Errorf("%w: watch renew needs POSTFACH_PUBSUB_TOPIC", errConfig)
 	}
-	log := cloudlog.New(os.Stderr, cfg.LogLevel)
-	store, closeStore, err := openStore(ctx, cfg.Store)
+	log := cloudlog.New(stderr, cfg.LogLevel)
+	// The server's wiring, never started: nothing listens.
+	a, err := newApp(ctx, cfg, nil, log)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
-	access, err := newMailboxAccess(store, cfg, log)
-	if err != nil {
-		return err
-	}
-	res, err := newSyncer(store, cfg, access.provider, log).RenewWatches(ctx, *within)
+	defer a.stop()
+	res, err := a.Syncer.RenewWatches(ctx, *within)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,10 @@ package httpapi
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
+	"net/mail"
 	"net/url"
 	"strings"
 
@@ -43,6 +46,23 @@ type DevOptions struct {
 // maxDevMailBytes bounds a mail posted to /dev/deliver.
 const maxDevMailBytes = 10 << 20
 
+// checkMail refuses what Gmail would not accept as a mail: a header block
+// that does not parse, or no From address.
+func checkMail(raw string) error {
+	m, err := mail.ReadMessage(strings.NewReader(raw))
+	if err != nil {
+		return err
+	}
+	from := m.Header.Get("From")
+	if from == "" {
+		return errors.New("no From header")
+	}
+	if _, err := mail.ParseAddressList(from); err != nil {
+		return fmt.Errorf("From: %w", err)
+	}
+	return nil
+}
+
 func (s *Server) devRoutes(o DevOptions) {
 	if o.Tokens != nil {
 		s.echo.GET("/dev/tokens", func(c echo.Context) error {
@@ -74,6 +94,9 @@ func (s *Server) devRoutes(o DevOptions) {
 			to := inbox.NormalizeEmail(req.To)
 			if to == "" || strings.TrimSpace(req.Raw) == "" {
 				return echo.NewHTTPError(http.StatusBadRequest, "raw and to are required")
+			}
+			if err := checkMail(req.Raw); err != nil {
+				return echo.NewHTTPError(http.StatusBadRequest, "raw is not an RFC 5322 mail: "+err.Error())
 			}
 			got, err := o.Deliver([]byte(req.Raw), to)
 			if err != nil {

@@ -38,6 +38,15 @@ type Options struct {
 	Dev *DevOptions
 	// OAuth, if set, adds the "Connect mailbox" consent pages.
 	OAuth *OAuthOptions
+	// Ready answers the readiness check (GET /readyz): nil when the
+	// server can do its work (store reachable, start-up done). /healthz
+	// stays a liveness check that only says the process serves HTTP.
+	// Nil means always ready.
+	Ready func(ctx context.Context) error
+	// RequestLogLevel is the level of the log line of a request that
+	// succeeded (status < 400); dev logs them at debug. Failed requests
+	// are logged at WARN (4xx) and ERROR (5xx) whatever this says.
+	RequestLogLevel slog.Level
 }
 
 // Server serves Postfach over HTTP.
@@ -51,6 +60,7 @@ type Server struct {
 	// offline consent is not configured.
 	connector *mailboxauth.Connector
 	srv       *http.Server
+	okLevel   slog.Level
 }
 
 // New builds a Server with every route registered.
@@ -75,6 +85,16 @@ func New(o Options) (*Server, error) {
 		cards:   cards.Builder{ActionURL: base + manifests.PathAction},
 		baseURL: base,
 		log:     log,
+		okLevel: o.RequestLogLevel,
+	}
+	s.srv = &http.Server{
+		Handler:           e,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	if o.OAuth != nil && o.OAuth.Connector != nil {
 		s.connector = o.OAuth.Connector
@@ -95,14 +115,31 @@ func New(o Options) (*Server, error) {
 	return s, nil
 }
 
+// Paths of the health checks.
+const (
+	PathHealth = "/healthz"
+	PathReady  = "/readyz"
+)
+
 func (s *Server) routes(o Options) {
-	s.echo.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	s.echo.GET(PathHealth, func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	s.echo.GET(PathReady, func(c echo.Context) error {
+		if o.Ready != nil {
+			if err := o.Ready(c.Request().Context()); err != nil {
+				s.log.WarnContext(c.Request().Context(), "not ready", "error", err)
+				return c.String(http.StatusServiceUnavailable, "not ready\n")
+			}
+		}
+		return c.String(http.StatusOK, "ready\n")
+	})
 	s.echo.GET(manifests.PathLogo, func(c echo.Context) error { return c.Blob(http.StatusOK, "image/png", logoPNG) })
-	g := s.echo.Group("", o.Verify)
-	g.POST(manifests.PathHomepage, s.homepage)
-	g.POST(manifests.PathMessageOpen, s.messageOpen)
-	g.POST(manifests.PathAction, s.action)
-	g.POST(manifests.PathSettings, s.settings)
+	// The token check is middleware of each add-on route, not of a group:
+	// an echo group with middleware answers every unmatched path through
+	// it, which turned unknown paths into 401s instead of 404s.
+	s.echo.POST(manifests.PathHomepage, s.homepage, o.Verify)
+	s.echo.POST(manifests.PathMessageOpen, s.messageOpen, o.Verify)
+	s.echo.POST(manifests.PathAction, s.action, o.Verify)
+	s.echo.POST(manifests.PathSettings, s.settings, o.Verify)
 	if o.Sync != nil {
 		s.syncRoutes(*o.Sync)
 	}
@@ -117,26 +154,18 @@ func (s *Server) routes(o Options) {
 // ServeHTTP lets tests drive the server without a listener.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
 
-// Serve serves on l until ctx ends, then shuts down gracefully.
-func (s *Server) Serve(ctx context.Context, l net.Listener) error {
-	s.srv = &http.Server{
-		Handler:           s.echo,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- s.srv.Serve(l) }()
-	select {
-	case err := <-errc:
+// Serve serves on l until Shutdown; it then returns nil.
+func (s *Server) Serve(l net.Listener) error {
+	if err := s.srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
 	}
-	shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := s.srv.Shutdown(shut); err != nil {
+	return nil
+}
+
+// Shutdown stops accepting connections and waits, until ctx ends, for the
+// requests in flight to finish.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if err := s.srv.Shutdown(ctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
@@ -154,7 +183,7 @@ func (s *Server) logRequests() echo.MiddlewareFunc {
 		LogRequestID: true,
 		LogRemoteIP:  true,
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
-			level := slog.LevelInfo
+			level := s.okLevel
 			if v.Status >= 500 {
 				level = slog.LevelError
 			} else if v.Status >= 400 {

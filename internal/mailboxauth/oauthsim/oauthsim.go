@@ -453,7 +453,14 @@ func (s *Server) jwtGrant(w http.ResponseWriter, r *http.Request) {
 		oauthErr(w, http.StatusBadRequest, "invalid_grant", "Invalid JWT: key id.")
 		return
 	}
-	tokenURL := "http://" + r.Host + PathToken
+	// The audience is the token endpoint's URL as the client called it:
+	// the request URI keeps a prefix the server is mounted under
+	// (http.StripPrefix changes only r.URL).
+	path, _, _ := strings.Cut(r.RequestURI, "?")
+	if path == "" {
+		path = PathToken
+	}
+	tokenURL := "http://" + r.Host + path
 	if err := c.ValidateWithLeeway(jwt.Expected{AnyAudience: jwt.Audience{tokenURL}, Time: s.o.Now()}, time.Minute); err != nil || c.IssuedAt == nil || c.Expiry == nil {
 		oauthErr(w, http.StatusBadRequest, "invalid_grant", "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe.")
 		return
