@@ -236,9 +236,6 @@ func (a *app) shutdown() error {
 	} else if a.listener != nil {
 		a.listener.Close()
 	}
-	if a.cfg.dev != nil {
-		a.cfg.dev.close()
-	}
 	if a.Syncer != nil {
 		done := make(chan struct{})
 		go func() { a.Syncer.Wait(); close(done) }()
@@ -253,6 +250,9 @@ func (a *app) shutdown() error {
 	a.stopBackground()
 	if err := a.closeStore(); err != nil {
 		errs = append(errs, fmt.Errorf("close store: %w", err))
+	}
+	if a.cfg.dev != nil {
+		a.cfg.dev.close()
 	}
 	a.log.Info("stopped")
 	return errors.Join(errs...)

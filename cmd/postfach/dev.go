@@ -141,17 +141,27 @@ func startDev(ctx context.Context, cfg devConfig) (*devApp, error) {
 		return nil, fmt.Errorf("dev: listen: %w", err)
 	}
 	base := "http://" + l.Addr().String()
-	world, err := newDevWorld(base, log)
+	// Google's stand-ins listen on a port of their own, as Google is
+	// elsewhere in production: they outlive the server's shutdown, so
+	// background syncs can finish during it.
+	gl, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		l.Close()
+		return nil, fmt.Errorf("dev: listen: %w", err)
+	}
+	world, err := newDevWorld(base, "http://"+gl.Addr().String(), log)
+	if err != nil {
+		l.Close()
+		gl.Close()
 		return nil, err
 	}
+	world.serve(gl)
 	keys := make([]byte, 64)
 	if _, err := rand.Read(keys); err != nil {
 		l.Close()
 		return nil, err
 	}
-	google := base + devGooglePrefix
+	google := world.googleURL + devGooglePrefix
 	conf := config{
 		Addr:                l.Addr().String(),
 		BaseURL:             base,
@@ -159,7 +169,7 @@ func startDev(ctx context.Context, cfg devConfig) (*devApp, error) {
 		OAuthClientID:       devOAuthClientID,
 		Store:               sc,
 		Google: googleConfig{
-			GmailEndpoint: base + "/",
+			GmailEndpoint: world.googleURL + "/",
 			AuthURL:       google + oauthsim.PathAuth,
 			TokenURL:      google + oauthsim.PathToken,
 			RevokeURL:     google + oauthsim.PathRevoke,
@@ -214,7 +224,9 @@ func (d *devApp) Wait() error {
 // domain-wide delegation for the demo mailboxes); the trust root signs the
 // tokens Google would send and its keys are served where Google's are.
 type devWorld struct {
-	base          string
+	base          string // the Postfach server
+	googleURL     string // where Google's stand-ins listen
+	googleSrv     *http.Server
 	root          *addontest.TrustRoot
 	sim           *gmailsim.Server
 	google        *oauthsim.Server
@@ -227,12 +239,12 @@ type devWorld struct {
 	log     *slog.Logger
 }
 
-func newDevWorld(base string, log *slog.Logger) (*devWorld, error) {
+func newDevWorld(base, googleURL string, log *slog.Logger) (*devWorld, error) {
 	root, err := addontest.NewTrustRoot()
 	if err != nil {
 		return nil, err
 	}
-	w := &devWorld{base: base, root: root, log: log, seededAt: time.Now()}
+	w := &devWorld{base: base, googleURL: googleURL, root: root, log: log, seededAt: time.Now()}
 	// Pub/Sub, played by the simulator's pusher: Gmail notifications are
 	// POSTed to /gmail/push with an OIDC token of the push service account.
 	w.pusher = gmailsim.NewPusher(gmailsim.PusherOptions{
@@ -244,7 +256,7 @@ func newDevWorld(base string, log *slog.Logger) (*devWorld, error) {
 		Logger: log.With("component", "pubsub"),
 	})
 	w.google = oauthsim.New(oauthsim.Options{ClientID: devConnectClientID, ClientSecret: devConnectClientSecret})
-	w.delegationKey, err = w.google.ServiceAccountKey(devDelegationAccount, base+devGooglePrefix+oauthsim.PathToken)
+	w.delegationKey, err = w.google.ServiceAccountKey(devDelegationAccount, googleURL+devGooglePrefix+oauthsim.PathToken)
 	if err != nil {
 		return nil, err
 	}
@@ -280,20 +292,39 @@ func newDevWorld(base string, log *slog.Logger) (*devWorld, error) {
 	return w, nil
 }
 
-// routes are the dev routes: tokens on demand, the simulators, delivery.
-func (w *devWorld) routes(a *app) *httpapi.DevOptions {
-	google := http.NewServeMux()
+// googleHandler serves Google's OAuth endpoints and ID-token keys, played
+// by oauthsim and the trust root, under devGooglePrefix.
+func (w *devWorld) googleHandler() http.Handler {
+	mux := http.NewServeMux()
 	jwks := w.root.JWKS()
-	google.HandleFunc("GET "+devCertsPath, func(rw http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET "+devCertsPath, func(rw http.ResponseWriter, _ *http.Request) {
 		rw.Header().Set("Content-Type", "application/json")
 		rw.Header().Set("Cache-Control", "public, max-age=3600")
 		rw.Write(jwks)
 	})
-	google.Handle("/", w.google.Handler())
+	mux.Handle("/", w.google.Handler())
+	return http.StripPrefix(devGooglePrefix, mux)
+}
+
+// serve serves Google's stand-ins on l: the Gmail API and the OAuth
+// endpoints, at the same paths as on the Postfach server.
+func (w *devWorld) serve(l net.Listener) {
+	mux := http.NewServeMux()
+	mux.Handle("/gmail/v1/", w.sim.Handler())
+	mux.Handle("/upload/gmail/v1/", w.sim.Handler())
+	mux.Handle(devGooglePrefix+"/", w.googleHandler())
+	w.googleSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go w.googleSrv.Serve(l)
+}
+
+// routes are the dev routes of the Postfach server: tokens on demand,
+// delivery, and, for people and curl, the same stand-ins as on their own
+// port.
+func (w *devWorld) routes(a *app) *httpapi.DevOptions {
 	return &httpapi.DevOptions{
 		Tokens: devMinter{root: w.root},
 		Gmail:  w.sim.Handler(),
-		Google: http.StripPrefix(devGooglePrefix, google),
+		Google: w.googleHandler(),
 		Deliver: func(raw []byte, to string) ([]string, error) {
 			return deliver(context.Background(), a.Store, w.sim, raw, to)
 		},
@@ -326,7 +357,13 @@ func (w *devWorld) prepare(ctx context.Context, a *app) error {
 	return nil
 }
 
-func (w *devWorld) close() { w.pusher.Close() }
+// close stops the stand-ins; the app calls it once its store is closed.
+func (w *devWorld) close() {
+	w.pusher.Close()
+	if w.googleSrv != nil {
+		w.googleSrv.Close()
+	}
+}
 
 // deliver plays Gmail's delivery of a mail to an envelope recipient: a
 // shared inbox's address is a Google Group that fans out one copy to each
