@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"log/slog"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -119,5 +121,44 @@ func TestMailboxAccessConfig(t *testing.T) {
 				t.Errorf("redirect URL %q", a.connect.RedirectURL)
 			}
 		})
+	}
+}
+
+// The README's configuration table and serve's settings are the same
+// list: a variable serve reads is documented, and a documented one is read.
+func TestREADMEConfigurationTable(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	start := strings.Index(readme, "## Configuration (`postfach serve`)")
+	end := strings.Index(readme[start:], "\n## ")
+	if start < 0 || end < 0 {
+		t.Fatal("README has no configuration section")
+	}
+	section := readme[start : start+end]
+	documented := map[string]bool{}
+	for _, line := range strings.Split(section, "\n") {
+		if !strings.HasPrefix(line, "| `") {
+			continue
+		}
+		first := strings.Split(line, "|")[1]
+		for _, m := range regexp.MustCompile("`([A-Z_]+)`").FindAllStringSubmatch(first, -1) {
+			documented[m[1]] = true
+		}
+	}
+	read := map[string]bool{}
+	for _, s := range settingsServe {
+		read[s.Name] = true
+		if !documented[s.Name] && s.Name != "FIRESTORE_EMULATOR_HOST" {
+			t.Errorf("serve reads %s, the README's table does not list it", s.Name)
+		}
+	}
+	for name := range documented {
+		if !read[name] {
+			t.Errorf("the README documents %s, serve does not read it", name)
+		}
 	}
 }
