@@ -18,7 +18,8 @@ import (
 // neither in INBOX nor as UNREAD), then every recipient in To, Cc and Bcc
 // gets a copy through Deliver, each routed by Options.Route (by default an
 // address reaches the simulated mailbox of that address, and any other
-// address goes nowhere). The sender gets no second copy, even when a
+// address goes nowhere; so does any address routed to no simulated
+// mailbox). The sender gets no second copy, even when a
 // recipient (a group it belongs to) routes back to it: Gmail keeps the one
 // message with that Message-ID, the SENT one. As Gmail does, Send adds a
 // From of the sender and a Message-ID when raw has none. threadID may name
@@ -51,14 +52,19 @@ func (s *Server) Send(from string, raw []byte, threadID string) (Message, []Deli
 	sent := snapshot(addr, m)
 	s.mu.RUnlock()
 
-	var targets []string
+	var routed []string
 	for _, rcpt := range recipients(h) {
-		for _, t := range s.routeTo(rcpt) {
-			if t = normAddress(t); t != addr && !slices.Contains(targets, t) {
-				targets = append(targets, t)
-			}
+		routed = append(routed, s.routeTo(rcpt)...)
+	}
+	var targets []string
+	s.mu.RLock()
+	for _, t := range routed {
+		// Addresses outside the simulator go nowhere.
+		if t = normAddress(t); t != addr && s.mailboxes[t] != nil && !slices.Contains(targets, t) {
+			targets = append(targets, t)
 		}
 	}
+	s.mu.RUnlock()
 	if len(targets) == 0 {
 		return sent, nil, nil
 	}
@@ -74,12 +80,7 @@ func (s *Server) routeTo(rcpt string) []string {
 	if s.router != nil {
 		return s.router(rcpt)
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.mailboxes[rcpt] != nil {
-		return []string{rcpt}
-	}
-	return nil
+	return []string{rcpt}
 }
 
 // recipients returns the addresses in To, Cc and Bcc, lower case; an

@@ -12,20 +12,22 @@ import (
 // as Gmail's API returns them in payload.headers. Every field is untrusted
 // text.
 //
-// Encoded words: Postfach never decodes RFC 2047 encoded words. Gmail's API
-// returns header values already decoded (format=metadata and full): the
-// reference only says payload.headers holds "the standard RFC 2822 email
-// headers such as To, From, and Subject" (MessagePart.headers), so this is
-// observed behaviour, not a documented promise — widely reported by API
-// users and relied on by public clients (one documents "the Gmail API
-// already decodes encoded-word headers (RFC 2047) before returning them"),
-// and it is what internal/gmailsim reproduces. Unverified against Google's
-// own documentation, so the design is safe either way: decoding a second
-// time is what broke the inbox (a name that decodes to another encoded word
-// decoded to invalid UTF-8, and a subject written literally as
-// "=?UTF-8?B?…?=" changed), and should Gmail ever pass an encoded word
-// through, it is shown as written, never misread; every string is made
-// valid UTF-8 and free of control characters here, whatever Gmail sends.
+// Encoded words: Postfach never decodes RFC 2047 encoded words, because
+// Gmail's API returns payload.headers already decoded (format=metadata and
+// full). Sources: Google's reference says only that the top-level part's
+// headers "will contain the standard RFC 2822 email headers such as To,
+// From, and Subject" (MessagePart.headers, gmail/v1), and the project's
+// notes on the API (docs/gmail-sync.md §4) are silent; that the values
+// come decoded is observed behaviour that public Gmail API clients rely
+// on (one states "the Gmail API already decodes encoded-word headers (RFC
+// 2047) before returning them"), and internal/gmailsim reproduces it. As
+// it is not verified against a Google document, the design is safe either
+// way: decoding a second time is what broke the inbox (a name that decodes
+// to another encoded word came out as invalid UTF-8; a subject Gmail shows
+// literally as "=?UTF-8?B?…?=" changed), while an encoded word Gmail ever
+// passed through would merely be shown as written; and every string is
+// made valid UTF-8 and free of control characters here, whatever Gmail
+// sends.
 type Headers struct {
 	MessageID   string
 	InReplyTo   string
