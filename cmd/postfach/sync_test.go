@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -169,9 +170,14 @@ func testDevSyncLoop(t *testing.T, clock *testClock, h *harness) {
 	h.deliver("support@example.com", "From: nora@customer.example\r\nTo: support@example.com\r\nSubject: Re: Broken invoice\r\nMessage-ID: <nora2@customer.example>\r\nIn-Reply-To: <nora1@customer.example>\r\nReferences: <nora1@customer.example>\r\n\r\nStill broken.\r\n")
 	eventually(t, "reopened by the customer's reply", status(inbox.StatusOpen))
 
-	// Bob replies (copying the group): Pending.
+	// Bob replies from his own Gmail (copying the group): Pending. Only a
+	// mail really sent from his mailbox counts as his reply: the copy
+	// Gmail labels SENT there; a From naming him proves nothing.
 	clock.Advance(time.Minute)
-	h.deliver("support@example.com", "From: Bob <bob@example.com>\r\nTo: nora@customer.example\r\nCc: support@example.com\r\nSubject: Re: Broken invoice\r\nMessage-ID: <bob1@example.com>\r\nIn-Reply-To: <nora2@customer.example>\r\nReferences: <nora1@customer.example> <nora2@customer.example>\r\n\r\nFixed.\r\n")
+	reply := "From: Bob <bob@example.com>\r\nTo: nora@customer.example\r\nCc: support@example.com\r\nSubject: Re: Broken invoice\r\nMessage-ID: <bob1@example.com>\r\nIn-Reply-To: <nora2@customer.example>\r\nReferences: <nora1@customer.example> <nora2@customer.example>\r\n\r\nFixed.\r\n"
+	if _, err := h.gmailAs("bob@example.com").Users.Messages.Send("me", &gmail.Message{Raw: base64.URLEncoding.EncodeToString([]byte(reply))}).Do(); err != nil {
+		t.Fatal(err)
+	}
 	eventually(t, "pending after bob's reply", status(inbox.StatusPending))
 	eventually(t, "labelled Pending in carol's mailbox", func() bool {
 		return slices.Equal(h.threadLabels("carol@example.com", "nora1@customer.example"), []string{"Postfach/Support/Pending"})

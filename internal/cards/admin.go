@@ -38,7 +38,7 @@ const ParamEmail = "email"
 
 func textInput(name, label, value, hint string) *cardpb.Widget {
 	return &cardpb.Widget{Data: &cardpb.Widget_TextInput{TextInput: &cardpb.TextInput{
-		Name: name, Label: label, Value: value, HintText: hint,
+		Name: name, Label: label, Value: safe(value), HintText: hint,
 	}}}
 }
 
@@ -49,7 +49,7 @@ func dropdown(name, label string, items ...*cardpb.SelectionInput_SelectionItem)
 }
 
 func item(text, value string, selected bool) *cardpb.SelectionInput_SelectionItem {
-	return &cardpb.SelectionInput_SelectionItem{Text: text, Value: value, Selected: selected}
+	return &cardpb.SelectionInput_SelectionItem{Text: safe(text), Value: value, Selected: selected}
 }
 
 // Settings renders the admin overview: inboxes, a form for a new one, the

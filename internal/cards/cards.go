@@ -16,8 +16,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	cardpb "google.golang.org/genproto/googleapis/apps/card/v1"
+
+	"github.com/postfach/postfach/internal/inbox"
 )
 
 // Card names, for navigation.
@@ -74,7 +78,9 @@ type Builder struct {
 func (b Builder) action(params ...string) *cardpb.OnClick {
 	var ps []*cardpb.Action_ActionParameter
 	for i := 0; i+1 < len(params); i += 2 {
-		ps = append(ps, &cardpb.Action_ActionParameter{Key: params[i], Value: params[i+1]})
+		// Values go back to the server as they are (a tag to remove must
+		// match), so they are only made valid UTF-8, which a card needs.
+		ps = append(ps, &cardpb.Action_ActionParameter{Key: params[i], Value: strings.ToValidUTF8(params[i+1], "\uFFFD")})
 	}
 	return &cardpb.OnClick{Data: &cardpb.OnClick_Action{Action: &cardpb.Action{
 		Function:   b.ActionURL,
@@ -94,21 +100,21 @@ func (b Builder) gmailSearch(messageID string) *cardpb.OnClick {
 }
 
 func text(s string) *cardpb.Widget {
-	return &cardpb.Widget{Data: &cardpb.Widget_TextParagraph{TextParagraph: &cardpb.TextParagraph{Text: s}}}
+	return &cardpb.Widget{Data: &cardpb.Widget_TextParagraph{TextParagraph: &cardpb.TextParagraph{Text: safe(s)}}}
 }
 
 func decorated(top, body, bottom string, click *cardpb.OnClick) *cardpb.Widget {
 	return &cardpb.Widget{Data: &cardpb.Widget_DecoratedText{DecoratedText: &cardpb.DecoratedText{
-		TopLabel:    top,
-		Text:        body,
-		BottomLabel: bottom,
+		TopLabel:    safe(top),
+		Text:        safe(body),
+		BottomLabel: safe(bottom),
 		WrapText:    true,
 		OnClick:     click,
 	}}}
 }
 
 func button(label string, click *cardpb.OnClick) *cardpb.Button {
-	return &cardpb.Button{Text: label, OnClick: click}
+	return &cardpb.Button{Text: safe(label), OnClick: click}
 }
 
 func buttons(bs ...*cardpb.Button) *cardpb.Widget {
@@ -116,15 +122,42 @@ func buttons(bs ...*cardpb.Button) *cardpb.Widget {
 }
 
 func section(header string, ws ...*cardpb.Widget) *cardpb.Card_Section {
-	return &cardpb.Card_Section{Header: header, Widgets: ws}
+	return &cardpb.Card_Section{Header: safe(header), Widgets: ws}
 }
 
 // esc escapes untrusted text for fields that accept simple HTML.
-func esc(s string) string { return html.EscapeString(s) }
+func esc(s string) string { return html.EscapeString(safe(s)) }
 
-// clip shortens s to n characters for plain-text fields such as titles.
+// safe makes text fit for any card field, whatever a stored value holds:
+// protojson refuses to encode invalid UTF-8, which would fail the whole
+// card (an HTTP 500 on every screen that shows the value), so invalid bytes
+// become U+FFFD. Control characters other than a line break become spaces,
+// and bidirectional overrides and isolates, which would reorder the text
+// around them, are dropped. Every text of a card passes through here: the
+// widget helpers call it, and esc and clip.
+func safe(s string) string {
+	if utf8.ValidString(s) && !strings.ContainsFunc(s, unsafeRune) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= '\u202A' && r <= '\u202E' || r >= '\u2066' && r <= '\u2069':
+			return -1
+		case unsafeRune(r):
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
+}
+
+func unsafeRune(r rune) bool {
+	return r != '\n' && unicode.IsControl(r) || r >= '\u202A' && r <= '\u202E' || r >= '\u2066' && r <= '\u2069'
+}
+
+// clip shortens s to n characters for plain-text fields such as titles,
+// on one line (inbox.CleanLine).
 func clip(s string, n int) string {
-	r := []rune(strings.TrimSpace(s))
+	r := []rune(inbox.CleanLine(s))
 	if len(r) <= n {
 		return string(r)
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -253,6 +255,53 @@ func TestAgo(t *testing.T) {
 			t.Parallel()
 			if got := Ago(now, now.Add(-tc.d)); got != tc.want {
 				t.Errorf("Ago(-%v) = %q, want %q", tc.d, got, tc.want)
+			}
+		})
+	}
+}
+
+var actionValue = regexp.MustCompile(`\{"key":"value","value":"[^"]*"\}`)
+
+// TestStoredTextNeverBreaksACard: whatever a stored string holds (invalid
+// UTF-8, control and bidi characters), every card still encodes, so a bad
+// value can never turn a screen into an HTTP 500.
+func TestStoredTextNeverBreaksACard(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, s string }{
+		{"invalid UTF-8", "Caf\xe9 \xff\xfe"},
+		{"truncated rune", "\xe2\x82"},
+		{"controls", "a\x00b\x07c\r\nd\te\x1b[31m"},
+		{"bidi override", "Invoice\u202egpj.exe\u2066x\u2069"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			v := view()
+			v.Conversation.Subject = tc.s
+			v.Conversation.CustomerName = tc.s
+			v.Conversation.Customer = tc.s
+			v.Conversation.Tags = []string{tc.s}
+			v.Notes[0].Body = tc.s
+			v.Inbox.Members = append(slices.Clone(v.Inbox.Members), inbox.Member{Email: "x@example.com", Name: tc.s})
+			v.Activity = append(v.Activity, inbox.Activity{Actor: "x@example.com", Kind: inbox.ActTagged, To: tc.s, At: now})
+			v.Collision = v.Activity
+			list := desk.List{Inbox: v.Inbox, Me: v.Me, Filter: desk.FilterOpen, Now: now, Conversations: []inbox.Conversation{v.Conversation}}
+			for name, card := range map[string]*cardpb.Card{
+				"conversation": b.Conversation(v),
+				"list":         b.List(list),
+				"not in inbox": b.NotInInbox(tc.s),
+				"error":        b.Error(tc.s, tc.s),
+			} {
+				js, err := protojson.Marshal(card)
+				if err != nil {
+					t.Errorf("%s card does not encode: %v", name, err)
+					continue
+				}
+				// Action parameter values go back to the server verbatim.
+				shown := actionValue.ReplaceAllString(string(js), "")
+				if strings.ContainsAny(shown, "\u202e\u2066\u2069\x00\x07\x1b") {
+					t.Errorf("%s card keeps control or bidi characters: %s", name, js)
+				}
 			}
 		})
 	}

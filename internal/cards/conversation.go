@@ -52,9 +52,7 @@ func (b Builder) Conversation(v desk.View) *cardpb.Card {
 	}
 	var items []*cardpb.SelectionInput_SelectionItem
 	for _, m := range v.Inbox.Members {
-		items = append(items, &cardpb.SelectionInput_SelectionItem{
-			Text: m.DisplayName() + " <" + m.Email + ">", Value: m.Email, Selected: m.Email == c.Assignee,
-		})
+		items = append(items, item(m.DisplayName()+" <"+m.Email+">", m.Email, m.Email == c.Assignee))
 		if len(items) == 100 { // the card limit for selection items
 			break
 		}

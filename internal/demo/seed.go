@@ -14,18 +14,28 @@ import (
 // with its own ids, as a Google Group's fan-out does.
 type Deliver func(raw []byte, mailboxes []string) error
 
-// SeedMail delivers every demo mail to every member of its inbox.
+// SeedMail delivers every demo mail to every member of its inbox, except a
+// team member's reply to its author: Gmail keeps a sender no copy of their
+// own mail but the SENT one, and a copy from themselves without SENT is
+// what a forged From looks like (the syncer warns about it). The store
+// already holds the state those replies produced (SeedStore), so the
+// authors' SENT copies are left out.
 func SeedMail(deliver Deliver, now time.Time) error {
 	for _, t := range Threads {
 		ib, err := inboxByID(t.Inbox)
 		if err != nil {
 			return err
 		}
-		var to []string
-		for _, m := range ib.Members {
-			to = append(to, m.Email)
-		}
-		for i := range t.Mails {
+		for i, m := range t.Mails {
+			var to []string
+			for _, mb := range ib.Members {
+				if mb.Email != m.ByTeam {
+					to = append(to, mb.Email)
+				}
+			}
+			if len(to) == 0 {
+				continue
+			}
 			if err := deliver(t.Raw(ib, i, now), to); err != nil {
 				return fmt.Errorf("deliver %s/%d: %w", t.Slug, i, err)
 			}

@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"mime"
 	"net/http"
 	"net/mail"
 	"strconv"
@@ -104,6 +103,10 @@ func APIMessageID(id string) string {
 	return id
 }
 
+// headersOf takes the headers as Gmail returns them. Gmail has decoded RFC
+// 2047 encoded words in payload.headers already, so nothing is decoded
+// again here: see inbox.Headers for the evidence and why a second decoding
+// broke the inbox.
 func headersOf(m *gmail.Message) desk.MessageHeaders {
 	var h desk.MessageHeaders
 	if m.Payload == nil {
@@ -122,7 +125,7 @@ func headersOf(m *gmail.Message) desk.MessageHeaders {
 		case "references":
 			h.References = v
 		case "subject":
-			h.Subject = decodeWords(v)
+			h.Subject = v
 		case "from":
 			h.From = v
 		case "to":
@@ -145,13 +148,4 @@ func headersOf(m *gmail.Message) desk.MessageHeaders {
 		h.Date = time.UnixMilli(m.InternalDate).UTC()
 	}
 	return h
-}
-
-// decodeWords decodes RFC 2047 encoded words; undecodable text is kept.
-func decodeWords(s string) string {
-	var dec mime.WordDecoder
-	if out, err := dec.DecodeHeader(s); err == nil {
-		return out
-	}
-	return s
 }

@@ -164,6 +164,8 @@ func (s *Server) route(c *call, upload bool) (string, func() error) {
 		return "messages.list", func() error { return s.handleListMessages(c) }
 	case is(1, "messages", http.MethodPost):
 		return "messages.insert", func() error { return s.handleInsertJSON(c) }
+	case is(2, "messages", http.MethodPost) && id == "send":
+		return "messages.send", func() error { return s.handleSendJSON(c) }
 	case is(2, "messages", http.MethodPost) && id == "batchModify":
 		return "messages.batchModify", func() error { return s.handleBatchModify(c) }
 	case is(2, "messages", http.MethodGet):

@@ -52,6 +52,8 @@
 //     multipart, media or resumable, which is what the client's Media(r)
 //     sends. internalDateSource=receivedTime|dateHeader is honoured. The
 //     answer carries id, threadId and labelIds.
+//   - POST messages/send: users.messages.send with a JSON body {"raw":
+//     base64url, "threadId": …}; see Sending. No recipient is 400.
 //   - GET threads/{id}: users.threads.get with format minimal, metadata or
 //     full; messages oldest first.
 //   - POST messages/{id}/modify, POST messages/batchModify, POST
@@ -71,6 +73,28 @@
 // Options.QuotaPerSecond, and whatever InjectFaults asks for. The standard
 // parameters fields and prettyPrint are accepted and ignored: responses are
 // always complete.
+//
+// # Sending
+//
+// Send and messages.send store the mail in the sender's mailbox labelled
+// SENT only (not INBOX, not UNREAD), adding a From of the sender and a
+// Message-ID when the mail has none, and deliver a copy to every To, Cc and
+// Bcc address as Deliver does, each address routed by Options.Route (a
+// Google Group to its members; by default an address reaches the mailbox
+// of that address, if any). As in Gmail the sender never gets a second
+// copy: neither through a group it belongs to nor through a later Deliver
+// of the same Message-ID, which the SENT copy absorbs. So the only copy
+// with SENT is the one in the mailbox that really sent the mail, which is
+// what lets Postfach tell a teammate's reply from a forged From.
+//
+// # Header values
+//
+// payload.headers carry the values decoded once, as Gmail returns them:
+// RFC 2047 encoded words are decoded, text that decodes to another encoded
+// word is left as that text (no second pass), and invalid UTF-8 (raw 8-bit
+// bytes, or an encoded word that decodes to them) becomes U+FFFD, since
+// JSON strings are UTF-8. Address fields are decoded as a whole, so a
+// display name that decodes to "Doe, Jane <CEO>" comes out unquoted.
 //
 // # History
 //
@@ -168,7 +192,7 @@
 // Every request that reaches a method is charged, per mailbox, in Gmail's
 // quota units, even if the method then fails with 400 or 404. QuotaCost
 // has the table: getProfile 1, messages.get/list/modify 5, insert 25,
-// batchModify 50, delete 10, threads.get/modify 10, history.list 2,
+// batchModify 50, send 100, delete 10, threads.get/modify 10, history.list 2,
 // labels.list/get 1, labels.create/update/patch/delete 5, watch 100, stop
 // 50, from Gmail's quota reference. With Options.QuotaPerSecond set, a request
 // that would take the units of the last second (on Options.Now) past it is
@@ -207,13 +231,13 @@
 //
 // # Not covered (yet)
 //
-// messages.trash/untrash/send/import, threads.list/trash/delete, drafts,
+// messages.trash/untrash/import, send with an upload, threads.list/trash/delete, drafts,
 // attachments.get, batch requests, the per-user concurrency limit, daily
 // limits, and Gmail's spam, category and duplicate-Message-ID handling.
 //
 // # Go API
 //
-// AddMailbox, Deliver, Insert, Modify, DeleteMessage, CreateLabel and
+// AddMailbox, Deliver, Send, Insert, Modify, DeleteMessage, CreateLabel and
 // ExpireHistory change the state directly, without quota or faults;
 // MessagesOf, FindByMessageID, WatchOf and Usage read it; InjectFaults
 // arms failures. All methods and the handler are safe for concurrent use.

@@ -126,6 +126,15 @@ func (mb *mailbox) nextHistoryID() uint64 {
 	return mb.historyID
 }
 
+// sent reports whether the mailbox holds a message with RFC 822 Message-ID
+// id labelled SENT.
+func (mb *mailbox) sent(id string) bool {
+	if id == "" {
+		return false
+	}
+	return slices.ContainsFunc(mb.byMsgID[strings.ToLower(id)], func(m *message) bool { return m.hasLabel(LabelSent) })
+}
+
 // checkLabels returns the label ids deduplicated, or an error naming the first
 // id the mailbox does not have.
 func (mb *mailbox) checkLabels(ids []string) ([]string, error) {

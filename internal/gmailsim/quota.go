@@ -19,6 +19,7 @@ var quotaCost = map[string]int{
 	"messages.get":         5,
 	"messages.list":        5,
 	"messages.insert":      25,
+	"messages.send":        100,
 	"messages.modify":      5,
 	"messages.batchModify": 50,
 	"messages.delete":      10,

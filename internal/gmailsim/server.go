@@ -72,6 +72,11 @@ type Options struct {
 	// latest history id; Gmail similarly sends at most one per second per
 	// user. Zero sends one notification per change.
 	NotifyMinInterval time.Duration
+	// Route maps a recipient address of a mail a mailbox sends (Send,
+	// users.messages.send) to the simulated mailboxes that receive a copy:
+	// a Google Group's members, say. Nil routes an address to the mailbox
+	// of that address, if there is one.
+	Route func(address string) []string
 }
 
 // Server is an in-memory Gmail. It is safe for concurrent use.
@@ -85,6 +90,7 @@ type Server struct {
 	retention time.Duration
 	limits    *limiter
 	notifier  *notifier
+	router    func(string) []string
 
 	mu        sync.RWMutex
 	mailboxes map[string]*mailbox
@@ -109,6 +115,7 @@ func New(opts Options) *Server {
 		retention: opts.HistoryRetention,
 		limits:    newLimiter(opts.QuotaPerSecond),
 		notifier:  newNotifier(opts.Notify, opts.NotifyMinInterval),
+		router:    opts.Route,
 		mailboxes: make(map[string]*mailbox),
 		uploads:   make(map[string]*uploadSession),
 	}
@@ -182,7 +189,9 @@ func (s *Server) AddMailbox(email string) {
 // with its own message and thread ids and the labels INBOX and UNREAD, as
 // when Gmail delivers to several recipients or a Google Group fans a message
 // out to its members (the caller lists the member mailboxes). A mailbox listed
-// twice gets one copy. Each copy starts with "Delivered-To: <mailbox>", which
+// twice gets one copy, and so does a mailbox that sent the mail itself
+// (it holds the Message-ID labelled SENT): Gmail keeps just the sent one.
+// Each copy starts with "Delivered-To: <mailbox>", which
 // Gmail adds on delivery. Nothing is delivered if any mailbox is unknown
 // (ErrUnknownMailbox) or raw is too large (ErrTooLarge).
 func (s *Server) Deliver(raw []byte, to ...string) ([]Delivered, error) {
@@ -213,13 +222,16 @@ func (s *Server) Deliver(raw []byte, to ...string) ([]Delivered, error) {
 		}
 	}
 	now := s.now()
-	out := make([]Delivered, len(addrs))
+	out := make([]Delivered, 0, len(addrs))
 	for i, a := range addrs {
 		m := copies[i]
+		if s.mailboxes[a].sent(m.parsed.messageID) {
+			continue // the sender's own mail coming back: Gmail keeps the SENT copy only
+		}
 		m.id = s.newMessageID(now)
 		m.internalDate = toMillis(now)
 		s.addMessage(s.mailboxes[a], m, "")
-		out[i] = Delivered{Mailbox: a, ID: m.id, ThreadID: m.threadID}
+		out = append(out, Delivered{Mailbox: a, ID: m.id, ThreadID: m.threadID})
 	}
 	return out, nil
 }

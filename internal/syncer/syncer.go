@@ -18,6 +18,9 @@
 //   - A cursor too old for Gmail (history 404) triggers a full resync over a
 //     window of recent mail, which only adds what is missing: owners,
 //     statuses, tags and notes are never touched by it.
+//   - An announced history id is a hint, never trusted beyond what Gmail
+//     itself reports as the mailbox's current history id: one past it (a
+//     bogus push) is forgotten after the sync that proves it so.
 //   - Postfach's own label writes are recorded as expectations on the
 //     mailbox before they are made, so their echo in the history is not
 //     taken for a user's change.
@@ -195,16 +198,27 @@ func (s *Syncer) Sync(ctx context.Context, address string) error {
 		if err != nil {
 			return fmt.Errorf("lease %s: %w", address, err)
 		}
-		syncErr := s.syncLeased(ctx, m)
+		announced := m.NotifiedHistoryID
+		current, syncErr := s.syncLeased(ctx, m)
 		m, err = s.store.UpdateMailbox(context.WithoutCancel(ctx), address, func(m *inbox.Mailbox) error {
 			m.Release(s.holder)
 			m.LastSyncAt = s.now()
 			if syncErr != nil {
 				m.LastError = syncErr.Error()
 				m.ErrorCount++
-			} else {
-				m.LastError = ""
-				m.ErrorCount = 0
+				return nil
+			}
+			m.LastError = ""
+			m.ErrorCount = 0
+			if m.NotifiedHistoryID > current && m.NotifiedHistoryID == announced {
+				// Gmail's current history id, read after this
+				// announcement was recorded, is below it: the
+				// announcement is past the end of the mailbox's
+				// history (a bogus push). Believe Gmail, or every
+				// later sync would chase it for maxRounds reads.
+				s.log.Warn("announced history id beyond Gmail's, forgotten",
+					"mailbox", m.Address, "announced", m.NotifiedHistoryID, "gmail", current)
+				m.NotifiedHistoryID = current
 			}
 			return nil
 		})
@@ -221,23 +235,25 @@ func (s *Syncer) Sync(ctx context.Context, address string) error {
 	return nil
 }
 
-// syncLeased runs one sync of a mailbox whose lease s holds.
-func (s *Syncer) syncLeased(ctx context.Context, m inbox.Mailbox) error {
+// syncLeased runs one sync of a mailbox whose lease s holds. It returns the
+// mailbox's current history id as Gmail reported it during the sync
+// (history.list or users.getProfile).
+func (s *Syncer) syncLeased(ctx context.Context, m inbox.Mailbox) (uint64, error) {
 	g, err := s.gmail.Mailbox(ctx, m.Address)
 	if err != nil {
-		return fmt.Errorf("open gmail: %w", err)
+		return 0, fmt.Errorf("open gmail: %w", err)
 	}
 	w := &worker{s: s, g: g, mailbox: m}
 	if err := w.load(ctx); err != nil {
-		return err
+		return 0, err
 	}
 	if m.HistoryID == 0 {
 		return w.fullSync(ctx)
 	}
-	err = w.incremental(ctx)
+	current, err := w.incremental(ctx)
 	if errors.Is(err, ErrHistoryGone) {
 		s.log.Warn("history expired, full resync", "mailbox", m.Address, "cursor", m.HistoryID)
 		return w.fullSync(ctx)
 	}
-	return err
+	return current, err
 }

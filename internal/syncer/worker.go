@@ -75,8 +75,9 @@ func servedBy(ib inbox.Inbox, m inbox.Mailbox) bool {
 }
 
 // incremental applies the history after the cursor, page by page, moving the
-// cursor after each page's state is committed.
-func (w *worker) incremental(ctx context.Context) error {
+// cursor after each page's state is committed. It returns the mailbox's
+// current history id as history.list reported it.
+func (w *worker) incremental(ctx context.Context) (uint64, error) {
 	latest, err := w.g.History(ctx, w.cursor, func(recs []HistoryRecord) error {
 		if len(recs) == 0 {
 			return nil
@@ -87,18 +88,19 @@ func (w *worker) incremental(ctx context.Context) error {
 		return w.advance(ctx, recs[len(recs)-1].ID)
 	})
 	if err != nil {
-		return err
+		return 0, err
 	}
-	return w.advance(ctx, latest)
+	return latest, w.advance(ctx, latest)
 }
 
 // fullSync reads the recent mail of the mailbox and ingests what is missing.
 // The cursor is taken first, so changes made during the backfill are
-// replayed by the next incremental sync.
-func (w *worker) fullSync(ctx context.Context) error {
+// replayed by the next incremental sync. It returns that cursor, the
+// mailbox's history id as users.getProfile reported it.
+func (w *worker) fullSync(ctx context.Context) (uint64, error) {
 	start, err := w.g.HistoryID(ctx)
 	if err != nil {
-		return fmt.Errorf("profile: %w", err)
+		return 0, fmt.Errorf("profile: %w", err)
 	}
 	after := w.s.now().Add(-w.s.window)
 	q := fmt.Sprintf("after:%d -in:spam -in:trash -in:drafts", after.Unix())
@@ -107,14 +109,14 @@ func (w *worker) fullSync(ctx context.Context) error {
 		refs = append(refs, page...)
 		return nil
 	}); err != nil {
-		return fmt.Errorf("list messages: %w", err)
+		return 0, fmt.Errorf("list messages: %w", err)
 	}
 	// Oldest first, so a thread's first mail starts its conversation.
 	slices.Reverse(refs)
 	const chunk = 100
 	for i := 0; i < len(refs); i += chunk {
 		if err := w.ingestRefs(ctx, refs[i:min(i+chunk, len(refs))]); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	// The cursor may be anywhere (expired, or 0): set it to where the
@@ -127,10 +129,10 @@ func (w *worker) fullSync(ctx context.Context) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("set cursor after full sync: %w", err)
+		return 0, fmt.Errorf("set cursor after full sync: %w", err)
 	}
 	w.cursor = start
-	return nil
+	return start, nil
 }
 
 // advance moves the stored cursor to id once the state up to it is
@@ -266,8 +268,21 @@ func (w *worker) flushLabels(ctx context.Context) error {
 
 // ingest records one message in every inbox it belongs to and labels its
 // thread.
+//
+// Who sent a mail is taken from Gmail, not from its From: a mail from a
+// member or the shared address takes the team's effects only in the copy
+// that carries SENT in the sender's own mailbox (inbox.Mail.Outbound). The
+// other copies of such a mail (the group's copy in a teammate's mailbox, or
+// a forgery) are linked and labelled but not recorded: a conversation is
+// recorded once per Message-ID, by whichever mailbox syncs first, so
+// recording the group's copy would make the sender's own copy, synced
+// later, a no-op. A conversation such a copy has to open is created without
+// indexing the mail's own Message-ID, for the same reason; its id, derived
+// from the thread's root, lets the sender's copy find it.
 func (w *worker) ingest(ctx context.Context, msg Message) error {
-	mail := msg.Headers.Mail()
+	h := msg.Headers
+	h.Mailbox, h.Sent = w.mailbox.Address, slices.Contains(msg.LabelIDs, "SENT")
+	mail := h.Mail()
 	own := inbox.NormalizeMessageID(mail.Thread.MessageID)
 	if own == "" {
 		// Without a Message-ID a mail cannot be told apart from its
@@ -276,6 +291,7 @@ func (w *worker) ingest(ctx context.Context, msg Message) error {
 		return nil
 	}
 	ids := mail.Thread.All()
+	warned := false
 	for _, ib := range w.inboxes {
 		c, found, err := w.find(ctx, ib, ids)
 		if err != nil {
@@ -284,10 +300,19 @@ func (w *worker) ingest(ctx context.Context, msg Message) error {
 		if !found && !mail.AddressedTo(ib) {
 			continue // neither addressed to this inbox nor part of one of its threads
 		}
+		unproven := mail.Unproven(ib)
+		if unproven && mail.Forged() && !warned {
+			warned = true
+			w.s.log.Warn("forged sender: a mail from this mailbox's own address that it did not send; not taken as the team's",
+				"mailbox", w.mailbox.Address, "message", msg.ID, "message_id", own)
+		}
 		changed := false
-		if !found {
+		switch {
+		case !found && unproven:
+			c, changed, err = w.start(ctx, ib, mail, ids[1:])
+		case !found:
 			c, changed, err = w.start(ctx, ib, mail, ids)
-		} else {
+		case !unproven:
 			c, changed, err = w.append(ctx, ib, c, mail, ids)
 		}
 		if err != nil {
@@ -327,8 +352,9 @@ func (w *worker) find(ctx context.Context, ib inbox.Inbox, ids []string) (inbox.
 	return inbox.Conversation{}, false, nil
 }
 
-// start opens a conversation for the first mail of a thread; a concurrent
-// start (another mailbox's copy) makes it an append. changed reports whether
+// start opens a conversation for the first mail of a thread, indexing ids; a
+// concurrent start (another mailbox's copy) makes it an append, unless the
+// mail is one that is not recorded (inbox.Mail.Unproven). changed reports whether
 // threads in other mailboxes need relabelling.
 func (w *worker) start(ctx context.Context, ib inbox.Inbox, mail inbox.Mail, ids []string) (inbox.Conversation, bool, error) {
 	c, ev, err := inbox.StartConversation(ib, mail, w.s.now())
@@ -340,6 +366,9 @@ func (w *worker) start(ctx context.Context, ib inbox.Inbox, mail inbox.Mail, ids
 		stored, err := w.s.store.GetConversation(ctx, c.TenantID, c.ID)
 		if err != nil {
 			return inbox.Conversation{}, false, fmt.Errorf("reload %s: %w", c.ID, err)
+		}
+		if mail.Unproven(ib) {
+			return stored, false, nil
 		}
 		return w.append(ctx, ib, stored, mail, ids)
 	}
