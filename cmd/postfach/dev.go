@@ -236,7 +236,9 @@ type devWorld struct {
 	// forward is off while the demo's mail is put into the simulator:
 	// those notifications would reach mailboxes of a previous run.
 	forward atomic.Bool
-	log     *slog.Logger
+	// store is the app's, once open: it says which addresses are groups.
+	store atomic.Pointer[inbox.Store]
+	log   *slog.Logger
 }
 
 func newDevWorld(base, googleURL string, log *slog.Logger) (*devWorld, error) {
@@ -276,6 +278,15 @@ func newDevWorld(base, googleURL string, log *slog.Logger) (*devWorld, error) {
 			if w.forward.Load() {
 				w.pusher.Notify(n)
 			}
+		},
+		// A mail a simulated mailbox sends reaches a shared inbox's
+		// members, as a Google Group fans it out.
+		Route: func(address string) []string {
+			st := w.store.Load()
+			if st == nil {
+				return []string{address}
+			}
+			return recipients(context.Background(), *st, address)
 		},
 		Logger: log.With("component", "gmailsim"),
 	})
@@ -321,6 +332,7 @@ func (w *devWorld) serve(l net.Listener) {
 // delivery, and, for people and curl, the same stand-ins as on their own
 // port.
 func (w *devWorld) routes(a *app) *httpapi.DevOptions {
+	w.store.Store(&a.Store)
 	return &httpapi.DevOptions{
 		Tokens: devMinter{root: w.root},
 		Gmail:  w.sim.Handler(),
@@ -369,18 +381,7 @@ func (w *devWorld) close() {
 // shared inbox's address is a Google Group that fans out one copy to each
 // member; any other address is a mailbox of its own.
 func deliver(ctx context.Context, store inbox.Store, sim *gmailsim.Server, raw []byte, to string) ([]string, error) {
-	targets := []string{to}
-	if ibs, err := store.ListInboxes(ctx, inbox.DomainOf(to)); err == nil {
-		for _, ib := range ibs {
-			if ib.Address == to {
-				targets = targets[:0]
-				for _, m := range ib.Members {
-					targets = append(targets, m.Email)
-				}
-			}
-		}
-	}
-	got, err := sim.Deliver(raw, targets...)
+	got, err := sim.Deliver(raw, recipients(ctx, store, to)...)
 	if err != nil {
 		return nil, err
 	}
@@ -389,6 +390,25 @@ func deliver(ctx context.Context, store inbox.Store, sim *gmailsim.Server, raw [
 		out[i] = d.Mailbox
 	}
 	return out, nil
+}
+
+// recipients are the mailboxes a mail to address reaches: the members of
+// the shared inbox of that address, or the address itself.
+func recipients(ctx context.Context, store inbox.Store, address string) []string {
+	ibs, err := store.ListInboxes(ctx, inbox.DomainOf(address))
+	if err != nil {
+		return []string{address}
+	}
+	for _, ib := range ibs {
+		if ib.Address == address {
+			var out []string
+			for _, m := range ib.Members {
+				out = append(out, m.Email)
+			}
+			return out
+		}
+	}
+	return []string{address}
 }
 
 // devMinter plays Google: it mints the tokens of an add-on request.
