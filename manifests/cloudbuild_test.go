@@ -215,34 +215,10 @@ func TestCloudBuildSteps(t *testing.T) {
 
 	t.Run("deploy-run", func(t *testing.T) {
 		s := steps["deploy-run"]
-		args := s.GetArgs()
-		if s.GetEntrypoint() != "gcloud" || len(args) < 3 || args[0] != "run" || args[1] != "deploy" || args[2] != "${_SERVICE}" {
-			t.Fatalf("deploy-run runs %s %v, want gcloud run deploy ${_SERVICE} …", s.GetEntrypoint(), args)
+		if !strings.HasPrefix(s.GetScript(), "#!/usr/bin/env bash\n") || !strings.Contains(s.GetScript(), "gcloud run deploy") {
+			t.Errorf("deploy-run is not a bash script running gcloud run deploy:\n%s", s.GetScript())
 		}
-		for _, want := range []string{"--image=" + image, "--region=${_REGION}", "--no-invoker-iam-check", "--no-cpu-throttling"} {
-			if !slices.Contains(args, want) {
-				t.Errorf("deploy-run lacks %s", want)
-			}
-		}
-		set := map[string]string{}
-		for _, a := range args {
-			for _, flag := range []string{"--set-env-vars=", "--set-secrets="} {
-				if list, ok := strings.CutPrefix(a, flag); ok {
-					for _, kv := range strings.Split(list, ",") {
-						k, v, _ := strings.Cut(kv, "=")
-						set[k] = v
-					}
-				}
-			}
-		}
-		if got := set["POSTFACH_STORE"]; got != "${_STORE}" || b.GetSubstitutions()["_STORE"] != "firestore" {
-			t.Errorf("POSTFACH_STORE=%s (_STORE=%s), want firestore: Cloud Run instances keep no state", got, b.GetSubstitutions()["_STORE"])
-		}
-		for _, k := range serveEnv(t) {
-			if _, ok := set[k]; !ok {
-				t.Errorf("deploy-run does not set %s, which cmd/postfach reads: add it to --set-env-vars (or --set-secrets), or to notForCloudRun in this test with the reason", k)
-			}
-		}
+		// TestCloudBuildDeployRunStep runs the script.
 	})
 
 	t.Run("deploy-addon", func(t *testing.T) {
@@ -314,7 +290,6 @@ var notForCloudRun = map[string]string{
 	"POSTFACH_PUSH_AUDIENCE":     "the default, BASE_URL/gmail/push, is the subscription's audience (the README)",
 	"POSTFACH_FIRESTORE_PROJECT": "GOOGLE_CLOUD_PROJECT is set",
 	"POSTFACH_RESYNC_WINDOW":     "the default, 30 days, suits most inboxes",
-	"POSTFACH_DELEGATION_KEY":    "optional: added with --set-secrets once an admin grants domain-wide delegation (the README)",
 }
 
 // serveEnv lists the POSTFACH_* settings that cmd/postfach reads, less
