@@ -38,6 +38,7 @@ type mailboxDoc struct {
 	LeaseUntil  time.Time `firestore:"leaseUntil"`
 	LastSyncAt  time.Time `firestore:"lastSyncAt"`
 	LastError   string    `firestore:"lastError"`
+	Problem     string    `firestore:"problem"`
 	ErrorCount  int64     `firestore:"errorCount"`
 	CreatedAt   time.Time `firestore:"createdAt"`
 	WatchKey    string    `firestore:"watchKey"` // WatchExpiration, then Address
@@ -83,6 +84,7 @@ func encodeMailbox(m inbox.Mailbox) mailboxDoc {
 		LeaseUntil:        m.LeaseUntil,
 		LastSyncAt:        m.LastSyncAt,
 		LastError:         m.LastError,
+		Problem:           string(m.Problem),
 		ErrorCount:        int64(m.ErrorCount),
 		CreatedAt:         m.CreatedAt,
 		WatchKey:          sortKey(m.WatchExpiration, m.Address),
@@ -123,6 +125,7 @@ func decodeMailbox(snap *firestore.DocumentSnapshot) (inbox.Mailbox, error) {
 		LeaseUntil:        utc(d.LeaseUntil),
 		LastSyncAt:        utc(d.LastSyncAt),
 		LastError:         d.LastError,
+		Problem:           inbox.MailboxProblem(d.Problem),
 		ErrorCount:        int(d.ErrorCount),
 		CreatedAt:         utc(d.CreatedAt),
 	}

@@ -1,6 +1,7 @@
 package inbox
 
 import (
+	"errors"
 	"fmt"
 	"time"
 )
@@ -46,11 +47,89 @@ type Mailbox struct {
 	LeaseUntil  time.Time
 
 	LastSyncAt time.Time
-	// LastError is the last sync failure, for the admin; "" when healthy.
-	LastError  string
+	// LastError is the last sync failure in words, for the admin; "" when
+	// healthy.
+	LastError string
+	// Problem is the kind of that failure, which decides the fix the admin
+	// is shown; "" when healthy.
+	Problem    MailboxProblem
 	ErrorCount int
 	CreatedAt  time.Time
 }
+
+// MailboxProblem is the kind of failure that stops Postfach from syncing a
+// mailbox, decided where the failure is classified (the token source, the
+// Gmail client) and recorded with the mailbox.
+type MailboxProblem string
+
+// Mailbox problems.
+const (
+	// ProblemConsentRevoked: the owner's offline consent was revoked or
+	// expired; the owner connects the mailbox again.
+	ProblemConsentRevoked MailboxProblem = "consent_revoked"
+	// ProblemDelegationMissing: the tenant's admin has not granted
+	// Postfach's service account domain-wide delegation for its scopes.
+	ProblemDelegationMissing MailboxProblem = "delegation_missing"
+	// ProblemDelegationRefused: Google refused the delegated token for
+	// another reason (unknown or suspended user, bad key).
+	ProblemDelegationRefused MailboxProblem = "delegation_refused"
+	// ProblemNoAccess: the mailbox has no way in that this server is
+	// configured for.
+	ProblemNoAccess MailboxProblem = "no_access"
+	// ProblemGmailUnauthorized: Gmail refused the access token (401),
+	// typically a grant revoked since the token was issued.
+	ProblemGmailUnauthorized MailboxProblem = "gmail_unauthorized"
+	// ProblemGmailDenied: Gmail denied access to the mailbox (403 that is
+	// not a rate limit).
+	ProblemGmailDenied MailboxProblem = "gmail_denied"
+	// ProblemWatchRefused: Gmail refused the push watch (the Pub/Sub topic
+	// or its publisher permission).
+	ProblemWatchRefused MailboxProblem = "watch_refused"
+	// ProblemOther: any other failure; Postfach retries.
+	ProblemOther MailboxProblem = "other"
+)
+
+// valid reports whether p is one of the problems above or "".
+func (p MailboxProblem) valid() bool {
+	switch p {
+	case "", ProblemConsentRevoked, ProblemDelegationMissing, ProblemDelegationRefused, ProblemNoAccess,
+		ProblemGmailUnauthorized, ProblemGmailDenied, ProblemWatchRefused, ProblemOther:
+		return true
+	}
+	return false
+}
+
+// ProblemOf classifies a failure to reach or sync a mailbox: the problem
+// of the first error in err's tree that names one (a MailboxError, or an
+// adapter's error with a MailboxProblem method), ProblemOther for any
+// other error, "" for nil.
+func ProblemOf(err error) MailboxProblem {
+	if err == nil {
+		return ""
+	}
+	var p interface{ MailboxProblem() MailboxProblem }
+	if errors.As(err, &p) {
+		if k := p.MailboxProblem(); k != "" {
+			return k
+		}
+	}
+	return ProblemOther
+}
+
+// MailboxError is a failure reaching a mailbox with its kind, for adapters
+// that classify an error they do not own (a Gmail API error).
+type MailboxError struct {
+	Problem MailboxProblem
+	Err     error
+}
+
+func (e *MailboxError) Error() string { return e.Err.Error() }
+
+// Unwrap gives errors.Is and errors.As the cause.
+func (e *MailboxError) Unwrap() error { return e.Err }
+
+// MailboxProblem returns e.Problem (see ProblemOf).
+func (e *MailboxError) MailboxProblem() MailboxProblem { return e.Problem }
 
 // MailboxAccess is how Postfach reaches a mailbox without a user present.
 type MailboxAccess string
@@ -86,6 +165,9 @@ func (m Mailbox) Validate() error {
 	case AccessOAuth:
 	default:
 		return invalidf("mailbox access %q is unknown", m.Access)
+	}
+	if !m.Problem.valid() {
+		return invalidf("mailbox problem %q is unknown", m.Problem)
 	}
 	return nil
 }

@@ -38,7 +38,7 @@ func historyFromDB(v int64) uint64 { return uint64(v) }
 
 const mailboxColumns = `address, tenant_id, kind, history_id, notified_history_id, watch_expiration,
 	labels, access, sealed_token, connected_by, lease_holder, lease_until, last_sync_at, last_error,
-	error_count, created_at`
+	problem, error_count, created_at`
 
 // mailboxArgs returns m's values in the order of mailboxColumns.
 func mailboxArgs(m inbox.Mailbox) ([]any, error) {
@@ -53,7 +53,7 @@ func mailboxArgs(m inbox.Mailbox) ([]any, error) {
 	return []any{
 		m.Address, m.TenantID, string(m.Kind), historyToDB(m.HistoryID), historyToDB(m.NotifiedHistoryID),
 		millis(m.WatchExpiration), labels, string(m.Access), token, m.ConnectedBy, m.LeaseHolder,
-		millis(m.LeaseUntil), millis(m.LastSyncAt), m.LastError, m.ErrorCount, millis(m.CreatedAt),
+		millis(m.LeaseUntil), millis(m.LastSyncAt), m.LastError, string(m.Problem), m.ErrorCount, millis(m.CreatedAt),
 	}, nil
 }
 
@@ -64,7 +64,7 @@ func scanMailbox(row scanner) (inbox.Mailbox, error) {
 	var token []byte
 	err := row.Scan(&m.Address, &m.TenantID, &m.Kind, &history, &notified, &watch,
 		&labels, &m.Access, &token, &m.ConnectedBy, &m.LeaseHolder, &leaseUntil, &lastSync,
-		&m.LastError, &m.ErrorCount, &created)
+		&m.LastError, &m.Problem, &m.ErrorCount, &created)
 	if err != nil {
 		return inbox.Mailbox{}, err
 	}
@@ -101,7 +101,7 @@ func (s *Store) CreateMailbox(ctx context.Context, m inbox.Mailbox) error {
 			return fmt.Errorf("tenant %s: %w", m.TenantID, inbox.ErrNotFound)
 		}
 		_, err = tx.ExecContext(ctx,
-			`INSERT INTO mailboxes (`+mailboxColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			`INSERT INTO mailboxes (`+mailboxColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			args...)
 		if isKeyTaken(err) {
 			return fmt.Errorf("the address is linked: %w", inbox.ErrAlreadyExists)
@@ -209,8 +209,8 @@ func (s *Store) UpdateMailbox(ctx context.Context, address string, fn func(*inbo
 			_, err = tx.ExecContext(ctx,
 				`UPDATE mailboxes SET tenant_id = ?, kind = ?, history_id = ?, notified_history_id = ?,
 					watch_expiration = ?, labels = ?, access = ?, sealed_token = ?, connected_by = ?,
-					lease_holder = ?, lease_until = ?, last_sync_at = ?, last_error = ?, error_count = ?,
-					created_at = ?
+					lease_holder = ?, lease_until = ?, last_sync_at = ?, last_error = ?, problem = ?,
+					error_count = ?, created_at = ?
 				 WHERE address = ?`,
 				append(args[1:], args[0])...)
 			return err

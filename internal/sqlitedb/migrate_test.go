@@ -208,3 +208,45 @@ func TestMigrate0003(t *testing.T) {
 		t.Errorf("a note of no conversation after migrating: got %v, want a foreign key violation", err)
 	}
 }
+
+// TestMigrate0004 upgrades a database of schema 3 with a healthy and a
+// failing mailbox: the failing one's problem is "other" (its kind was not
+// recorded), the healthy one has none.
+func TestMigrate0004(t *testing.T) {
+	ctx := t.Context()
+	ms, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "postfach.db")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stmts := []string{ms[0].sql, ms[1].sql, ms[2].sql, "PRAGMA user_version = 3",
+		`INSERT INTO tenants (domain, name, created_at) VALUES ('acme.example', 'Acme', 0)`}
+	for _, m := range []struct{ address, lastError string }{{"ok@acme.example", ""}, {"bad@acme.example", "token: invalid_grant"}} {
+		stmts = append(stmts, `INSERT INTO mailboxes (address, tenant_id, kind, history_id, notified_history_id,
+			watch_expiration, lease_holder, lease_until, last_sync_at, last_error, error_count, created_at)
+			VALUES ('`+m.address+`', 'acme.example', 'member', 1, 1, 0, '', 0, 0, '`+m.lastError+`', 2, 0)`)
+	}
+	for _, stmt := range stmts {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			t.Fatalf("build schema 3 database: %v\n%s", err, stmt)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s := MustOpen(t, path)
+	for _, tc := range []struct {
+		address string
+		want    inbox.MailboxProblem
+	}{{"ok@acme.example", ""}, {"bad@acme.example", inbox.ProblemOther}} {
+		m, err := s.GetMailbox(ctx, tc.address)
+		if err != nil || m.Problem != tc.want {
+			t.Errorf("mailbox %s after migrating: problem %q, %v; want %q", tc.address, m.Problem, err, tc.want)
+		}
+	}
+}

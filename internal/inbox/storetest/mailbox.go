@@ -163,6 +163,7 @@ func testMailboxInvalid(t *testing.T, h Harness) {
 		{"UnknownKind", func(m *inbox.Mailbox) { m.Kind = "personal" }},
 		{"UnknownAccess", func(m *inbox.Mailbox) { m.Access = "password" }},
 		{"AccessCase", func(m *inbox.Mailbox) { m.Access = "OAuth" }},
+		{"UnknownProblem", func(m *inbox.Mailbox) { m.LastError, m.Problem = "x", "quota" }},
 		{"TokenWithoutAccess", func(m *inbox.Mailbox) { m.SealedToken = []byte{1} }},
 		{"TokenWithDelegation", func(m *inbox.Mailbox) { m.Access, m.SealedToken = inbox.AccessDelegation, []byte("sealed") }},
 		{"TokenWithDev", func(m *inbox.Mailbox) { m.Access, m.SealedToken = inbox.AccessDev, []byte("sealed") }},
@@ -342,6 +343,7 @@ func testMailboxUpdate(t *testing.T, h Harness) {
 	want.ConnectedBy = alice
 	want.LastSyncAt = t0.Add(time.Minute)
 	want.LastError = "quota exceeded"
+	want.Problem = inbox.ProblemGmailDenied
 	want.ErrorCount = 3
 
 	got, err := s.UpdateMailbox(t.Context(), stored.Address, func(m *inbox.Mailbox) error {
@@ -355,6 +357,7 @@ func testMailboxUpdate(t *testing.T, h Harness) {
 		m.Access, m.SealedToken, m.ConnectedBy = inbox.AccessOAuth, []byte("v1:\x00sealed\xff"), alice
 		m.LastSyncAt = want.LastSyncAt
 		m.LastError = want.LastError
+		m.Problem = want.Problem
 		m.ErrorCount = want.ErrorCount
 		return nil
 	})
@@ -366,10 +369,11 @@ func testMailboxUpdate(t *testing.T, h Harness) {
 	}
 	wantMailbox(t, s, want)
 
-	// A healthy sync clears the error; the kind may change too.
-	want.LastError, want.ErrorCount, want.Kind = "", 0, inbox.MailboxMember
+	// A healthy sync clears the error and its problem; the kind may
+	// change too.
+	want.LastError, want.Problem, want.ErrorCount, want.Kind = "", "", 0, inbox.MailboxMember
 	mustUpdateMailbox(t, s, want.Address, func(m *inbox.Mailbox) error {
-		m.LastError, m.ErrorCount, m.Kind = "", 0, inbox.MailboxMember
+		m.LastError, m.Problem, m.ErrorCount, m.Kind = "", "", 0, inbox.MailboxMember
 		return nil
 	})
 	wantMailbox(t, s, want)
@@ -433,6 +437,7 @@ func testMailboxUpdateKeys(t *testing.T, h Harness) {
 		{"UnknownKind", func(m *inbox.Mailbox) { m.Kind = "personal" }},
 		{"UnknownAccess", func(m *inbox.Mailbox) { m.Access = "password" }},
 		{"TokenWithoutOAuth", func(m *inbox.Mailbox) { m.Access, m.SealedToken = inbox.AccessDelegation, []byte("sealed") }},
+		{"UnknownProblem", func(m *inbox.Mailbox) { m.LastError, m.Problem = "x", "Consent_Revoked" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := s.UpdateMailbox(t.Context(), stored.Address, func(m *inbox.Mailbox) error {

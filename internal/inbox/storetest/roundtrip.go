@@ -255,6 +255,7 @@ func testRoundTripMailbox(t *testing.T, h Harness) {
 		LeaseUntil:  tFine3,
 		LastSyncAt:  tFine2,
 		LastError:   "gmail: 429 “rate limited”\nretry later",
+		Problem:     inbox.ProblemConsentRevoked,
 		ErrorCount:  17,
 		CreatedAt:   tFine1,
 	}
@@ -292,7 +293,7 @@ func testRoundTripMailbox(t *testing.T, h Harness) {
 	want.ConnectedBy = carol
 	want.LeaseHolder, want.LeaseUntil = "instance-0001", tFine1
 	want.LastSyncAt = tFine3
-	want.LastError, want.ErrorCount = "", 0
+	want.LastError, want.Problem, want.ErrorCount = "", "", 0
 	want.CreatedAt = tFine2
 	rewritten := mustUpdateMailbox(t, s, want.Address, func(m *inbox.Mailbox) error {
 		*m = want
