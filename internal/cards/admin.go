@@ -2,7 +2,6 @@ package cards
 
 import (
 	"fmt"
-	"strings"
 
 	cardpb "google.golang.org/genproto/googleapis/apps/card/v1"
 
@@ -111,19 +110,23 @@ func (b Builder) mailboxProblems(mbs []inbox.Mailbox) []*cardpb.Widget {
 	return ws
 }
 
-// Fix says what an admin does about a mailbox whose sync fails.
+// Fix says what an admin does about a mailbox whose sync fails, by the
+// kind of failure recorded with it (LastError is only the detail).
 func Fix(m inbox.Mailbox) string {
-	e := strings.ToLower(m.LastError)
-	switch {
-	case strings.Contains(e, "invalid_grant") || strings.Contains(e, "revoked") || strings.Contains(e, "expired or revoked"):
+	switch m.Problem {
+	case inbox.ProblemConsentRevoked:
 		return "The owner's consent was revoked: ask " + m.Address + " to connect the mailbox again."
-	case strings.Contains(e, "unauthorized_client") || strings.Contains(e, "delegation"):
+	case inbox.ProblemDelegationMissing:
 		return "Domain-wide delegation is missing: in the Admin console, grant Postfach's service account the Gmail scopes."
-	case strings.Contains(e, "no mailbox token sources") || strings.Contains(e, "no access"):
+	case inbox.ProblemDelegationRefused:
+		return "Google refused Postfach's delegated access: check that " + m.Address + " exists and is active, and that Postfach's service account key is valid."
+	case inbox.ProblemNoAccess:
 		return "Postfach has no access to this mailbox: set up delegation or ask the owner to connect it."
-	case strings.Contains(e, "error 401") || strings.Contains(e, "invalid authentication credentials"):
+	case inbox.ProblemGmailUnauthorized:
 		return "Gmail refused Postfach's access to this mailbox (was it revoked?): Postfach checks again at the next sync; if it persists, ask " + m.Address + " to connect the mailbox again."
-	case strings.Contains(e, "watch"):
+	case inbox.ProblemGmailDenied:
+		return "Gmail denied Postfach access to this mailbox: check that " + m.Address + " has Gmail turned on and that Postfach's access covers the Gmail scopes."
+	case inbox.ProblemWatchRefused:
 		return "Gmail refused the push watch: check the Pub/Sub topic and its publisher permission."
 	}
 	return "Syncing this mailbox fails; Postfach retries. If it persists, reconnect the mailbox."

@@ -75,11 +75,11 @@ func screens() map[string]*cardpb.Card {
 		Conversations: []inbox.Conversation{conv(), unassigned.Conversation}, NextCursor: "abc"}
 	adminHome := home
 	adminHome.Admin = true
-	adminHome.Problems = []inbox.Mailbox{{Address: "bob@example.com", LastError: "oauth2: \"invalid_grant\" Token has been expired or revoked."}}
+	adminHome.Problems = []inbox.Mailbox{{Address: "bob@example.com", LastError: "oauth2: \"invalid_grant\" Token has been expired or revoked.", Problem: inbox.ProblemConsentRevoked}}
 	tenant := inbox.Tenant{Domain: "example.com", Admins: []string{"alice@example.com", "carol@example.com"}}
 	settings := desk.Settings{Tenant: tenant, User: desk.User{Email: "carol@example.com", Domain: "example.com"},
 		Inboxes:   []inbox.Inbox{ib},
-		Mailboxes: append(adminHome.Problems, inbox.Mailbox{Address: "carol@example.com"}, inbox.Mailbox{Address: "x@example.com", LastError: "watch: googleapi: Error 403"})}
+		Mailboxes: append(adminHome.Problems, inbox.Mailbox{Address: "carol@example.com"}, inbox.Mailbox{Address: "x@example.com", LastError: "watch: googleapi: Error 403", Problem: inbox.ProblemWatchRefused})}
 	custom := ib
 	custom.Settings = inbox.InboxSettings{LabelPrefix: "Team", ReplyStatus: ""}
 	return map[string]*cardpb.Card{
@@ -302,6 +302,40 @@ func TestStoredTextNeverBreaksACard(t *testing.T) {
 				if strings.ContainsAny(shown, "\u202e\u2066\u2069\x00\x07\x1b") {
 					t.Errorf("%s card keeps control or bidi characters: %s", name, js)
 				}
+			}
+		})
+	}
+}
+
+// TestFixFollowsTheProblem: the fix shown for a failing mailbox depends on
+// the kind recorded with it, never on the words of its error, which come
+// from Google and other people's code.
+func TestFixFollowsTheProblem(t *testing.T) {
+	t.Parallel()
+	const addr = "bob@example.com"
+	tests := []struct {
+		name      string
+		problem   inbox.MailboxProblem
+		lastError string
+		want      string // a part of the fix
+	}{
+		{"consent revoked, text says watch", inbox.ProblemConsentRevoked, "watch: users.watch: token refused", "consent was revoked"},
+		{"consent revoked, text says delegation", inbox.ProblemConsentRevoked, "delegation of nothing: invalid token", "consent was revoked"},
+		{"delegation missing", inbox.ProblemDelegationMissing, "token: oauth2: cannot fetch token: 401", "delegation is missing"},
+		{"delegation refused, text says delegation", inbox.ProblemDelegationRefused, "delegation refused for bob@example.com", "refused Postfach's delegated access"},
+		{"no access", inbox.ProblemNoAccess, "error 401", "has no access to this mailbox"},
+		{"gmail 401", inbox.ProblemGmailUnauthorized, "googleapi: Error 401: Request had invalid authentication credentials.", "checks again at the next sync"},
+		{"gmail 403", inbox.ProblemGmailDenied, "googleapi: Error 403: Delegation denied for bob@example.com", "denied Postfach access"},
+		{"watch refused, text says revoked", inbox.ProblemWatchRefused, "watch: users.watch: googleapi: Error 403: topic access revoked", "push watch"},
+		{"other, text says invalid_grant", inbox.ProblemOther, "sync: invalid_grant in a subject line", "Postfach retries"},
+		{"recorded before kinds", "", "oauth2: \"invalid_grant\"", "Postfach retries"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := Fix(inbox.Mailbox{Address: addr, LastError: tc.lastError, Problem: tc.problem})
+			if !strings.Contains(got, tc.want) {
+				t.Errorf("Fix = %q, want it to contain %q", got, tc.want)
 			}
 		})
 	}

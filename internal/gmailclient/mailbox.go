@@ -16,6 +16,7 @@ import (
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
 
+	"github.com/postfach/postfach/internal/inbox"
 	"github.com/postfach/postfach/internal/syncer"
 )
 
@@ -79,7 +80,7 @@ var _ syncer.Dialer = (*Dialer)(nil)
 // Mailbox implements syncer.Dialer.
 func (d *Dialer) Mailbox(ctx context.Context, address string) (syncer.Gmail, error) {
 	if d.o.Tokens == nil {
-		return nil, errors.New("no mailbox token sources configured")
+		return nil, &inbox.MailboxError{Problem: inbox.ProblemNoAccess, Err: errors.New("no mailbox token sources configured")}
 	}
 	ts, err := d.o.Tokens.TokenSource(ctx, address)
 	if err != nil {
@@ -152,7 +153,7 @@ func (m *mailbox) call(ctx context.Context, units int, f func() error) error {
 					f.Forget(m.address)
 				}
 			}
-			return err
+			return refusal(err)
 		}
 	}
 	return fmt.Errorf("after %d attempts: %w", m.o.MaxAttempts, err)
@@ -185,6 +186,23 @@ func retryable(err error) bool {
 	return errors.As(err, &uerr) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
 }
 
+// refusal gives Gmail's refusals of the mailbox their inbox.MailboxProblem:
+// 401 (the access token was refused) and 403 (access denied; rate limits,
+// also 403, are retried before). Other errors come back as they are.
+func refusal(err error) error {
+	var gerr *googleapi.Error
+	if !errors.As(err, &gerr) {
+		return err
+	}
+	switch gerr.Code {
+	case http.StatusUnauthorized:
+		return &inbox.MailboxError{Problem: inbox.ProblemGmailUnauthorized, Err: err}
+	case http.StatusForbidden:
+		return &inbox.MailboxError{Problem: inbox.ProblemGmailDenied, Err: err}
+	}
+	return err
+}
+
 // forgetter is implemented by token sources that cache credentials and can
 // drop them (mailboxauth.Provider).
 type forgetter interface{ Forget(mailbox string) }
@@ -207,6 +225,12 @@ func (m *mailbox) Watch(ctx context.Context, topic string) (uint64, time.Time, e
 		return err
 	})
 	if err != nil {
+		// Gmail refuses a watch whose topic is malformed (400), missing
+		// (404) or does not let Gmail publish (403).
+		var gerr *googleapi.Error
+		if errors.As(err, &gerr) && (gerr.Code == http.StatusBadRequest || gerr.Code == http.StatusForbidden || gerr.Code == http.StatusNotFound) {
+			err = &inbox.MailboxError{Problem: inbox.ProblemWatchRefused, Err: err}
+		}
 		return 0, time.Time{}, fmt.Errorf("users.watch: %w", err)
 	}
 	return r.HistoryId, time.UnixMilli(r.Expiration).UTC(), nil

@@ -282,7 +282,7 @@ func (c *Connector) store(ctx context.Context, st State, sealed []byte) (inbox.M
 		m.ConnectedBy = st.Email
 		// The cause of a "consent revoked" is gone; the next sync says
 		// whether anything else is wrong.
-		m.LastError, m.ErrorCount = "", 0
+		m.LastError, m.Problem, m.ErrorCount = "", "", 0
 		return nil
 	}
 	m, err := c.Store.UpdateMailbox(ctx, st.Email, update)

@@ -18,12 +18,14 @@
 //     the link (Mailbox.SealedToken) and refreshed by the Provider.
 //   - dev: the development trust root, delegated to ProviderOptions.Dev.
 //
-// Failures that need a human come back as *AccessError, whose text names
-// the fix and which cards.Fix recognises: "consent revoked" (invalid_grant
-// on a connected mailbox: its owner connects it again) and "delegation
-// missing" (unauthorized_client: the admin grants delegation). The sync
-// records them on the mailbox (LastError), and the admin's homepage shows
-// them.
+// Failures that need a human come back as *AccessError, whose Kind is one
+// of the access errors and names an inbox.MailboxProblem: "consent
+// revoked" (invalid_grant on a connected mailbox: its owner connects it
+// again), "delegation missing" (unauthorized_client: the admin grants
+// delegation), "delegation refused"; a mailbox this server has no way into
+// fails with ErrNoAccess. The sync records the kind (Mailbox.Problem, read
+// with inbox.ProblemOf) and the text (LastError) on the mailbox, and the
+// admin's homepage shows the fix for the kind.
 //
 // # Scopes
 //

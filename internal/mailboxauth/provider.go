@@ -30,23 +30,36 @@ import (
 var Scopes = []string{"https://www.googleapis.com/auth/gmail.modify"}
 
 // Access errors: a mailbox cannot be reached without a human fixing
-// something. The admin's homepage shows them with the fix (cards.Fix
-// matches their text), so their wording is part of the contract.
+// something. Each names its inbox.MailboxProblem (inbox.ProblemOf reads
+// it from any error wrapping it), which the sync records on the mailbox and
+// the admin's homepage turns into the fix.
 var (
 	// ErrConsentRevoked: the refresh token of a connected mailbox was
 	// revoked or expired (invalid_grant): its owner must connect it again.
-	ErrConsentRevoked = errors.New("consent revoked")
+	ErrConsentRevoked error = &accessKind{"consent revoked", inbox.ProblemConsentRevoked}
 	// ErrDelegationMissing: Google refused to let the service account act
 	// as the mailbox (unauthorized_client): the tenant's admin has not
 	// granted domain-wide delegation with Postfach's scopes.
-	ErrDelegationMissing = errors.New("delegation missing")
+	ErrDelegationMissing error = &accessKind{"delegation missing", inbox.ProblemDelegationMissing}
 	// ErrDelegationRefused: Google refused the delegated token for another
 	// reason (invalid_grant: unknown user, suspended account, bad key).
-	ErrDelegationRefused = errors.New("delegation refused")
+	ErrDelegationRefused error = &accessKind{"delegation refused", inbox.ProblemDelegationRefused}
 	// ErrNoAccess: the mailbox has no way in: no access mode, or one this
 	// server is not configured for.
-	ErrNoAccess = errors.New("no access")
+	ErrNoAccess error = &accessKind{"no access", inbox.ProblemNoAccess}
 )
+
+// accessKind is the type of the access errors: a text and the mailbox
+// problem it is.
+type accessKind struct {
+	text    string
+	problem inbox.MailboxProblem
+}
+
+func (k *accessKind) Error() string { return k.text }
+
+// MailboxProblem gives inbox.ProblemOf the kind.
+func (k *accessKind) MailboxProblem() inbox.MailboxProblem { return k.problem }
 
 // AccessError is a token failure that needs a human. Its text is short and
 // names the fix; errors.Is matches its Kind (ErrConsentRevoked,

@@ -172,7 +172,8 @@ const maxRounds = 10
 // a full resync for a never-synced mailbox or an expired cursor. It returns
 // nil without doing anything when another instance holds the mailbox's
 // lease (that instance will see the announced history). The outcome is
-// recorded on the mailbox (LastSyncAt, LastError) for the admin.
+// recorded on the mailbox (LastSyncAt, LastError and its kind, Problem)
+// for the admin.
 func (s *Syncer) Sync(ctx context.Context, address string) error {
 	// The lease keeps other instances out; this lock keeps this instance's
 	// own callers (a push, the sweep, a link) from sharing one lease.
@@ -204,11 +205,11 @@ func (s *Syncer) Sync(ctx context.Context, address string) error {
 			m.Release(s.holder)
 			m.LastSyncAt = s.now()
 			if syncErr != nil {
-				m.LastError = syncErr.Error()
+				m.LastError, m.Problem = syncErr.Error(), inbox.ProblemOf(syncErr)
 				m.ErrorCount++
 				return nil
 			}
-			m.LastError = ""
+			m.LastError, m.Problem = "", ""
 			m.ErrorCount = 0
 			if m.NotifiedHistoryID > current && m.NotifiedHistoryID == announced {
 				// Gmail's current history id, read after this

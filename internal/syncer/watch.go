@@ -50,15 +50,12 @@ func (s *Syncer) Watch(ctx context.Context, address string) error {
 	}
 	g, err := s.gmail.Mailbox(ctx, address)
 	if err != nil {
+		s.watchFailed(ctx, address, err)
 		return fmt.Errorf("watch %s: open gmail: %w", address, err)
 	}
 	historyID, exp, err := g.Watch(ctx, s.topic)
 	if err != nil {
-		_, _ = s.store.UpdateMailbox(ctx, address, func(m *inbox.Mailbox) error {
-			m.LastError = "watch: " + err.Error()
-			m.ErrorCount++
-			return nil
-		})
+		s.watchFailed(ctx, address, err)
 		return fmt.Errorf("watch %s: %w", address, err)
 	}
 	_, err = s.store.UpdateMailbox(ctx, address, func(m *inbox.Mailbox) error {
@@ -72,6 +69,17 @@ func (s *Syncer) Watch(ctx context.Context, address string) error {
 		return fmt.Errorf("watch %s: record: %w", address, err)
 	}
 	return nil
+}
+
+// watchFailed records a failed watch on the mailbox for the admin, with
+// its kind: the token source's (consent revoked…) or the Gmail client's
+// (watch refused…).
+func (s *Syncer) watchFailed(ctx context.Context, address string, err error) {
+	_, _ = s.store.UpdateMailbox(ctx, address, func(m *inbox.Mailbox) error {
+		m.LastError, m.Problem = "watch: "+err.Error(), inbox.ProblemOf(err)
+		m.ErrorCount++
+		return nil
+	})
 }
 
 // RenewResult reports a renewal run.
