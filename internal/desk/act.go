@@ -28,7 +28,7 @@ func ParseOp(s string) (Op, error) {
 	case OpAssignMe, OpAssign, OpUnassign, OpStatus, OpTag, OpUntag, OpNote:
 		return op, nil
 	}
-	return "", fmt.Errorf("%w: unknown action %q", inbox.ErrInvalid, s)
+	return "", inbox.Invalid("unknown action %q", s)
 }
 
 // Action is one click on the conversation card. Everything in it came from
@@ -86,7 +86,7 @@ func (s *Service) Act(ctx context.Context, u User, a Action) (Result, error) {
 	case OpUntag:
 		ev, err = c.RemoveTag(me.Email, a.Value, now)
 	default:
-		return Result{}, fmt.Errorf("%w: unknown action %q", inbox.ErrInvalid, a.Op)
+		return Result{}, inbox.Invalid("unknown action %q", a.Op)
 	}
 	if errors.Is(err, inbox.ErrUnchanged) {
 		v, err := s.view(ctx, ib, me, c)

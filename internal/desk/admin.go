@@ -58,7 +58,7 @@ func (s *Service) InboxSettings(ctx context.Context, u User, inboxID string) (in
 	}
 	ib, err := s.store.GetInbox(ctx, t.Domain, inboxID)
 	if errors.Is(err, inbox.ErrNotFound) {
-		return inbox.Inbox{}, fmt.Errorf("%w: no inbox %q", inbox.ErrInvalid, inboxID)
+		return inbox.Inbox{}, inbox.Invalid("no inbox %q", inboxID)
 	}
 	return ib, err
 }
@@ -123,7 +123,7 @@ func (s *Service) Admin(ctx context.Context, u User, a AdminAction) (AdminResult
 		res, err = s.createInbox(ctx, t, u, a)
 	case AdminDeleteInbox:
 		if err = s.store.DeleteInbox(ctx, t.Domain, a.InboxID); errors.Is(err, inbox.ErrNotFound) {
-			err = fmt.Errorf("%w: no inbox %q", inbox.ErrInvalid, a.InboxID)
+			err = inbox.Invalid("no inbox %q", a.InboxID)
 		}
 		res.Notice = "Inbox deleted"
 	case AdminAddAdmin, AdminRemoveAdmin:
@@ -131,7 +131,7 @@ func (s *Service) Admin(ctx context.Context, u User, a AdminAction) (AdminResult
 	case AdminRenameInbox, AdminAddMember, AdminRemove, AdminSetRole, AdminSetOptions:
 		res, err = s.changeInbox(ctx, t, u, a)
 	default:
-		err = fmt.Errorf("%w: unknown admin action %q", inbox.ErrInvalid, a.Op)
+		err = inbox.Invalid("unknown admin action %q", a.Op)
 	}
 	if err != nil {
 		return AdminResult{}, err
@@ -147,10 +147,10 @@ func parseEmails(t inbox.Tenant, text string) ([]string, error) {
 	for _, f := range strings.FieldsFunc(text, func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '\n' || r == '\r' || r == '\t' }) {
 		e := inbox.NormalizeEmail(f)
 		if e == "" {
-			return nil, fmt.Errorf("%w: %q is not an e-mail address", inbox.ErrInvalid, f)
+			return nil, inbox.Invalid("%q is not an e-mail address", f)
 		}
 		if inbox.DomainOf(e) != t.Domain {
-			return nil, fmt.Errorf("%w: %s is not in %s", inbox.ErrInvalid, e, t.Domain)
+			return nil, inbox.Invalid("%s is not in %s", e, t.Domain)
 		}
 		if !slices.Contains(out, e) {
 			out = append(out, e)
@@ -166,13 +166,13 @@ func parseRole(s string) (inbox.Role, error) {
 	case "":
 		return inbox.RoleAgent, nil
 	}
-	return "", fmt.Errorf("%w: unknown role %q", inbox.ErrInvalid, s)
+	return "", inbox.Invalid("unknown role %q", s)
 }
 
 func (s *Service) createInbox(ctx context.Context, t inbox.Tenant, u User, a AdminAction) (AdminResult, error) {
 	addr := inbox.NormalizeEmail(a.Address)
 	if addr == "" {
-		return AdminResult{}, fmt.Errorf("%w: the shared address %q is not an e-mail address", inbox.ErrInvalid, a.Address)
+		return AdminResult{}, inbox.Invalid("the shared address %q is not an e-mail address", a.Address)
 	}
 	emails, err := parseEmails(t, a.Emails)
 	if err != nil {
@@ -191,7 +191,7 @@ func (s *Service) createInbox(ctx context.Context, t inbox.Tenant, u User, a Adm
 	}
 	err = s.store.CreateInbox(ctx, ib)
 	if errors.Is(err, inbox.ErrAlreadyExists) {
-		return AdminResult{}, fmt.Errorf("%w: an inbox for %s exists already", inbox.ErrInvalid, addr)
+		return AdminResult{}, inbox.Invalid("an inbox for %s exists already", addr)
 	}
 	if err != nil {
 		return AdminResult{}, err
@@ -236,7 +236,7 @@ func (s *Service) changeAdmins(ctx context.Context, t inbox.Tenant, a AdminActio
 		return AdminResult{}, err
 	}
 	if len(emails) == 0 {
-		return AdminResult{}, fmt.Errorf("%w: name at least one address", inbox.ErrInvalid)
+		return AdminResult{}, inbox.Invalid("name at least one address")
 	}
 	_, err = s.store.UpdateTenant(ctx, t.Domain, func(t *inbox.Tenant) error {
 		for _, e := range emails {
@@ -248,7 +248,7 @@ func (s *Service) changeAdmins(ctx context.Context, t inbox.Tenant, a AdminActio
 			}
 		}
 		if len(t.Admins) == 0 {
-			return fmt.Errorf("%w: the last admin cannot be removed", inbox.ErrInvalid)
+			return inbox.Invalid("the last admin cannot be removed")
 		}
 		return nil
 	})
@@ -281,7 +281,7 @@ func (s *Service) changeInbox(ctx context.Context, t inbox.Tenant, u User, a Adm
 				return err
 			}
 			if len(emails) == 0 {
-				return fmt.Errorf("%w: name at least one address", inbox.ErrInvalid)
+				return inbox.Invalid("name at least one address")
 			}
 			for _, e := range emails {
 				if _, ok := ib.Member(e); !ok {
@@ -292,11 +292,11 @@ func (s *Service) changeInbox(ctx context.Context, t inbox.Tenant, u User, a Adm
 		case AdminRemove, AdminSetRole:
 			emails, err := parseEmails(t, a.Emails)
 			if err != nil || len(emails) != 1 {
-				return fmt.Errorf("%w: name one member", inbox.ErrInvalid)
+				return inbox.Invalid("name one member")
 			}
 			i := slices.IndexFunc(ib.Members, func(m inbox.Member) bool { return m.Email == emails[0] })
 			if i < 0 {
-				return fmt.Errorf("%w: %s is not a member", inbox.ErrInvalid, emails[0])
+				return inbox.Invalid("%s is not a member", emails[0])
 			}
 			if a.Op == AdminRemove {
 				ib.Members = slices.Delete(slices.Clone(ib.Members), i, i+1)
@@ -325,7 +325,7 @@ func (s *Service) changeInbox(ctx context.Context, t inbox.Tenant, u User, a Adm
 		return nil
 	})
 	if errors.Is(err, inbox.ErrNotFound) {
-		return AdminResult{}, fmt.Errorf("%w: no inbox %q", inbox.ErrInvalid, a.InboxID)
+		return AdminResult{}, inbox.Invalid("no inbox %q", a.InboxID)
 	}
 	if err != nil {
 		return AdminResult{}, err

@@ -49,7 +49,7 @@ func (s *Service) OpenMessage(ctx context.Context, u User, access GmailAccess, m
 		return Opened{}, err
 	}
 	if strings.TrimSpace(messageID) == "" {
-		return Opened{}, fmt.Errorf("%w: the event names no open message", inbox.ErrInvalid)
+		return Opened{}, inbox.Invalid("the event names no open message")
 	}
 	h, err := s.reader.MessageHeaders(ctx, access, messageID)
 	if err != nil {

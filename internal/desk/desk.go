@@ -168,7 +168,7 @@ func ParseFilter(s string) (Filter, error) {
 	case FilterUnassigned, FilterMine, FilterOpen, FilterPending, FilterClosed:
 		return f, nil
 	}
-	return "", fmt.Errorf("%w: unknown list %q", inbox.ErrInvalid, s)
+	return "", inbox.Invalid("unknown list %q", s)
 }
 
 func (f Filter) query(tenantID, inboxID, me string) inbox.ConversationQuery {

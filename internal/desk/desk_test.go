@@ -388,6 +388,10 @@ func TestActAuthorization(t *testing.T) {
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tc.wantErr)
 			}
+			// A refused input says why, to the user, as a typed reason.
+			if _, ok := inbox.UserReason(err); tc.wantErr == inbox.ErrInvalid && !ok {
+				t.Errorf("refusal %v carries no reason for the user (inbox.InvalidError)", err)
+			}
 		})
 	}
 	for _, c := range []inbox.Conversation{f.refund, quote} {

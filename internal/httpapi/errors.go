@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -19,16 +20,16 @@ func badRequest(err error) error {
 	return echo.NewHTTPError(http.StatusBadRequest, err.Error()).SetInternal(err)
 }
 
-// userMessage is the part of a domain error a user may read.
+// userMessage is what the user reads about a refused input: the reason of
+// the *inbox.InvalidError in err, as a sentence, or a generic text for an
+// error that carries none (its text is not for users).
 func userMessage(err error) string {
-	msg := err.Error()
-	if i := strings.Index(msg, inbox.ErrInvalid.Error()+": "); i >= 0 {
-		msg = msg[i+len(inbox.ErrInvalid.Error())+2:]
-	}
-	if msg == "" {
+	reason, ok := inbox.UserReason(err)
+	if !ok {
 		return "That did not work"
 	}
-	return strings.ToUpper(msg[:1]) + msg[1:]
+	r, n := utf8.DecodeRuneInString(reason)
+	return string(unicode.ToUpper(r)) + reason[n:]
 }
 
 // handleError is echo's central error handler: it maps error kinds to

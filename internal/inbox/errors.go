@@ -21,7 +21,35 @@ var (
 	ErrForbidden = errors.New("forbidden")
 )
 
-// invalidf returns an ErrInvalid wrapped with a human-readable reason.
-func invalidf(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+// InvalidError is an input refused by a domain rule, with the reason
+// meant for the person who gave it. errors.Is(err, ErrInvalid) holds for
+// it, and errors.As finds it whatever context wraps it, so the reason
+// never has to be cut out of an error's text.
+type InvalidError struct {
+	// Reason is for the user: lower case, no final period ("the note is
+	// empty").
+	Reason string
 }
+
+func (e *InvalidError) Error() string { return ErrInvalid.Error() + ": " + e.Reason }
+
+// Unwrap makes the error ErrInvalid.
+func (e *InvalidError) Unwrap() error { return ErrInvalid }
+
+// Invalid returns an *InvalidError with the formatted reason.
+func Invalid(format string, args ...any) error {
+	return &InvalidError{Reason: fmt.Sprintf(format, args...)}
+}
+
+// UserReason returns the reason meant for the user of the first
+// *InvalidError in err's tree, and whether there is one.
+func UserReason(err error) (string, bool) {
+	var ie *InvalidError
+	if errors.As(err, &ie) && ie.Reason != "" {
+		return ie.Reason, true
+	}
+	return "", false
+}
+
+// invalidf is Invalid, for this package's validation.
+func invalidf(format string, args ...any) error { return Invalid(format, args...) }
