@@ -290,6 +290,10 @@ var notForCloudRun = map[string]string{
 	"POSTFACH_PUSH_AUDIENCE":     "the default, BASE_URL/gmail/push, is the subscription's audience (the README)",
 	"POSTFACH_FIRESTORE_PROJECT": "GOOGLE_CLOUD_PROJECT is set",
 	"POSTFACH_RESYNC_WINDOW":     "the default, 30 days, suits most inboxes",
+	"POSTFACH_GOOGLE_AUTH_URL":   "Google's own by default; dev and tests point it at a stand-in",
+	"POSTFACH_GOOGLE_TOKEN_URL":  "Google's own by default; dev and tests point it at a stand-in",
+	"POSTFACH_GOOGLE_REVOKE_URL": "Google's own by default; dev and tests point it at a stand-in",
+	"POSTFACH_GOOGLE_CERTS_URL":  "Google's own by default; dev and tests point it at a stand-in",
 }
 
 // serveEnv lists the POSTFACH_* settings that cmd/postfach reads, less
