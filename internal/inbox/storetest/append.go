@@ -43,6 +43,13 @@ func reply(from, id, parent, root string, at time.Time) inbox.Mail {
 	}.Mail()
 }
 
+// sentBy marks m as the copy Gmail labels SENT in the sender's own
+// mailbox: only such a copy counts as the team's reply.
+func sentBy(m inbox.Mail, mailbox string) inbox.Mail {
+	m.Mailbox, m.Sent = mailbox, true
+	return m
+}
+
 // receive applies m to c with the domain rules of ib and returns the
 // Message-IDs AppendMessage indexes (the mail's own first) and the activity
 // entry, if any.
@@ -115,7 +122,7 @@ func testAppendTeamReply(t *testing.T, h Harness) {
 	c, created := mustCreateConversation(t, f.s, f.ib, root(1), t0)
 
 	at := t0.Add(90 * time.Minute)
-	ev := mustAppend(t, f.s, f.ib, &c, reply("Bob <"+bob+">", "answer@acme.example", root(1), root(1), at), at)
+	ev := mustAppend(t, f.s, f.ib, &c, sentBy(reply("Bob <"+bob+">", "answer@acme.example", root(1), root(1), at), bob), at)
 	if ev == nil || c.FirstResponseAt.IsZero() || c.Status != f.ib.Settings.ReplyStatus {
 		t.Fatalf("fixture: Receive gave activity %+v, first response %s, status %s; want an entry, a time, %s", ev, c.FirstResponseAt, c.Status, f.ib.Settings.ReplyStatus)
 	}
@@ -123,7 +130,7 @@ func testAppendTeamReply(t *testing.T, h Harness) {
 	wantActivity(t, f.s, domainA, c.ID, *ev, created)
 
 	// A second reply keeps the first response time and changes nothing.
-	if ev := mustAppend(t, f.s, f.ib, &c, reply(bob, "answer-2@acme.example", "answer@acme.example", root(1), at.Add(time.Hour)), at.Add(time.Hour)); ev != nil {
+	if ev := mustAppend(t, f.s, f.ib, &c, sentBy(reply(bob, "answer-2@acme.example", "answer@acme.example", root(1), at.Add(time.Hour)), bob), at.Add(time.Hour)); ev != nil {
 		t.Fatalf("fixture: the second reply logged %+v", ev)
 	}
 	got := mustGetConversation(t, f.s, domainA, c.ID)
