@@ -77,6 +77,9 @@ func newApp(ctx context.Context, cfg config, l net.Listener, log *slog.Logger) (
 		}
 	}()
 	log.Info("store opened", "store", cfg.Store.Kind, "where", cfg.Store.where())
+	if cfg.wrapStore != nil {
+		a.Store = cfg.wrapStore(a.Store)
+	}
 
 	certs := (*http.Client)(nil)
 	if cfg.Google.CertsURL != "" {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/postfach/postfach/internal/httpapi"
+	"github.com/postfach/postfach/internal/inbox"
 	"github.com/postfach/postfach/manifests"
 )
 
@@ -44,6 +45,10 @@ type config struct {
 	Explain bool
 	// Now is the syncer's clock; time.Now when nil (tests move it).
 	Now func() time.Time
+
+	// wrapStore, if set, decorates the opened store (loadtest counts the
+	// calls made to it).
+	wrapStore func(inbox.Store) inbox.Store
 
 	// dev is what `postfach dev` adds to the wiring: simulators, the dev
 	// trust root's routes, the demo. Nil in serve.

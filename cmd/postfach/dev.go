@@ -55,6 +55,8 @@ type devConfig struct {
 	// (--store firestore, with FIRESTORE_EMULATOR_HOST or Google
 	// credentials).
 	Store storeConfig
+	// WrapStore, if set, decorates the store (loadtest counts calls).
+	WrapStore func(inbox.Store) inbox.Store
 }
 
 // devApp is the whole product on one machine: the app serve runs, plus the
@@ -194,6 +196,7 @@ func startDev(ctx context.Context, cfg devConfig) (*devApp, error) {
 		RequestLogLevel: slog.LevelDebug,
 		Explain:         true,
 		Now:             cfg.Now,
+		wrapStore:       cfg.WrapStore,
 		dev:             world,
 	}
 	a, err := newApp(ctx, conf, l, log)
@@ -334,9 +337,10 @@ func (w *devWorld) serve(l net.Listener) {
 func (w *devWorld) routes(a *app) *httpapi.DevOptions {
 	w.store.Store(&a.Store)
 	return &httpapi.DevOptions{
-		Tokens: devMinter{root: w.root},
-		Gmail:  w.sim.Handler(),
-		Google: w.googleHandler(),
+		Tokens:   devMinter{root: w.root},
+		Gmail:    w.sim.Handler(),
+		Google:   w.googleHandler(),
+		Baseline: true,
 		Deliver: func(raw []byte, to string) ([]string, error) {
 			return deliver(context.Background(), a.Store, w.sim, raw, to)
 		},

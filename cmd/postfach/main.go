@@ -11,6 +11,7 @@
 //	                                bootstrap a tenant's first admin
 //	postfach deploy                 create/replace/install the add-on deployment
 //	postfach load                   bounded load against a running postfach dev
+//	postfach loadtest               seeded, in-process load test with a baseline and counts
 //	postfach version                the module version and VCS revision
 //
 // main only handles signals and exit codes; run dispatches; app.go is the
@@ -72,6 +73,7 @@ func commands() []command {
 		{"watch", "renew the Gmail watches that expire within a day (watch renew)", runWatch},
 		{"admin", "make someone an admin of a tenant, creating it (admin add)", runAdmin},
 		{"load", "send bounded add-on load to a running postfach dev and report latencies", runLoad},
+		{"loadtest", "seed a store, run the server in-process and measure a realistic mix against a baseline", runLoadtest},
 		{"version", "print the module version and VCS revision", runVersion},
 	}
 }

@@ -119,6 +119,7 @@ func TestHelp(t *testing.T) {
 				"deploy":   {"-project", "-install", "GOOGLE_CLOUD_PROJECT"},
 				"manifest": {"-base-url"},
 				"load":     {"-base-url", "-concurrency"},
+				"loadtest": {"-conversations", "-rate", "-json", "FIRESTORE_EMULATOR_HOST"},
 				"version":  {"usage: postfach version"},
 			}[c.name]
 			for _, w := range wants {

@@ -41,7 +41,14 @@ type DevOptions struct {
 	// Google serves a stand-in for Google's OAuth endpoints under
 	// /dev/google/ (the mailbox connect flow in dev mode).
 	Google http.Handler
+	// Baseline adds POST PathBaseline: a fixed card behind the same token
+	// verification as the add-on endpoints, the yardstick of
+	// `postfach loadtest` (what a card costs without Postfach's work).
+	Baseline bool
 }
+
+// PathBaseline is the dev endpoint that answers a fixed card.
+const PathBaseline = "/dev/baseline"
 
 // maxDevMailBytes bounds a mail posted to /dev/deliver.
 const maxDevMailBytes = 10 << 20
@@ -63,7 +70,11 @@ func checkMail(raw string) error {
 	return nil
 }
 
-func (s *Server) devRoutes(o DevOptions) {
+func (s *Server) devRoutes(o DevOptions, verify echo.MiddlewareFunc) {
+	if o.Baseline {
+		card := s.cards.Error("Baseline", "A fixed card, for load tests: the token checks and the response, nothing else.")
+		s.echo.POST(PathBaseline, func(c echo.Context) error { return push(c, card) }, verify)
+	}
 	if o.Tokens != nil {
 		s.echo.GET("/dev/tokens", func(c echo.Context) error {
 			email := inbox.NormalizeEmail(c.QueryParam("email"))

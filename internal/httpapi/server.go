@@ -144,7 +144,7 @@ func (s *Server) routes(o Options) {
 		s.syncRoutes(*o.Sync)
 	}
 	if o.Dev != nil {
-		s.devRoutes(*o.Dev)
+		s.devRoutes(*o.Dev, o.Verify)
 	}
 	if o.OAuth != nil {
 		s.oauthRoutes(*o.OAuth)

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"github.com/postfach/postfach/internal/inbox"
+)
+
+// countingStore counts the calls made to a store, reads and writes apart,
+// for postfach loadtest's "store operations per request". A call is one
+// store operation whatever it costs the backend; the Firestore adapter's
+// own document counts are the finer measure.
+type countingStore struct {
+	inbox.Store
+	reads, writes atomic.Int64
+}
+
+var _ inbox.Store = (*countingStore)(nil)
+
+func (s *countingStore) CreateTenant(ctx context.Context, t inbox.Tenant) error {
+	s.writes.Add(1)
+	return s.Store.CreateTenant(ctx, t)
+}
+
+func (s *countingStore) GetTenant(ctx context.Context, domain string) (inbox.Tenant, error) {
+	s.reads.Add(1)
+	return s.Store.GetTenant(ctx, domain)
+}
+
+func (s *countingStore) UpdateTenant(ctx context.Context, domain string, fn func(*inbox.Tenant) error) (inbox.Tenant, error) {
+	s.writes.Add(1)
+	return s.Store.UpdateTenant(ctx, domain, fn)
+}
+
+func (s *countingStore) CreateInbox(ctx context.Context, ib inbox.Inbox) error {
+	s.writes.Add(1)
+	return s.Store.CreateInbox(ctx, ib)
+}
+
+func (s *countingStore) GetInbox(ctx context.Context, tenantID, inboxID string) (inbox.Inbox, error) {
+	s.reads.Add(1)
+	return s.Store.GetInbox(ctx, tenantID, inboxID)
+}
+
+func (s *countingStore) ListInboxes(ctx context.Context, tenantID string) ([]inbox.Inbox, error) {
+	s.reads.Add(1)
+	return s.Store.ListInboxes(ctx, tenantID)
+}
+
+func (s *countingStore) UpdateInbox(ctx context.Context, tenantID, inboxID string, fn func(*inbox.Inbox) error) (inbox.Inbox, error) {
+	s.writes.Add(1)
+	return s.Store.UpdateInbox(ctx, tenantID, inboxID, fn)
+}
+
+func (s *countingStore) DeleteInbox(ctx context.Context, tenantID, inboxID string) error {
+	s.writes.Add(1)
+	return s.Store.DeleteInbox(ctx, tenantID, inboxID)
+}
+
+func (s *countingStore) CreateConversation(ctx context.Context, c inbox.Conversation, messageIDs []string, created inbox.Activity) error {
+	s.writes.Add(1)
+	return s.Store.CreateConversation(ctx, c, messageIDs, created)
+}
+
+func (s *countingStore) AppendMessage(ctx context.Context, c inbox.Conversation, messageIDs []string, ev *inbox.Activity) error {
+	s.writes.Add(1)
+	return s.Store.AppendMessage(ctx, c, messageIDs, ev)
+}
+
+func (s *countingStore) GetConversation(ctx context.Context, tenantID, id string) (inbox.Conversation, error) {
+	s.reads.Add(1)
+	return s.Store.GetConversation(ctx, tenantID, id)
+}
+
+func (s *countingStore) FindConversationsByMessageID(ctx context.Context, tenantID, messageID string) ([]inbox.Conversation, error) {
+	s.reads.Add(1)
+	return s.Store.FindConversationsByMessageID(ctx, tenantID, messageID)
+}
+
+func (s *countingStore) UpdateConversation(ctx context.Context, c inbox.Conversation, ev inbox.Activity) error {
+	s.writes.Add(1)
+	return s.Store.UpdateConversation(ctx, c, ev)
+}
+
+func (s *countingStore) ListConversations(ctx context.Context, q inbox.ConversationQuery) (inbox.ConversationPage, error) {
+	s.reads.Add(1)
+	return s.Store.ListConversations(ctx, q)
+}
+
+func (s *countingStore) CountConversations(ctx context.Context, q inbox.ConversationQuery) (int, error) {
+	s.reads.Add(1)
+	return s.Store.CountConversations(ctx, q)
+}
+
+func (s *countingStore) AddNote(ctx context.Context, n inbox.Note, ev inbox.Activity) error {
+	s.writes.Add(1)
+	return s.Store.AddNote(ctx, n, ev)
+}
+
+func (s *countingStore) ListNotes(ctx context.Context, tenantID, conversationID string, limit int) ([]inbox.Note, error) {
+	s.reads.Add(1)
+	return s.Store.ListNotes(ctx, tenantID, conversationID, limit)
+}
+
+func (s *countingStore) ListActivity(ctx context.Context, tenantID, conversationID string, limit int) ([]inbox.Activity, error) {
+	s.reads.Add(1)
+	return s.Store.ListActivity(ctx, tenantID, conversationID, limit)
+}
+
+func (s *countingStore) RecentHistory(ctx context.Context, tenantID, conversationID string, notes, activity int) ([]inbox.Note, []inbox.Activity, error) {
+	s.reads.Add(1)
+	return s.Store.RecentHistory(ctx, tenantID, conversationID, notes, activity)
+}
+
+func (s *countingStore) PutThreadLink(ctx context.Context, l inbox.ThreadLink) error {
+	s.writes.Add(1)
+	return s.Store.PutThreadLink(ctx, l)
+}
+
+func (s *countingStore) ListThreadLinks(ctx context.Context, tenantID, conversationID string) ([]inbox.ThreadLink, error) {
+	s.reads.Add(1)
+	return s.Store.ListThreadLinks(ctx, tenantID, conversationID)
+}
+
+func (s *countingStore) FindThreadLinks(ctx context.Context, mailbox, threadID string) ([]inbox.ThreadLink, error) {
+	s.reads.Add(1)
+	return s.Store.FindThreadLinks(ctx, mailbox, threadID)
+}
+
+func (s *countingStore) CreateMailbox(ctx context.Context, m inbox.Mailbox) error {
+	s.writes.Add(1)
+	return s.Store.CreateMailbox(ctx, m)
+}
+
+func (s *countingStore) GetMailbox(ctx context.Context, address string) (inbox.Mailbox, error) {
+	s.reads.Add(1)
+	return s.Store.GetMailbox(ctx, address)
+}
+
+func (s *countingStore) ListMailboxes(ctx context.Context, tenantID string) ([]inbox.Mailbox, error) {
+	s.reads.Add(1)
+	return s.Store.ListMailboxes(ctx, tenantID)
+}
+
+func (s *countingStore) ListMailboxesWatchExpiringBefore(ctx context.Context, t time.Time, limit int) ([]inbox.Mailbox, error) {
+	s.reads.Add(1)
+	return s.Store.ListMailboxesWatchExpiringBefore(ctx, t, limit)
+}
+
+func (s *countingStore) ListMailboxesSyncedBefore(ctx context.Context, t time.Time, limit int) ([]inbox.Mailbox, error) {
+	s.reads.Add(1)
+	return s.Store.ListMailboxesSyncedBefore(ctx, t, limit)
+}
+
+func (s *countingStore) UpdateMailbox(ctx context.Context, address string, fn func(*inbox.Mailbox) error) (inbox.Mailbox, error) {
+	s.writes.Add(1)
+	return s.Store.UpdateMailbox(ctx, address, fn)
+}
+
+func (s *countingStore) DeleteMailbox(ctx context.Context, address string) error {
+	s.writes.Add(1)
+	return s.Store.DeleteMailbox(ctx, address)
+}
