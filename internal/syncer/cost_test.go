@@ -2,10 +2,18 @@ package syncer_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
+
+	gmail "google.golang.org/api/gmail/v1"
 
 	"github.com/postfach/postfach/internal/gmailsim"
+	"github.com/postfach/postfach/internal/inbox"
 )
 
 // pushAsync delivers notifications as the push endpoint does in production
@@ -93,4 +101,115 @@ func diff(before, after map[string]int) map[string]int {
 		}
 	}
 	return d
+}
+
+// labelID returns the id of a label in a user's mailbox, read through the
+// real client.
+func (e *env) labelID(user, name string) string {
+	e.t.Helper()
+	ls, err := e.gmailAs(user).Users.Labels.List("me").Do()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, l := range ls.Labels {
+		if l.Name == name {
+			return l.Id
+		}
+	}
+	e.t.Fatalf("%s has no label %q", user, name)
+	return ""
+}
+
+// withoutHistoryLabels strips the message's labelIds from the label records
+// of history.list answers: a Gmail that sends less than it documents.
+func withoutHistoryLabels(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/history") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		var resp gmail.ListHistoryResponse
+		if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &resp) != nil {
+			w.WriteHeader(rec.Code)
+			w.Write(rec.Body.Bytes())
+			return
+		}
+		for _, h := range resp.History {
+			for _, a := range h.LabelsAdded {
+				a.Message.LabelIds = nil
+			}
+			for _, a := range h.LabelsRemoved {
+				a.Message.LabelIds = nil
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(&resp)
+	})
+}
+
+// TestGmailLabelChangeCosts: a user's label change in Gmail is still taken,
+// at the cost of fetching only the messages whose record disagrees with
+// Postfach's state; a label added and removed again before the sync is
+// settled from the records; a Gmail whose records lack the message's labels
+// makes the sync fetch, not guess.
+func TestGmailLabelChangeCosts(t *testing.T) {
+	tests := []struct {
+		name     string
+		wrap     func(http.Handler) http.Handler
+		undo     bool           // carol removes the label again before the sync
+		want     inbox.Status   // the conversation's status afterwards
+		wantGets map[string]int // messages.get per mailbox for the change and its echo; nil: at least 1 in carol's
+	}{
+		{name: "user closes", want: inbox.StatusClosed,
+			wantGets: map[string]int{"alice@example.com": 0, "bob@example.com": 0, "carol@example.com": 1}},
+		{name: "user closes and reopens before the sync", undo: true, want: inbox.StatusOpen,
+			wantGets: map[string]int{"alice@example.com": 0, "bob@example.com": 0, "carol@example.com": 0}},
+		{name: "records without labels", wrap: withoutHistoryLabels, want: inbox.StatusClosed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			forEachStore(t, func(t *testing.T, store string) {
+				e := newEnv(t, envOptions{store: store, wrap: tc.wrap})
+				members := []string{"alice@example.com", "bob@example.com", "carol@example.com"}
+				e.deliverToGroup(support, mail("Dana <dana@customer.example>", "support@example.com", "", "Refund", "u1@customer.example"))
+				e.settle()
+				e.clock.Advance(time.Minute)
+
+				closed := e.labelID("carol@example.com", "Postfach/Support/Closed")
+				m, _ := e.sim.FindByMessageID("carol@example.com", "u1@customer.example")
+				carol := e.gmailAs("carol@example.com")
+				before := e.usage(members...)
+				if _, err := carol.Users.Messages.Modify("me", m.ID, &gmail.ModifyMessageRequest{AddLabelIds: []string{closed}}).Do(); err != nil {
+					t.Fatal(err)
+				}
+				if tc.undo {
+					if _, err := carol.Users.Messages.Modify("me", m.ID, &gmail.ModifyMessageRequest{RemoveLabelIds: []string{closed}}).Do(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				e.settle()
+				after := e.usage(members...)
+				c := e.conv(support, "u1@customer.example")
+				if c.Status != tc.want {
+					t.Fatalf("status after carol's label = %s, want %s", c.Status, tc.want)
+				}
+				if tc.want == inbox.StatusClosed && c.UpdatedBy != "carol@example.com" {
+					t.Errorf("closed by %q, want carol", c.UpdatedBy)
+				}
+				for _, mb := range members {
+					got := after[mb].requests["messages.get"] - before[mb].requests["messages.get"]
+					want, ok := tc.wantGets[mb]
+					switch {
+					case tc.wantGets == nil && mb == "carol@example.com" && got == 0:
+						t.Errorf("%s: no messages.get although the records carry no labels", mb)
+					case ok && got != want:
+						t.Errorf("%s: %d messages.get for the change and its echo, want %d", mb, got, want)
+					}
+				}
+				e.check(map[string]int{"support": 1})
+			})
+		})
+	}
 }

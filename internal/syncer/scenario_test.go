@@ -78,6 +78,8 @@ type envOptions struct {
 	quota     int
 	retention time.Duration
 	store     string // "sqlite" (default) or "firestore"
+	// wrap, if set, stands between the client and the simulator.
+	wrap func(http.Handler) http.Handler
 }
 
 // forEachStore runs a scenario on SQLite and, when its emulator is up, on
@@ -136,7 +138,11 @@ func newEnv(t testing.TB, o envOptions) *env {
 	for _, m := range mailboxes {
 		e.sim.AddMailbox(m)
 	}
-	e.srv = httptest.NewServer(e.sim.Handler())
+	h := e.sim.Handler()
+	if o.wrap != nil {
+		h = o.wrap(h)
+	}
+	e.srv = httptest.NewServer(h)
 	t.Cleanup(e.srv.Close)
 	var db inbox.Store
 	if o.store == "firestore" {
