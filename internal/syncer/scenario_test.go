@@ -78,6 +78,9 @@ type envOptions struct {
 	quota     int
 	retention time.Duration
 	store     string // "sqlite" (default) or "firestore"
+	// clientUnits is the client's own rate of quota units per second per
+	// mailbox (gmailclient's default when 0).
+	clientUnits int
 	// wrap, if set, stands between the client and the simulator.
 	wrap func(http.Handler) http.Handler
 }
@@ -170,7 +173,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 			t.Fatal(err)
 		}
 	}
-	e.dialer = gmailclient.NewDialer(gmailclient.DialerOptions{Endpoint: e.srv.URL + "/", Tokens: tokens{}, BaseBackoff: 5 * time.Millisecond})
+	e.dialer = gmailclient.NewDialer(gmailclient.DialerOptions{Endpoint: e.srv.URL + "/", Tokens: tokens{}, BaseBackoff: 5 * time.Millisecond, UnitsPerSecond: o.clientUnits})
 	e.syncer = e.newSyncer("instance-1")
 	for _, m := range mailboxes {
 		if err := e.syncer.Link(ctx, inbox.Mailbox{Address: m, TenantID: "example.com", Kind: inbox.MailboxMember}); err != nil {
