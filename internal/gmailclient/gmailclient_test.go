@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -114,5 +115,132 @@ func TestDialerRetriesAndGivesUp(t *testing.T) {
 	_, err = g.History(context.Background(), 1, func([]syncer.HistoryRecord) error { return nil })
 	if !errors.Is(err, syncer.ErrHistoryGone) {
 		t.Fatalf("history of an expired cursor: %v, want ErrHistoryGone", err)
+	}
+}
+
+// TestHistoryCarriesMessageLabels: label records come with the labels their
+// message has after the change; the syncer settles its own echo from them
+// without fetching the message.
+func TestHistoryCarriesMessageLabels(t *testing.T) {
+	t.Parallel()
+	sim, endpoint := simulator(t, gmailsim.Options{})
+	ctx := context.Background()
+	d := gmailclient.NewDialer(gmailclient.DialerOptions{Endpoint: endpoint, Tokens: tokens{}})
+	g, err := d.Mailbox(ctx, "bob@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, err := g.HistoryID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := sim.Deliver([]byte("From: a@x.example\r\nTo: bob@example.com\r\nSubject: Hi\r\nMessage-ID: <h1@x.example>\r\n\r\nHi\r\n"), "bob@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	open, err := sim.CreateLabel("bob@example.com", "Postfach/Support/Open")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.Modify("bob@example.com", got[0].ID, []string{open}, []string{"UNREAD"}); err != nil {
+		t.Fatal(err)
+	}
+	var recs []syncer.HistoryRecord
+	if _, err := g.History(ctx, start, func(page []syncer.HistoryRecord) error {
+		recs = append(recs, page...)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var added, removed []syncer.LabelChange
+	for _, r := range recs {
+		added = append(added, r.LabelsAdded...)
+		removed = append(removed, r.LabelsRemoved...)
+	}
+	want := func(ch []syncer.LabelChange, labels, msgLabels []string) string {
+		if len(ch) != 1 {
+			return fmt.Sprintf("%d changes, want 1", len(ch))
+		}
+		c := ch[0]
+		if c.Message.ID != got[0].ID || c.Message.ThreadID != got[0].ThreadID ||
+			!slices.Equal(c.LabelIDs, labels) || !slices.Equal(c.Message.LabelIDs, msgLabels) {
+			return fmt.Sprintf("%+v, want labels %v on a message now labelled %v", c, labels, msgLabels)
+		}
+		return ""
+	}
+	if msg := want(added, []string{open}, []string{"INBOX", "UNREAD", open}); msg != "" {
+		t.Errorf("labelAdded: %s", msg)
+	}
+	if msg := want(removed, []string{"UNREAD"}, []string{"INBOX", open}); msg != "" {
+		t.Errorf("labelRemoved: %s", msg)
+	}
+}
+
+// TestModifyMessagesCheapest: labelling fewer than 10 messages costs one
+// messages.modify each (5 units), more one batchModify (50 units); a
+// message deleted meanwhile does not fail the others.
+func TestModifyMessagesCheapest(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		n       int
+		deleted bool
+		want    map[string]int
+	}{
+		{"one", 1, false, map[string]int{"messages.modify": 1}},
+		{"nine", 9, false, map[string]int{"messages.modify": 9}},
+		{"ten", 10, false, map[string]int{"messages.batchModify": 1}},
+		{"one of two deleted", 2, true, map[string]int{"messages.modify": 2}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			sim, endpoint := simulator(t, gmailsim.Options{})
+			ctx := context.Background()
+			g, err := gmailclient.NewDialer(gmailclient.DialerOptions{Endpoint: endpoint, Tokens: tokens{}}).Mailbox(ctx, "bob@example.com")
+			if err != nil {
+				t.Fatal(err)
+			}
+			label, err := sim.CreateLabel("bob@example.com", "Postfach/Support/Open")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for i := range tc.n {
+				got, err := sim.Deliver([]byte(fmt.Sprintf("From: a@x.example\r\nTo: bob@example.com\r\nSubject: %d\r\nMessage-ID: <m%d@x.example>\r\n\r\nHi\r\n", i, i)), "bob@example.com")
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, got[0].ID)
+			}
+			if tc.deleted {
+				if err := sim.DeleteMessage("bob@example.com", ids[0]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, before := sim.Usage("bob@example.com")
+			if err := g.ModifyMessages(ctx, ids, []string{label}, nil); err != nil {
+				t.Fatal(err)
+			}
+			_, after := sim.Usage("bob@example.com")
+			calls := map[string]int{}
+			for k, v := range after {
+				if d := v - before[k]; d != 0 {
+					calls[k] = d
+				}
+			}
+			if fmt.Sprint(calls) != fmt.Sprint(tc.want) {
+				t.Errorf("calls = %v, want %v", calls, tc.want)
+			}
+			msgs := sim.MessagesOf("bob@example.com")
+			if len(msgs) != len(ids) && !tc.deleted {
+				t.Fatalf("%d messages, want %d", len(msgs), len(ids))
+			}
+			for _, m := range msgs {
+				if !slices.Contains(m.LabelIDs, label) {
+					t.Errorf("message %s not labelled: %v", m.ID, m.LabelIDs)
+				}
+			}
+		})
 	}
 }

@@ -35,8 +35,9 @@ type Gmail interface {
 	Labels(ctx context.Context, names []string) (map[string]string, error)
 	// ModifyThread adds and removes labels on every message of a thread.
 	ModifyThread(ctx context.Context, threadID string, add, remove []string) error
-	// ModifyMessages adds and removes labels on many messages at once
-	// (users.messages.batchModify).
+	// ModifyMessages adds and removes the same labels on many messages, in
+	// as few quota units as it can (messages.modify each for a few,
+	// users.messages.batchModify for many).
 	ModifyMessages(ctx context.Context, ids []string, add, remove []string) error
 }
 

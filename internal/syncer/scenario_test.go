@@ -78,6 +78,11 @@ type envOptions struct {
 	quota     int
 	retention time.Duration
 	store     string // "sqlite" (default) or "firestore"
+	// clientUnits is the client's own rate of quota units per second per
+	// mailbox (gmailclient's default when 0).
+	clientUnits int
+	// wrap, if set, stands between the client and the simulator.
+	wrap func(http.Handler) http.Handler
 }
 
 // forEachStore runs a scenario on SQLite and, when its emulator is up, on
@@ -136,7 +141,11 @@ func newEnv(t testing.TB, o envOptions) *env {
 	for _, m := range mailboxes {
 		e.sim.AddMailbox(m)
 	}
-	e.srv = httptest.NewServer(e.sim.Handler())
+	h := e.sim.Handler()
+	if o.wrap != nil {
+		h = o.wrap(h)
+	}
+	e.srv = httptest.NewServer(h)
 	t.Cleanup(e.srv.Close)
 	var db inbox.Store
 	if o.store == "firestore" {
@@ -164,7 +173,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 			t.Fatal(err)
 		}
 	}
-	e.dialer = gmailclient.NewDialer(gmailclient.DialerOptions{Endpoint: e.srv.URL + "/", Tokens: tokens{}, BaseBackoff: 5 * time.Millisecond})
+	e.dialer = gmailclient.NewDialer(gmailclient.DialerOptions{Endpoint: e.srv.URL + "/", Tokens: tokens{}, BaseBackoff: 5 * time.Millisecond, UnitsPerSecond: o.clientUnits})
 	e.syncer = e.newSyncer("instance-1")
 	for _, m := range mailboxes {
 		if err := e.syncer.Link(ctx, inbox.Mailbox{Address: m, TenantID: "example.com", Kind: inbox.MailboxMember}); err != nil {

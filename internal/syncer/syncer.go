@@ -21,9 +21,13 @@
 //   - An announced history id is a hint, never trusted beyond what Gmail
 //     itself reports as the mailbox's current history id: one past it (a
 //     bogus push) is forgotten after the sync that proves it so.
-//   - Postfach's own label writes are recorded as expectations on the
-//     mailbox before they are made, so their echo in the history is not
-//     taken for a user's change.
+//   - Postfach's own label writes come back as history records, and are
+//     not taken for a user's change: a record whose message's labels agree
+//     with the conversation's state is Postfach's echo, settled from the
+//     record alone, without fetching the message. A record that disagrees
+//     is judged by the labels the message carries now: a state the
+//     conversation left less than echoWindow ago is a late echo and is
+//     re-asserted; anything else is the user's change.
 package syncer
 
 import (
@@ -128,7 +132,10 @@ func (s *Syncer) Notify(ctx context.Context, address string, historyID uint64) e
 
 // Kick syncs a mailbox in the background unless this process is already
 // syncing it (the running sync loops until the mailbox has no announced
-// history left). ctx bounds the background work; Wait waits for it.
+// history left). A push whose history a sync has already read is a no-op:
+// Gmail pushes once per change, and a burst of mail (or of Postfach's own
+// labels) would otherwise read the same history once per push. ctx bounds
+// the background work; Wait waits for it.
 func (s *Syncer) Kick(ctx context.Context, address string) {
 	s.mu.Lock()
 	if _, ok := s.running[address]; ok {
@@ -144,8 +151,10 @@ func (s *Syncer) Kick(ctx context.Context, address string) {
 	go func() {
 		defer s.wg.Done()
 		for {
-			if err := s.Sync(ctx, address); err != nil && !errors.Is(err, context.Canceled) {
-				s.log.Warn("background sync failed", "mailbox", address, "error", err)
+			if !s.covered(ctx, address) {
+				if err := s.Sync(ctx, address); err != nil && !errors.Is(err, context.Canceled) {
+					s.log.Warn("background sync failed", "mailbox", address, "error", err)
+				}
 			}
 			s.mu.Lock()
 			again := s.running[address] && ctx.Err() == nil
@@ -158,6 +167,15 @@ func (s *Syncer) Kick(ctx context.Context, address string) {
 			s.mu.Unlock()
 		}
 	}()
+}
+
+// covered reports whether a mailbox's history has been read up to every
+// history id announced for it, so that syncing it now would find nothing
+// that was announced. The sweep, which looks for what was never announced,
+// does not ask.
+func (s *Syncer) covered(ctx context.Context, address string) bool {
+	m, err := s.store.GetMailbox(ctx, address)
+	return err == nil && m.HistoryID != 0 && m.NotifiedHistoryID <= m.HistoryID
 }
 
 // Wait blocks until every background sync (Kick) and mirror

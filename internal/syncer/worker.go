@@ -154,10 +154,21 @@ func (w *worker) advance(ctx context.Context, id uint64) error {
 
 // apply commits what a page of history means: new mail into conversations,
 // Postfach labels added in Gmail into status and owner changes.
+//
+// Most labelAdded records are the echo of Postfach's own labelling. A record
+// carries the labels its message has after the change, so the labels of a
+// message's last record in the page (added or removed) tell what Postfach
+// would read from Gmail: when they agree with the state of every
+// conversation of the thread, there is nothing to do and nothing is fetched.
+// Only a message whose record disagrees (a user's change, or a late echo) or
+// that came without labels is fetched, and judged by the labels it carries
+// now, as before.
 func (w *worker) apply(ctx context.Context, recs []HistoryRecord) error {
 	var added []MessageRef
 	seen := map[string]bool{}
 	var labelled []string
+	queued := map[string]bool{}
+	last := map[string]MessageRef{} // each message as its last label record in the page shows it
 	for _, r := range recs {
 		for _, m := range r.Added {
 			if !seen[m.ID] {
@@ -166,25 +177,44 @@ func (w *worker) apply(ctx context.Context, recs []HistoryRecord) error {
 			}
 		}
 		for _, ch := range r.LabelsAdded {
-			if w.ours(ch.LabelIDs) && !seen[ch.Message.ID] {
+			if w.ours(ch.LabelIDs) && !seen[ch.Message.ID] && !queued[ch.Message.ID] {
+				queued[ch.Message.ID] = true
 				labelled = append(labelled, ch.Message.ID)
 			}
+			last[ch.Message.ID] = ch.Message
+		}
+		for _, ch := range r.LabelsRemoved {
+			last[ch.Message.ID] = ch.Message
 		}
 	}
 	if err := w.ingestRefs(ctx, added); err != nil {
 		return err
 	}
-	if len(labelled) == 0 {
+	var fetch []string
+	for _, id := range labelled {
+		ref := last[id]
+		if len(ref.LabelIDs) > 0 && ref.ThreadID != "" {
+			changes, err := w.changes(ctx, ref)
+			if err != nil {
+				return err
+			}
+			if len(changes) == 0 {
+				continue // the labels agree with Postfach's state: its own echo
+			}
+		}
+		fetch = append(fetch, id)
+	}
+	if len(fetch) == 0 {
 		return nil
 	}
 	// Read the labels the messages carry now: an event whose label is gone
 	// again is stale, and one that matches Postfach's state is its own echo.
-	msgs, err := w.g.Messages(ctx, labelled)
+	msgs, err := w.g.Messages(ctx, fetch)
 	if err != nil {
 		return fmt.Errorf("fetch labelled messages: %w", err)
 	}
 	for _, m := range msgs {
-		if err := w.labelled(ctx, m); err != nil {
+		if err := w.labelled(ctx, m.MessageRef); err != nil {
 			return err
 		}
 	}
@@ -444,58 +474,80 @@ func (w *worker) stale(ctx context.Context, c inbox.Conversation, statuses []inb
 	return false, nil
 }
 
-// labelled handles Postfach labels found on a message after a labelAdded
-// record: a status label that disagrees with the conversation is a user
-// moving the thread in Gmail; Mine in a member's mailbox is the member
-// taking it.
-func (w *worker) labelled(ctx context.Context, msg Message) error {
+// labelDiff is what the Postfach labels on a message say a user did to
+// one conversation of its thread.
+type labelDiff struct {
+	ib       inbox.Inbox
+	c        inbox.Conversation
+	statuses []inbox.Status
+	mine     bool
+	change   func(*inbox.Conversation, inbox.Inbox, time.Time) (inbox.Activity, error)
+	actor    string
+}
+
+// changes compares the Postfach labels on a message with the state of the
+// conversations its thread is linked to in this mailbox, and returns the
+// conversations they disagree with. It reads the store, not Gmail.
+func (w *worker) changes(ctx context.Context, msg MessageRef) ([]labelDiff, error) {
 	links, err := w.s.store.FindThreadLinks(ctx, w.mailbox.Address, msg.ThreadID)
 	if err != nil {
-		return fmt.Errorf("find thread %s: %w", msg.ThreadID, err)
+		return nil, fmt.Errorf("find thread %s: %w", msg.ThreadID, err)
 	}
+	var out []labelDiff
 	for _, l := range links {
 		c, err := w.s.store.GetConversation(ctx, l.TenantID, l.ConversationID)
 		if errors.Is(err, inbox.ErrNotFound) {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("get conversation %s: %w", l.ConversationID, err)
+			return nil, fmt.Errorf("get conversation %s: %w", l.ConversationID, err)
 		}
-		var statuses []inbox.Status
-		mine := false
-		var ib inbox.Inbox
+		ch := labelDiff{c: c}
 		for _, id := range msg.LabelIDs {
 			m, ok := w.meaning[id]
 			if !ok || m.inbox.ID != c.InboxID {
 				continue
 			}
-			ib = m.inbox
+			ch.ib = m.inbox
 			if m.mine {
-				mine = true
+				ch.mine = true
 			} else {
-				statuses = append(statuses, m.status)
+				ch.statuses = append(ch.statuses, m.status)
 			}
 		}
-		if ib.ID == "" {
-			continue // none of this conversation's labels is on the message now
+		if ch.ib.ID == "" {
+			continue // none of this conversation's labels is on the message
 		}
-		change, actor := w.userChange(c, statuses, mine)
-		if change == nil {
-			continue
+		if ch.change, ch.actor = w.userChange(c, ch.statuses, ch.mine); ch.change != nil {
+			out = append(out, ch)
 		}
-		stale, err := w.stale(ctx, c, statuses, mine)
+	}
+	return out, nil
+}
+
+// labelled handles Postfach labels found on a message after a labelAdded
+// record: a status label that disagrees with the conversation is a user
+// moving the thread in Gmail; Mine in a member's mailbox is the member
+// taking it; a state the conversation has just left is a late echo.
+func (w *worker) labelled(ctx context.Context, msg MessageRef) error {
+	changes, err := w.changes(ctx, msg)
+	if err != nil {
+		return err
+	}
+	for _, ch := range changes {
+		stale, err := w.stale(ctx, ch.c, ch.statuses, ch.mine)
 		if err != nil {
 			return err
 		}
 		if stale {
 			// The label is what the conversation was a moment ago: a
 			// late echo of Postfach's own labelling. Re-assert.
-			if err := w.s.mirror(ctx, ib, c, w.mailbox.Address); err != nil {
+			if err := w.s.mirror(ctx, ch.ib, ch.c, w.mailbox.Address); err != nil {
 				return err
 			}
 			continue
 		}
-		if err := w.s.change(ctx, ib, c, actor, change); err != nil {
+		if err := w.s.change(ctx, ch.ib, ch.c, ch.actor, ch.change); err != nil {
 			return err
 		}
 	}
