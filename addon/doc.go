@@ -9,10 +9,15 @@
 //   - Verifier: authenticates each request. The system ID token (normally
 //     the "Authorization: Bearer" header) must be signed by Google for the
 //     add-on's service account with the exact endpoint URL as audience;
-//     the user ID token identifies the user (User).
+//     the user ID token identifies the user (User). Tokens that passed are
+//     remembered until they expire (see IDTokens), so a card session pays
+//     for the RSA checks once.
 //   - Response types (RenderActions, SubmitFormResponse, Navigation,
 //     HostAppAction, …) that embed google.apps.card.v1 cards encoded with
 //     protojson, plus constructors such as PushCard, UpdateCard and Notify.
+//     Their JSON method encodes a response in one pass; send it with
+//     echo.Context.JSONBlob (c.JSON also works, at the cost of a second
+//     encoding/json pass over the whole card).
 //
 // Package addontest provides a fake Google trust root, token minting and
 // event builders for tests and local development.

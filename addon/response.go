@@ -28,8 +28,35 @@ type RenderActions struct {
 	HostAppAction *HostAppAction `json:"hostAppAction,omitempty"`
 }
 
-// JSON encodes r.
-func (r RenderActions) JSON() ([]byte, error) { return encode(r) }
+// JSON encodes r in one pass: cards are written by protojson straight
+// into the result, not decoded or compacted again. Send it with
+// echo.Context.JSONBlob; echo.Context.JSON works too but compacts the whole
+// document once more.
+func (r RenderActions) JSON() ([]byte, error) { return encode(r.appendJSON) }
+
+// MarshalJSON implements json.Marshaler.
+func (r RenderActions) MarshalJSON() ([]byte, error) { return r.appendJSON(nil) }
+
+func (r RenderActions) appendJSON(b []byte) ([]byte, error) {
+	b = append(b, '{')
+	var err error
+	if r.Action != nil {
+		b = append(b, `"action":`...)
+		if b, err = r.Action.appendJSON(b); err != nil {
+			return nil, err
+		}
+	}
+	if r.HostAppAction != nil {
+		if r.Action != nil {
+			b = append(b, ',')
+		}
+		b = append(b, `"hostAppAction":`...)
+		if b, err = appendMarshal(b, r.HostAppAction); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, '}'), nil
+}
 
 // Action is what the host should do with the card stack.
 type Action struct {
@@ -50,16 +77,47 @@ type actionWire struct {
 }
 
 // MarshalJSON implements json.Marshaler; Link is encoded with protojson.
-func (a Action) MarshalJSON() ([]byte, error) {
-	w := actionWire{Navigations: a.Navigations, Notification: a.Notification}
+func (a Action) MarshalJSON() ([]byte, error) { return a.appendJSON(nil) }
+
+// appendJSON appends the JSON form of a (actionWire) to b.
+func (a Action) appendJSON(b []byte) ([]byte, error) {
+	b = append(b, '{')
+	sep := false
+	var err error
+	if len(a.Navigations) > 0 {
+		b = append(b, `"navigations":[`...)
+		for i, n := range a.Navigations {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if b, err = n.appendJSON(b); err != nil {
+				return nil, err
+			}
+		}
+		b = append(b, ']')
+		sep = true
+	}
+	if a.Notification != nil {
+		if sep {
+			b = append(b, ',')
+		}
+		b = append(b, `"notification":{"text":`...)
+		if b, err = appendMarshal(b, a.Notification.Text); err != nil {
+			return nil, err
+		}
+		b = append(b, '}')
+		sep = true
+	}
 	if a.Link != nil {
-		b, err := marshalProto(a.Link)
-		if err != nil {
+		if sep {
+			b = append(b, ',')
+		}
+		b = append(b, `"link":`...)
+		if b, err = appendProto(b, a.Link); err != nil {
 			return nil, fmt.Errorf("encode action link: %w", err)
 		}
-		w.Link = b
 	}
-	return json.Marshal(w)
+	return append(b, '}'), nil
 }
 
 // UnmarshalJSON implements json.Unmarshaler; Link is decoded strictly with
@@ -112,7 +170,10 @@ type navigationWire struct {
 var errNavigationOneOf = errors.New("navigation: exactly one of pushCard, updateCard, popToCard, pop, popToRoot must be set")
 
 // MarshalJSON implements json.Marshaler; cards are encoded with protojson.
-func (n Navigation) MarshalJSON() ([]byte, error) {
+func (n Navigation) MarshalJSON() ([]byte, error) { return n.appendJSON(nil) }
+
+// appendJSON appends the JSON form of n (navigationWire) to b.
+func (n Navigation) appendJSON(b []byte) ([]byte, error) {
 	set := 0
 	for _, ok := range []bool{n.PushCard != nil, n.UpdateCard != nil, n.PopToCard != "", n.Pop, n.PopToRoot} {
 		if ok {
@@ -122,18 +183,23 @@ func (n Navigation) MarshalJSON() ([]byte, error) {
 	if set != 1 {
 		return nil, errNavigationOneOf
 	}
-	w := navigationWire{PopToCard: n.PopToCard, Pop: n.Pop, PopToRoot: n.PopToRoot}
 	var err error
 	switch {
 	case n.PushCard != nil:
-		w.PushCard, err = marshalProto(n.PushCard)
+		b, err = appendProto(append(b, `{"pushCard":`...), n.PushCard)
 	case n.UpdateCard != nil:
-		w.UpdateCard, err = marshalProto(n.UpdateCard)
+		b, err = appendProto(append(b, `{"updateCard":`...), n.UpdateCard)
+	case n.PopToCard != "":
+		b, err = appendMarshal(append(b, `{"popToCard":`...), n.PopToCard)
+	case n.Pop:
+		b = append(b, `{"pop":true`...)
+	case n.PopToRoot:
+		b = append(b, `{"popToRoot":true`...)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("encode navigation card: %w", err)
 	}
-	return json.Marshal(w)
+	return append(b, '}'), nil
 }
 
 // UnmarshalJSON implements json.Unmarshaler; cards are decoded strictly
@@ -168,8 +234,22 @@ type SubmitFormResponse struct {
 	StateChanged bool `json:"stateChanged,omitempty"`
 }
 
-// JSON encodes r.
-func (r SubmitFormResponse) JSON() ([]byte, error) { return encode(r) }
+// JSON encodes r in one pass, like RenderActions.JSON.
+func (r SubmitFormResponse) JSON() ([]byte, error) { return encode(r.appendJSON) }
+
+// MarshalJSON implements json.Marshaler.
+func (r SubmitFormResponse) MarshalJSON() ([]byte, error) { return r.appendJSON(nil) }
+
+func (r SubmitFormResponse) appendJSON(b []byte) ([]byte, error) {
+	b, err := r.RenderActions.appendJSON(append(b, `{"renderActions":`...))
+	if err != nil {
+		return nil, err
+	}
+	if r.StateChanged {
+		b = append(b, `,"stateChanged":true`...)
+	}
+	return append(b, '}'), nil
+}
 
 // HostAppAction is a host-specific action ("hostAppAction").
 type HostAppAction struct {
@@ -399,8 +479,21 @@ var protoMarshal = protojson.MarshalOptions{}
 // protoUnmarshal is strict: unknown fields are an error.
 var protoUnmarshal = protojson.UnmarshalOptions{DiscardUnknown: false}
 
-func marshalProto(m proto.Message) (json.RawMessage, error) {
-	return protoMarshal.Marshal(m)
+// appendProto appends the protojson encoding of m to b. Its output is
+// valid, compact JSON, though protojson varies its whitespace between
+// builds on purpose: compare it parsed, never byte for byte.
+func appendProto(b []byte, m proto.Message) ([]byte, error) {
+	return protoMarshal.MarshalAppend(b, m)
+}
+
+// appendMarshal appends the encoding/json encoding of v, for the small
+// parts of a response that are no protos (text, host app actions).
+func appendMarshal(b []byte, v any) ([]byte, error) {
+	j, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, j...), nil
 }
 
 func unmarshalProto(b []byte, m proto.Message) error {
@@ -412,8 +505,12 @@ func isJSONValue(raw json.RawMessage) bool {
 	return len(raw) > 0 && string(raw) != "null"
 }
 
-func encode(v any) ([]byte, error) {
-	b, err := json.Marshal(v)
+// encodeBufSize is the initial capacity of an encoded response: enough
+// for a typical conversation card without growing.
+const encodeBufSize = 4 << 10
+
+func encode(appendJSON func([]byte) ([]byte, error)) ([]byte, error) {
+	b, err := appendJSON(make([]byte, 0, encodeBufSize))
 	if err != nil {
 		return nil, fmt.Errorf("encode response: %w", err)
 	}

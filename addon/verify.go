@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
@@ -77,6 +78,13 @@ type VerifierConfig struct {
 	// audience a token has and the one expected). For development only:
 	// in production a refusal says no more than "unauthenticated".
 	Explain bool
+	// TokenCacheSize bounds the number of verified ID tokens remembered
+	// until they expire (see IDTokens); 0 means DefaultTokenCacheSize, a
+	// negative value turns the cache off.
+	TokenCacheSize int
+	// Now is the clock the expiry of remembered tokens is checked against;
+	// nil means time.Now. For tests.
+	Now func() time.Time
 }
 
 // Verifier authenticates add-on requests: the system ID token proves the
@@ -115,7 +123,11 @@ func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	tokens, err := NewIDTokens(ctx, cfg.HTTPClient)
+	cacheSize := cfg.TokenCacheSize
+	if cacheSize == 0 {
+		cacheSize = DefaultTokenCacheSize
+	}
+	tokens, err := NewIDTokens(ctx, cfg.HTTPClient, WithTokenCacheSize(cacheSize), WithClock(cfg.Now))
 	if err != nil {
 		return nil, fmt.Errorf("new verifier: %w", err)
 	}
@@ -221,23 +233,67 @@ func redactAudience(aud jwt.Audience) string {
 // user tokens, and the tokens Google services attach on behalf of a service
 // account (Pub/Sub authenticated push, Cloud Scheduler OIDC). It is safe for
 // concurrent use and caches Google's keys.
+//
+// It also remembers tokens that passed every check of Verify, keyed by the
+// SHA-256 of token and audience, until the token's exp and within a bounded
+// number of entries (DefaultTokenCacheSize unless WithTokenCacheSize says
+// otherwise): the add-on host sends the same two tokens with every request
+// of a card session, and checking an RSA signature twice per request is
+// most of the cost of authenticating one. A refused token is never
+// remembered, and a token remembered for one audience is still verified
+// afresh, and refused, for another.
 type IDTokens struct {
 	validator *idtoken.Validator
+	cache     *tokenCache
+	now       func() time.Time
+}
+
+// IDTokensOption configures NewIDTokens.
+type IDTokensOption func(*idTokensOptions)
+
+type idTokensOptions struct {
+	cacheSize int
+	now       func() time.Time
+}
+
+// WithTokenCacheSize bounds the number of verified tokens remembered; n ≤ 0
+// turns the cache off, so every call checks the signature.
+func WithTokenCacheSize(n int) IDTokensOption {
+	return func(o *idTokensOptions) { o.cacheSize = n }
+}
+
+// WithClock sets the clock that the expiry of remembered tokens is checked
+// against (default time.Now). Signatures are still checked by package
+// idtoken against the real time.
+func WithClock(now func() time.Time) IDTokensOption {
+	return func(o *idTokensOptions) {
+		if now != nil {
+			o.now = now
+		}
+	}
 }
 
 // NewIDTokens builds an IDTokens. A nil httpClient fetches Google's real
 // keys; tests and development pass the client of their own trust root (see
 // addontest.TrustRoot.HTTPClient).
-func NewIDTokens(ctx context.Context, httpClient *http.Client) (*IDTokens, error) {
-	var opts []idtoken.ClientOption
-	if httpClient != nil {
-		opts = append(opts, option.WithHTTPClient(httpClient))
+func NewIDTokens(ctx context.Context, httpClient *http.Client, opts ...IDTokensOption) (*IDTokens, error) {
+	o := idTokensOptions{cacheSize: DefaultTokenCacheSize, now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
 	}
-	validator, err := idtoken.NewValidator(ctx, opts...)
+	var clientOpts []idtoken.ClientOption
+	if httpClient != nil {
+		clientOpts = append(clientOpts, option.WithHTTPClient(httpClient))
+	}
+	validator, err := idtoken.NewValidator(ctx, clientOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("id token validator: %w", err)
 	}
-	return &IDTokens{validator: validator}, nil
+	v := &IDTokens{validator: validator, now: o.now}
+	if o.cacheSize > 0 {
+		v.cache = newTokenCache(o.cacheSize)
+	}
+	return v, nil
 }
 
 // VerifyServiceAccount checks that token is a valid Google ID token with
@@ -257,8 +313,14 @@ func (v *IDTokens) VerifyServiceAccount(ctx context.Context, token, audience, em
 
 // Verify runs the checks every Google ID token needs: size, RS256 JWT
 // structure, exact audience, then signature and expiry (idtoken), then
-// issuer and email_verified. It returns the verified payload; errors wrap
-// ErrInvalidToken, except failures to fetch Google's keys.
+// issuer and email_verified. It returns the verified payload, which the
+// caller may modify; errors wrap ErrInvalidToken, except failures to fetch
+// Google's keys.
+//
+// A token that passed all of them for this audience before and has not
+// expired on the IDTokens' clock is accepted from the cache, without
+// parsing or checking its signature again; one that has expired is
+// refused.
 func (v *IDTokens) Verify(ctx context.Context, token, audience string) (*idtoken.Payload, error) {
 	if token == "" {
 		return nil, fmt.Errorf("%w: missing", ErrInvalidToken)
@@ -266,6 +328,29 @@ func (v *IDTokens) Verify(ctx context.Context, token, audience string) (*idtoken
 	if len(token) > maxTokenBytes {
 		return nil, fmt.Errorf("%w: %d bytes is too long", ErrInvalidToken, len(token))
 	}
+	key := newTokenKey(token, audience)
+	now := v.now()
+	if p, expired := v.cache.get(key, now); p != nil {
+		return p, nil
+	} else if expired {
+		return nil, fmt.Errorf("%w: expired", ErrInvalidToken)
+	}
+	p, err := v.verify(ctx, token, audience)
+	if err != nil {
+		return nil, err
+	}
+	// idtoken checked exp against the real time; the cache checks it
+	// against v.now, so the two must agree here too.
+	exp := time.Unix(p.Expires, 0)
+	if !now.Before(exp) {
+		return nil, fmt.Errorf("%w: expired at %s", ErrInvalidToken, exp.UTC().Format(time.RFC3339))
+	}
+	v.cache.put(key, p, exp)
+	return p, nil
+}
+
+// verify is Verify without the cache.
+func (v *IDTokens) verify(ctx context.Context, token, audience string) (*idtoken.Payload, error) {
 	// Parse with go-jose first: it restricts the algorithm to RS256 (what
 	// Google uses for ID tokens; idtoken would also try ES256 against the
 	// IAP keys) and lets us report audience mismatches usefully. Nothing

@@ -83,7 +83,7 @@ func (s *Server) action(c echo.Context) error {
 		// verified identity, not from the card.
 		if err := s.connector.Disconnect(ctx, u.Email); err != nil && !errors.Is(err, inbox.ErrNotFound) {
 			s.log.WarnContext(ctx, "disconnect failed", "mailbox", u.Email, "error", err)
-			return c.JSON(http.StatusOK, addon.Notify("Could not disconnect your mailbox; try again"))
+			return reply(c, http.StatusOK, addon.Notify("Could not disconnect your mailbox; try again"))
 		}
 		h, err := s.desk.Home(ctx, u)
 		if err != nil {
@@ -113,7 +113,7 @@ func (s *Server) action(c echo.Context) error {
 		if errors.Is(err, inbox.ErrInvalid) {
 			// The user typed something we cannot take (an empty note, a
 			// tag with odd characters): keep their card, say why.
-			return c.JSON(http.StatusOK, addon.Notify(userMessage(err)))
+			return reply(c, http.StatusOK, addon.Notify(userMessage(err)))
 		}
 		if err != nil {
 			return err
@@ -148,10 +148,21 @@ func actionOf(ev *addon.Event) (desk.Action, error) {
 	return a, nil
 }
 
+// reply writes an add-on response encoded once, as protojson wrote its
+// cards (see addon.RenderActions.JSON), instead of letting echo's
+// encoding/json walk and compact the whole document again.
+func reply(c echo.Context, code int, r interface{ JSON() ([]byte, error) }) error {
+	b, err := r.JSON()
+	if err != nil {
+		return err
+	}
+	return c.JSONBlob(code, b)
+}
+
 func push(c echo.Context, card *cardpb.Card) error {
-	return c.JSON(http.StatusOK, addon.PushCard(card))
+	return reply(c, http.StatusOK, addon.PushCard(card))
 }
 
 func update(c echo.Context, card *cardpb.Card, notice string) error {
-	return c.JSON(http.StatusOK, addon.UpdateCard(card, notice))
+	return reply(c, http.StatusOK, addon.UpdateCard(card, notice))
 }

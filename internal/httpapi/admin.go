@@ -62,7 +62,7 @@ func (s *Server) adminAction(c echo.Context, op desk.AdminOp) error {
 	}
 	r, err := s.desk.Admin(c.Request().Context(), user(c), a)
 	if errors.Is(err, inbox.ErrInvalid) {
-		return c.JSON(http.StatusOK, addon.Notify(userMessage(err)))
+		return reply(c, http.StatusOK, addon.Notify(userMessage(err)))
 	}
 	if err != nil {
 		return adminErr(err)
@@ -71,9 +71,9 @@ func (s *Server) adminAction(c echo.Context, op desk.AdminOp) error {
 	case op == desk.AdminDeleteInbox:
 		// Back from the confirmation and the inbox's screen to the
 		// overview, which is beneath them.
-		return c.JSON(http.StatusOK, addon.UpdateCard(s.cards.Settings(r.Settings), r.Notice))
+		return reply(c, http.StatusOK, addon.UpdateCard(s.cards.Settings(r.Settings), r.Notice))
 	case r.Inbox.ID != "" && op == desk.AdminCreateInbox:
-		return c.JSON(http.StatusOK, addon.UpdateCard(s.cards.InboxSettings(r.Inbox), r.Notice))
+		return reply(c, http.StatusOK, addon.UpdateCard(s.cards.InboxSettings(r.Inbox), r.Notice))
 	case r.Inbox.ID != "":
 		return update(c, s.cards.InboxSettings(r.Inbox), r.Notice)
 	}

@@ -54,25 +54,25 @@ func (s *Server) handleError(err error, c echo.Context) {
 		}
 		_ = c.JSON(he.Code, map[string]string{"error": msg})
 	case errors.Is(err, desk.ErrNotInstalled):
-		_ = c.JSON(http.StatusOK, addon.PushCard(s.cards.NotInstalled(user(c).Domain)))
+		_ = reply(c, http.StatusOK, addon.PushCard(s.cards.NotInstalled(user(c).Domain)))
 	case errors.As(err, new(errAdminOnly)):
-		_ = c.JSON(http.StatusForbidden, addon.PushCard(s.cards.Error(
+		_ = reply(c, http.StatusForbidden, addon.PushCard(s.cards.Error(
 			"Admins only", "Only an admin of your organisation's Postfach can change its settings.")))
 	case errors.Is(err, inbox.ErrForbidden):
 		// desk logged the refusal with its reason.
-		_ = c.JSON(http.StatusForbidden, addon.PushCard(s.cards.Error(
+		_ = reply(c, http.StatusForbidden, addon.PushCard(s.cards.Error(
 			"No access", "This conversation is not in any of your shared inboxes.")))
 	case errors.Is(err, inbox.ErrInvalid):
 		_ = c.JSON(http.StatusBadRequest, map[string]string{"error": userMessage(err)})
 	case errors.Is(err, desk.ErrMessageUnavailable):
 		s.log.WarnContext(ctx, "gmail refused the open message", "error", err)
-		_ = c.JSON(http.StatusOK, addon.PushCard(s.cards.Error(
+		_ = reply(c, http.StatusOK, addon.PushCard(s.cards.Error(
 			"Could not read this mail", "Gmail did not let Postfach read this message. Close and reopen it; if that does not help, reinstall the add-on.")))
 	case errors.Is(err, context.Canceled):
 		// The client went away; nothing to answer.
 	default:
 		s.log.ErrorContext(ctx, "internal error", "error", err, "path", c.Path())
-		_ = c.JSON(http.StatusInternalServerError, addon.PushCard(s.cards.Error(
+		_ = reply(c, http.StatusInternalServerError, addon.PushCard(s.cards.Error(
 			"Something went wrong", "Postfach could not do that. Try again in a moment.")))
 	}
 }

@@ -241,7 +241,7 @@ func (s *Store) AppendMessage(ctx context.Context, c inbox.Conversation, message
 
 // GetConversation implements inbox.Store.
 func (s *Store) GetConversation(ctx context.Context, tenantID, id string) (inbox.Conversation, error) {
-	c, err := scanConversation(s.read.QueryRowContext(ctx,
+	c, err := scanConversation(s.reads.QueryRowContext(ctx,
 		`SELECT `+conversationColumns+` FROM conversations WHERE tenant_id = ? AND id = ?`, tenantID, id))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -268,7 +268,7 @@ func (s *Store) FindConversationsByMessageID(ctx context.Context, tenantID, mess
 	if id == "" {
 		return nil, nil
 	}
-	rows, err := s.read.QueryContext(ctx, findByMessageIDQuery, tenantID, id)
+	rows, err := s.reads.QueryContext(ctx, findByMessageIDQuery, tenantID, id)
 	if err != nil {
 		return nil, fmt.Errorf("find conversations of Message-ID %s in %s: %w", id, tenantID, err)
 	}
@@ -417,7 +417,7 @@ func (s *Store) ListConversations(ctx context.Context, q inbox.ConversationQuery
 	}
 	// One more than the page tells whether there is a next page.
 	args = append(args, limit+1)
-	rows, err := s.read.QueryContext(ctx,
+	rows, err := s.reads.QueryContext(ctx,
 		`SELECT `+conversationColumns+` FROM conversations WHERE `+where+`
 		 ORDER BY last_message_at DESC, id DESC LIMIT ?`, args...)
 	if err != nil {
@@ -450,7 +450,7 @@ func (s *Store) CountConversations(ctx context.Context, q inbox.ConversationQuer
 		return 0, fmt.Errorf("count conversations: %w", err)
 	}
 	var n int
-	if err := s.read.QueryRowContext(ctx,
+	if err := s.reads.QueryRowContext(ctx,
 		`SELECT count(*) FROM conversations WHERE `+where, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count conversations of %s/%s: %w", q.TenantID, q.InboxID, err)
 	}

@@ -107,7 +107,7 @@ const getInboxQuery = `SELECT ` + inboxColumns + ` FROM inboxes WHERE tenant_id 
 
 // GetInbox implements inbox.Store.
 func (s *Store) GetInbox(ctx context.Context, tenantID, inboxID string) (inbox.Inbox, error) {
-	ib, err := scanInbox(s.read.QueryRowContext(ctx, getInboxQuery, tenantID, inboxID))
+	ib, err := scanInbox(s.reads.QueryRowContext(ctx, getInboxQuery, tenantID, inboxID))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return inbox.Inbox{}, fmt.Errorf("get inbox %s/%s: %w", tenantID, inboxID, inbox.ErrNotFound)
@@ -120,7 +120,7 @@ func (s *Store) GetInbox(ctx context.Context, tenantID, inboxID string) (inbox.I
 // ListInboxes implements inbox.Store. Names sort by their bytes (BINARY
 // collation), which is also Go's string order.
 func (s *Store) ListInboxes(ctx context.Context, tenantID string) ([]inbox.Inbox, error) {
-	rows, err := s.read.QueryContext(ctx,
+	rows, err := s.reads.QueryContext(ctx,
 		`SELECT `+inboxColumns+` FROM inboxes WHERE tenant_id = ? ORDER BY name, id`, tenantID)
 	if err != nil {
 		return nil, fmt.Errorf("list inboxes of %s: %w", tenantID, err)

@@ -118,7 +118,7 @@ const getMailboxQuery = `SELECT ` + mailboxColumns + ` FROM mailboxes WHERE addr
 
 // GetMailbox implements inbox.Store.
 func (s *Store) GetMailbox(ctx context.Context, address string) (inbox.Mailbox, error) {
-	m, err := scanMailbox(s.read.QueryRowContext(ctx, getMailboxQuery, address))
+	m, err := scanMailbox(s.reads.QueryRowContext(ctx, getMailboxQuery, address))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return inbox.Mailbox{}, fmt.Errorf("get mailbox %s: %w", address, inbox.ErrNotFound)
@@ -177,7 +177,7 @@ func (s *Store) ListMailboxesSyncedBefore(ctx context.Context, t time.Time, limi
 }
 
 func (s *Store) queryMailboxes(ctx context.Context, query string, args ...any) ([]inbox.Mailbox, error) {
-	rows, err := s.read.QueryContext(ctx, query, args...)
+	rows, err := s.reads.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

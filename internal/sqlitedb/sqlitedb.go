@@ -113,6 +113,9 @@ const busyTimeout = 5 * time.Second
 type Store struct {
 	write *sql.DB // one connection; transactions BEGIN IMMEDIATE
 	read  *sql.DB // read-only connections; the same as write for ":memory:"
+	// reads and writes run single statements outside transactions on read
+	// and write, prepared once (see stmtCache).
+	reads, writes *stmtCache
 }
 
 // Open opens (creating if needed) the database at path and migrates its
@@ -153,6 +156,7 @@ func open(ctx context.Context, path string) (_ *Store, err error) {
 			db.Close()
 			return nil, err
 		}
+		s.reads, s.writes = newStmtCache(db), newStmtCache(db)
 		return s, nil
 	}
 
@@ -191,6 +195,7 @@ func open(ctx context.Context, path string) (_ *Store, err error) {
 	if err := read.PingContext(ctx); err != nil {
 		return nil, fmt.Errorf("connect reader: %w", err)
 	}
+	s.reads, s.writes = newStmtCache(read), newStmtCache(write)
 	return s, nil
 }
 
@@ -211,6 +216,11 @@ func (s *Store) init(ctx context.Context, wantWAL bool) error {
 // Close closes the database. Pending reads and writes fail afterwards.
 func (s *Store) Close() error {
 	var errs []error
+	for _, c := range []*stmtCache{s.reads, s.writes} {
+		if c != nil {
+			errs = append(errs, c.Close())
+		}
+	}
 	if s.read != nil && s.read != s.write {
 		errs = append(errs, s.read.Close())
 	}

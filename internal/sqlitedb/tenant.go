@@ -70,7 +70,7 @@ func scanTenant(row scanner, domain string) (inbox.Tenant, error) {
 
 // GetTenant implements inbox.Store.
 func (s *Store) GetTenant(ctx context.Context, domain string) (inbox.Tenant, error) {
-	t, err := scanTenant(s.read.QueryRowContext(ctx, getTenantQuery, domain), domain)
+	t, err := scanTenant(s.reads.QueryRowContext(ctx, getTenantQuery, domain), domain)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return inbox.Tenant{}, fmt.Errorf("get tenant %s: %w", domain, inbox.ErrNotFound)

@@ -13,7 +13,7 @@ func (s *Store) PutThreadLink(ctx context.Context, l inbox.ThreadLink) error {
 	if l.TenantID == "" || l.ConversationID == "" || l.Mailbox == "" || l.ThreadID == "" {
 		return fmt.Errorf("put thread link: %w", invalid("a thread link needs a tenant, a conversation, a mailbox and a thread id"))
 	}
-	_, err := s.write.ExecContext(ctx,
+	_, err := s.writes.ExecContext(ctx,
 		`INSERT INTO thread_links (tenant_id, conversation_id, mailbox, thread_id) VALUES (?, ?, ?, ?)
 		 ON CONFLICT DO NOTHING`,
 		l.TenantID, l.ConversationID, l.Mailbox, l.ThreadID)
@@ -30,7 +30,7 @@ const listThreadLinksQuery = `SELECT mailbox, thread_id FROM thread_links
 
 // ListThreadLinks implements inbox.Store.
 func (s *Store) ListThreadLinks(ctx context.Context, tenantID, conversationID string) ([]inbox.ThreadLink, error) {
-	rows, err := s.read.QueryContext(ctx, listThreadLinksQuery, tenantID, conversationID)
+	rows, err := s.reads.QueryContext(ctx, listThreadLinksQuery, tenantID, conversationID)
 	if err != nil {
 		return nil, fmt.Errorf("list thread links of %s/%s: %w", tenantID, conversationID, err)
 	}
@@ -59,7 +59,7 @@ const findThreadLinksQuery = `SELECT tenant_id, conversation_id FROM thread_link
 // conversation id (which a mailbox of one tenant should never carry) are
 // ordered by tenant.
 func (s *Store) FindThreadLinks(ctx context.Context, mailbox, threadID string) ([]inbox.ThreadLink, error) {
-	rows, err := s.read.QueryContext(ctx, findThreadLinksQuery, mailbox, threadID)
+	rows, err := s.reads.QueryContext(ctx, findThreadLinksQuery, mailbox, threadID)
 	if err != nil {
 		return nil, fmt.Errorf("find thread links of %s/%s: %w", mailbox, threadID, err)
 	}
