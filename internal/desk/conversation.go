@@ -39,17 +39,30 @@ type Opened struct {
 }
 
 // OpenMessage resolves the message open in the caller's Gmail to its
-// conversation: by any Message-ID it names (own, In-Reply-To, References)
-// already known in the tenant, else by its recipients (To, Cc, Delivered-To,
-// X-Original-To, List-Id) matching one of the caller's inboxes, in which case
-// the conversation is started now. A message that belongs to none of the
-// caller's inboxes yields Opened{View: nil}.
-func (s *Service) OpenMessage(ctx context.Context, u User, access GmailAccess, messageID string) (Opened, error) {
+// conversation.
+//
+// Mail the sync has ingested is found without Gmail: the thread links of
+// the caller's own mailbox (the verified address, never one from the event)
+// name the conversations of the open thread, and the first of them in an
+// inbox of the caller's tenant that the caller works in is shown. Otherwise
+// (mail not ingested yet, a mailbox without sync, no thread id in the
+// event, or only conversations the caller may not see) the message's
+// headers are read from Gmail and it is found by any Message-ID it names
+// (own, In-Reply-To, References) already known in the tenant, else by its
+// recipients (To, Cc, Delivered-To, X-Original-To, List-Id) matching one of
+// the caller's inboxes, in which case the conversation is started now. A
+// message that belongs to none of the caller's inboxes yields
+// Opened{View: nil}.
+func (s *Service) OpenMessage(ctx context.Context, u User, access GmailAccess, ids OpenedIDs) (Opened, error) {
 	if err := checkIdentity(u); err != nil {
 		return Opened{}, err
 	}
-	if strings.TrimSpace(messageID) == "" {
+	messageID := strings.TrimSpace(ids.MessageID)
+	if messageID == "" {
 		return Opened{}, inbox.Invalid("the event names no open message")
+	}
+	if o, ok, err := s.openLinked(ctx, u, ids.ThreadID); err != nil || ok {
+		return o, err
 	}
 	h, err := s.reader.MessageHeaders(ctx, access, messageID)
 	if err != nil {
@@ -65,20 +78,10 @@ func (s *Service) OpenMessage(ctx context.Context, u User, access GmailAccess, m
 			return Opened{}, fmt.Errorf("find conversation of %s: %w", id, err)
 		}
 		for _, c := range convs {
-			ib, err := s.store.GetInbox(ctx, u.Domain, c.InboxID)
-			if errors.Is(err, inbox.ErrNotFound) {
-				continue // the inbox was deleted
+			o, ok, err := s.openIfMember(ctx, u, c, m.Subject)
+			if err != nil || ok {
+				return o, err
 			}
-			if err != nil {
-				return Opened{}, fmt.Errorf("get inbox %s: %w", c.InboxID, err)
-			}
-			me, ok := ib.Member(u.Email)
-			if !ok {
-				// The mail is known, but in an inbox the caller does not work.
-				continue
-			}
-			v, err := s.view(ctx, ib, me, c)
-			return Opened{View: &v, Subject: m.Subject}, err
 		}
 	}
 	t, err := s.tenant(ctx, u)
@@ -95,6 +98,67 @@ func (s *Service) OpenMessage(ctx context.Context, u User, access GmailAccess, m
 	}
 	v, err := s.view(ctx, ib, me, c)
 	return Opened{View: &v, Subject: m.Subject}, err
+}
+
+// openLinked finds the open thread through the thread links of the
+// caller's mailbox, which the sync records for every mail it ingests. ok is
+// false when they name no conversation the caller may see.
+//
+// A thread may hold conversations of several inboxes (a mail sent to two
+// shared addresses) or, rarely, two of one inbox (Gmail merged what the
+// Message-IDs keep apart). When the caller works in more than one of them,
+// the first by conversation id is shown, where the Gmail path shows the one
+// the open message's own Message-ID belongs to.
+func (s *Service) openLinked(ctx context.Context, u User, threadID string) (Opened, bool, error) {
+	threadID = APIThreadID(strings.TrimSpace(threadID))
+	if threadID == "" {
+		return Opened{}, false, nil
+	}
+	links, err := s.store.FindThreadLinks(ctx, u.Email, threadID)
+	if err != nil {
+		return Opened{}, false, fmt.Errorf("find thread links of %s: %w", threadID, err)
+	}
+	for _, l := range links {
+		if l.TenantID != u.Domain {
+			// A mailbox belongs to one tenant; a link of another is
+			// stale (the mailbox moved), not the caller's to follow.
+			continue
+		}
+		c, err := s.store.GetConversation(ctx, u.Domain, l.ConversationID)
+		if errors.Is(err, inbox.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return Opened{}, false, fmt.Errorf("get conversation %s: %w", l.ConversationID, err)
+		}
+		o, ok, err := s.openIfMember(ctx, u, c, c.Subject)
+		if err != nil || ok {
+			return o, ok, err
+		}
+	}
+	return Opened{}, false, nil
+}
+
+// openIfMember returns the card view of c if the caller works in its inbox;
+// ok is false if not, or if the inbox was deleted.
+func (s *Service) openIfMember(ctx context.Context, u User, c inbox.Conversation, subject string) (Opened, bool, error) {
+	ib, err := s.store.GetInbox(ctx, u.Domain, c.InboxID)
+	if errors.Is(err, inbox.ErrNotFound) {
+		return Opened{}, false, nil // the inbox was deleted
+	}
+	if err != nil {
+		return Opened{}, false, fmt.Errorf("get inbox %s: %w", c.InboxID, err)
+	}
+	me, ok := ib.Member(u.Email)
+	if !ok {
+		// The mail is known, but in an inbox the caller does not work.
+		return Opened{}, false, nil
+	}
+	v, err := s.view(ctx, ib, me, c)
+	if err != nil {
+		return Opened{}, false, err
+	}
+	return Opened{View: &v, Subject: subject}, true, nil
 }
 
 // inboxFor finds the caller's inbox a mail was addressed to.

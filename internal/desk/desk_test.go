@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -31,8 +32,9 @@ func (c *clock) Add(d time.Duration) {
 
 // mailbox is a fake desk.MessageReader: message id → headers, per token.
 type mailbox struct {
-	mu   sync.Mutex
-	msgs map[string]desk.MessageHeaders // key: token + "/" + id
+	mu    sync.Mutex
+	msgs  map[string]desk.MessageHeaders // key: token + "/" + id
+	reads int                            // MessageHeaders calls: Gmail requests
 }
 
 func (m *mailbox) put(token, id string, h desk.MessageHeaders) {
@@ -44,9 +46,17 @@ func (m *mailbox) put(token, id string, h desk.MessageHeaders) {
 	m.msgs[token+"/"+id] = h
 }
 
+// gmailReads returns how many messages Gmail was asked for so far.
+func (m *mailbox) gmailReads() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.reads
+}
+
 func (m *mailbox) MessageHeaders(_ context.Context, a desk.GmailAccess, id string) (desk.MessageHeaders, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.reads++
 	h, ok := m.msgs[a.OAuthToken+"/"+id]
 	if !ok {
 		return desk.MessageHeaders{}, fmt.Errorf("%w: 404", desk.ErrMessageUnavailable)
@@ -233,7 +243,7 @@ func TestOpenMessage(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			o, err := f.svc.OpenMessage(ctx, tc.user, desk.GmailAccess{OAuthToken: tc.token}, tc.id)
+			o, err := f.svc.OpenMessage(ctx, tc.user, desk.GmailAccess{OAuthToken: tc.token}, desk.OpenedIDs{MessageID: tc.id})
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tc.wantErr)
 			}
@@ -257,6 +267,83 @@ func TestOpenMessage(t *testing.T) {
 	}
 }
 
+// TestOpenMessageByThreadLink: mail the sync has linked is opened from the
+// store, with no Gmail read; everything else is read from Gmail as before,
+// and a thread id never shows what the caller may not see.
+func TestOpenMessageByThreadLink(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	quote := f.conversation(t, sales, "quote@buyer.example", "Quote", "buyer@buyer.example")
+	for _, l := range []inbox.ThreadLink{
+		{TenantID: "example.com", ConversationID: f.refund.ID, Mailbox: bob.Email, ThreadID: "t-refund"},
+		{TenantID: "example.com", ConversationID: f.refund.ID, Mailbox: carol.Email, ThreadID: "18d0b0cf6073df79"},
+		{TenantID: "example.com", ConversationID: f.refund.ID, Mailbox: alice.Email, ThreadID: "t-alice"},
+		// Dave holds a copy of a Support mail, but works in Sales only.
+		{TenantID: "example.com", ConversationID: f.refund.ID, Mailbox: dave.Email, ThreadID: "t-refund"},
+		// One Gmail thread with a conversation of Sales and one of Support.
+		{TenantID: "example.com", ConversationID: quote.ID, Mailbox: bob.Email, ThreadID: "t-both"},
+		{TenantID: "example.com", ConversationID: f.refund.ID, Mailbox: bob.Email, ThreadID: "t-both"},
+		// A link naming another tenant than the mailbox's.
+		{TenantID: "example.com", ConversationID: f.refund.ID, Mailbox: eve.Email, ThreadID: "t-refund"},
+		// A link to a conversation that is not stored.
+		{TenantID: "example.com", ConversationID: inbox.ConversationID("support", "gone@x.example"), Mailbox: bob.Email, ThreadID: "t-gone"},
+	} {
+		if err := f.store.PutThreadLink(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.mail.put("bob", "m-private", desk.MessageHeaders{MessageID: "<lunch@example.com>", Subject: "Lunch?",
+		From: "alice@example.com", To: "bob@example.com"})
+	f.mail.put("eve", "m-refund", desk.MessageHeaders{MessageID: "<refund@customer.example>", To: "support@example.com"})
+
+	tests := []struct {
+		name      string
+		user      desk.User
+		ids       desk.OpenedIDs
+		wantConv  string // "" = not in an inbox
+		wantReads int    // Gmail reads
+		wantErr   error
+	}{
+		// Gmail does not know "m-unknown": the card comes from the link.
+		{"linked thread", bob, desk.OpenedIDs{MessageID: "m-unknown", ThreadID: "t-refund"}, f.refund.ID, 0, nil},
+		{"thread-f: form", carol, desk.OpenedIDs{MessageID: "msg-f:1", ThreadID: "thread-f:1788123456789012345"}, f.refund.ID, 0, nil},
+		{"thread of two inboxes, one the caller's", bob, desk.OpenedIDs{MessageID: "m-unknown", ThreadID: "t-both"}, f.refund.ID, 0, nil},
+		{"no thread id: read from Gmail", bob, desk.OpenedIDs{MessageID: "m-refund"}, f.refund.ID, 1, nil},
+		{"unlinked thread: read from Gmail", bob, desk.OpenedIDs{MessageID: "m-refund", ThreadID: "t-new"}, f.refund.ID, 1, nil},
+		{"link to a missing conversation: read from Gmail", bob, desk.OpenedIDs{MessageID: "m-refund", ThreadID: "t-gone"}, f.refund.ID, 1, nil},
+		// Alice's thread id, sent by Bob: Bob's mailbox has no such
+		// thread, and what Gmail says of the open message decides.
+		{"thread id of another mailbox", bob, desk.OpenedIDs{MessageID: "m-private", ThreadID: "t-alice"}, "", 1, nil},
+		{"linked, but not the caller's inbox", dave, desk.OpenedIDs{MessageID: "m-refund", ThreadID: "t-refund"}, "", 1, nil},
+		{"link of another tenant", eve, desk.OpenedIDs{MessageID: "m-refund", ThreadID: "t-refund"}, "", 1, nil},
+		{"thread id without message id", bob, desk.OpenedIDs{ThreadID: "t-refund"}, "", 0, inbox.ErrInvalid},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := f.mail.gmailReads()
+			o, err := f.svc.OpenMessage(ctx, tc.user, desk.GmailAccess{OAuthToken: tc.user.Email[:strings.IndexByte(tc.user.Email, '@')]}, tc.ids)
+			if got := f.mail.gmailReads() - before; got != tc.wantReads {
+				t.Errorf("Gmail reads = %d, want %d", got, tc.wantReads)
+			}
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tc.wantErr)
+			}
+			switch {
+			case err != nil:
+			case tc.wantConv == "" && o.View != nil:
+				t.Fatalf("got conversation %s, want none", o.View.Conversation.ID)
+			case tc.wantConv == "":
+			case o.View == nil:
+				t.Fatalf("got no conversation, want %s", tc.wantConv)
+			case o.View.Conversation.ID != tc.wantConv:
+				t.Fatalf("got conversation %s, want %s", o.View.Conversation.ID, tc.wantConv)
+			case o.Subject != o.View.Conversation.Subject && tc.wantReads == 0:
+				t.Errorf("subject = %q, want the conversation's %q", o.Subject, o.View.Conversation.Subject)
+			}
+		})
+	}
+}
+
 func TestOpenMessageStartsOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -270,7 +357,7 @@ func TestOpenMessageStartsOnce(t *testing.T) {
 	ids := make([]string, len(users))
 	for i, u := range users {
 		wg.Go(func() {
-			o, err := f.svc.OpenMessage(ctx, u, desk.GmailAccess{OAuthToken: u.Email}, "m")
+			o, err := f.svc.OpenMessage(ctx, u, desk.GmailAccess{OAuthToken: u.Email}, desk.OpenedIDs{MessageID: "m"})
 			if err != nil || o.View == nil {
 				t.Errorf("%s: %v %v", u.Email, o.View, err)
 				return

@@ -12,11 +12,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/mail"
-	"strconv"
 	"strings"
 	"time"
 
-	"golang.org/x/oauth2"
 	gmail "google.golang.org/api/gmail/v1"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
@@ -24,10 +22,19 @@ import (
 	"github.com/postfach/postfach/internal/desk"
 )
 
-// Reader reads message headers for the sidebar.
+// Reader reads message headers for the sidebar. It is safe for concurrent
+// use.
+//
+// Every sidebar request carries its own user's OAuth token, so a client
+// bound to a token (an oauth2.Transport) would be good for one request
+// only. Reader instead keeps one gmail.Service over one http.Client for
+// all users, built once, and sets each request's token on the call itself
+// (the generated calls' Header): the service, its client and the
+// transport's connection pool are shared, and nothing is cached per token,
+// so there is nothing to bound or to expire.
 type Reader struct {
-	endpoint string
-	base     http.RoundTripper
+	svc *gmail.Service
+	err error // from building svc; returned by every read
 }
 
 // Options configure a Reader.
@@ -36,16 +43,28 @@ type Options struct {
 	// default); the client appends "gmail/v1/…".
 	Endpoint string
 	// Transport carries the requests; http.DefaultTransport by default.
+	// It must not authorize requests itself: each read sets the user's
+	// Authorization header.
 	Transport http.RoundTripper
 }
 
 // New builds a Reader.
 func New(o Options) *Reader {
-	r := &Reader{endpoint: o.Endpoint, base: o.Transport}
-	if r.base == nil {
-		r.base = http.DefaultTransport
+	base := o.Transport
+	if base == nil {
+		base = http.DefaultTransport
 	}
-	return r
+	opts := []option.ClientOption{option.WithHTTPClient(&http.Client{Transport: base})}
+	if o.Endpoint != "" {
+		opts = append(opts, option.WithEndpoint(o.Endpoint))
+	}
+	// With WithHTTPClient the client is taken as it is: ctx is not kept
+	// and nothing is dialled here.
+	svc, err := gmail.NewService(context.Background(), opts...)
+	if err != nil {
+		err = fmt.Errorf("gmail client: %w", err)
+	}
+	return &Reader{svc: svc, err: err}
 }
 
 var _ desk.MessageReader = (*Reader)(nil)
@@ -59,22 +78,14 @@ var metadataHeaders = []string{
 // MessageHeaders implements desk.MessageReader with users.messages.get
 // (format=metadata).
 func (r *Reader) MessageHeaders(ctx context.Context, access desk.GmailAccess, messageID string) (desk.MessageHeaders, error) {
+	if r.err != nil {
+		return desk.MessageHeaders{}, r.err
+	}
 	if access.OAuthToken == "" {
 		return desk.MessageHeaders{}, fmt.Errorf("%w: the request carries no Gmail token", desk.ErrMessageUnavailable)
 	}
-	client := &http.Client{Transport: &oauth2.Transport{
-		Source: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: access.OAuthToken, TokenType: "Bearer"}),
-		Base:   r.base,
-	}}
-	opts := []option.ClientOption{option.WithHTTPClient(client)}
-	if r.endpoint != "" {
-		opts = append(opts, option.WithEndpoint(r.endpoint))
-	}
-	svc, err := gmail.NewService(ctx, opts...)
-	if err != nil {
-		return desk.MessageHeaders{}, fmt.Errorf("gmail client: %w", err)
-	}
-	call := svc.Users.Messages.Get("me", APIMessageID(messageID)).Format("metadata").MetadataHeaders(metadataHeaders...).Context(ctx)
+	call := r.svc.Users.Messages.Get("me", desk.APIMessageID(messageID)).Format("metadata").MetadataHeaders(metadataHeaders...).Context(ctx)
+	call.Header().Set("Authorization", "Bearer "+access.OAuthToken)
 	if access.MessageToken != "" {
 		call.Header().Set("X-Goog-Gmail-Access-Token", access.MessageToken)
 	}
@@ -87,20 +98,6 @@ func (r *Reader) MessageHeaders(ctx context.Context, access desk.GmailAccess, me
 		return desk.MessageHeaders{}, fmt.Errorf("gmail messages.get %s: %w", messageID, err)
 	}
 	return headersOf(m), nil
-}
-
-// APIMessageID turns the message id of an add-on event into the id the Gmail
-// API takes. The add-on guide shows ids such as "msg-f:1788123456789012345"
-// and passes them to the API unchanged; the API's own ids are hex. We keep
-// ids as they are except that "msg-f:<decimal>" is converted to hex, the
-// commonly assumed mapping (unverified: see addon-protocol.md §1.5).
-func APIMessageID(id string) string {
-	if rest, ok := strings.CutPrefix(id, "msg-f:"); ok {
-		if n, err := strconv.ParseUint(rest, 10, 64); err == nil {
-			return strconv.FormatUint(n, 16)
-		}
-	}
-	return id
 }
 
 // headersOf takes the headers as Gmail returns them. Gmail has decoded RFC

@@ -19,21 +19,6 @@ import (
 	"github.com/postfach/postfach/internal/syncer"
 )
 
-func TestAPIMessageID(t *testing.T) {
-	t.Parallel()
-	tests := []struct{ in, want string }{
-		{"18c3a7f2b9d0e4a1", "18c3a7f2b9d0e4a1"},
-		{"msg-f:1788123456789012345", "18d0b0cf6073df79"},
-		{"msg-f:notanumber", "msg-f:notanumber"},
-		{"thread-f:1", "thread-f:1"},
-	}
-	for _, tc := range tests {
-		if got := gmailclient.APIMessageID(tc.in); got != tc.want {
-			t.Errorf("APIMessageID(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
 // simulator serves a Gmail simulator that accepts "tok-<mailbox>".
 func simulator(t *testing.T, o gmailsim.Options) (*gmailsim.Server, string) {
 	t.Helper()
@@ -242,5 +227,56 @@ func TestModifyMessagesCheapest(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// handlerTransport serves requests in process with h, so that a benchmark
+// measures the client's work and the simulator's, not the network's.
+type handlerTransport struct{ h http.Handler }
+
+func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	w := httptest.NewRecorder()
+	t.h.ServeHTTP(w, r)
+	return w.Result(), nil
+}
+
+// BenchmarkReaderMessageHeaders is one sidebar read of an open message,
+// through the real gmail/v1 client and the simulator, in process. Run with
+// -benchmem: allocs/op is the client's cost per card plus the simulator's.
+func BenchmarkReaderMessageHeaders(b *testing.B) {
+	sim := gmailsim.New(gmailsim.Options{Authenticate: func(r *http.Request) (string, error) {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer tok-")
+		if !ok {
+			return "", errors.New("bad token")
+		}
+		return tok, nil
+	}})
+	sim.AddMailbox("bob@example.com")
+	got, err := sim.Deliver([]byte("From: a@x.example\r\nTo: support@example.com\r\nSubject: Hi\r\nMessage-ID: <m1@x.example>\r\n\r\nbody\r\n"), "bob@example.com")
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := gmailclient.New(gmailclient.Options{Endpoint: "http://gmail.test/", Transport: handlerTransport{sim.Handler()}})
+	access := desk.GmailAccess{OAuthToken: "tok-bob@example.com", MessageToken: "x"}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := r.MessageHeaders(ctx, access, got[0].ID); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDialerMailbox is what the sync side pays to open a mailbox (once
+// per sync, watch or mirrored thread): a gmail.Service over the mailbox's
+// token source, which the TokenSources keep (mailboxauth caches them).
+func BenchmarkDialerMailbox(b *testing.B) {
+	d := gmailclient.NewDialer(gmailclient.DialerOptions{Endpoint: "http://gmail.test/", Tokens: tokens{}})
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := d.Mailbox(ctx, "bob@example.com"); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

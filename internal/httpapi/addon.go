@@ -31,14 +31,16 @@ func (s *Server) homepage(c echo.Context) error {
 }
 
 // messageOpen answers the Gmail contextual trigger: the conversation card of
-// the open message.
+// the open message. Both of the event's Gmail ids go to desk: the thread id
+// finds ingested mail without a Gmail request.
 func (s *Server) messageOpen(c echo.Context) error {
 	ev := addon.EventFrom(c)
 	if ev.Gmail == nil || ev.Gmail.MessageID == "" {
 		return echo.NewHTTPError(http.StatusBadRequest, "message-open event without gmail.messageId")
 	}
 	access := desk.GmailAccess{OAuthToken: ev.Auth.UserOAuthToken, MessageToken: ev.Gmail.AccessToken}
-	o, err := s.desk.OpenMessage(c.Request().Context(), user(c), access, ev.Gmail.MessageID)
+	ids := desk.OpenedIDs{MessageID: ev.Gmail.MessageID, ThreadID: ev.Gmail.ThreadID}
+	o, err := s.desk.OpenMessage(c.Request().Context(), user(c), access, ids)
 	if err != nil {
 		return err
 	}
