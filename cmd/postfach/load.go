@@ -116,8 +116,8 @@ func load(ctx context.Context, c loadOptions) (loadResult, error) {
 	homeBody, _ := addontest.HomepageEvent(homeTok).JSON()
 	reqs = append(reqs, request{"homepage", c.BaseURL + "/addon/homepage", homeBody, home.SystemIDToken})
 	openTok := addontest.Tokens{System: open.SystemIDToken, User: open.UserIDToken, OAuth: open.UserOAuthToken}
-	for _, id := range ids {
-		b, _ := addontest.MessageEvent(openTok, id, "", "").JSON()
+	for _, m := range ids {
+		b, _ := addontest.MessageEvent(openTok, m[0], m[1], "").JSON()
 		reqs = append(reqs, request{"message-open", c.BaseURL + "/addon/message-open", b, open.SystemIDToken})
 	}
 
@@ -187,8 +187,9 @@ func loadTokens(ctx context.Context, client *http.Client, base, user, path strin
 	return t, nil
 }
 
-// loadMessages lists the user's message ids through the Gmail simulator.
-func loadMessages(ctx context.Context, client *http.Client, base, token string) ([]string, error) {
+// loadMessages lists the user's message and thread ids through the Gmail
+// simulator.
+func loadMessages(ctx context.Context, client *http.Client, base, token string) ([][2]string, error) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/gmail/v1/users/me/messages?maxResults=100", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := client.Do(req)
@@ -197,14 +198,17 @@ func loadMessages(ctx context.Context, client *http.Client, base, token string) 
 	}
 	defer resp.Body.Close()
 	var list struct {
-		Messages []struct{ ID string } `json:"messages"`
+		Messages []struct {
+			ID       string `json:"id"`
+			ThreadID string `json:"threadId"`
+		} `json:"messages"`
 	}
 	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&list) != nil {
 		return nil, fmt.Errorf("load: list messages: %s", resp.Status)
 	}
-	ids := make([]string, len(list.Messages))
+	ids := make([][2]string, len(list.Messages))
 	for i, m := range list.Messages {
-		ids[i] = m.ID
+		ids[i] = [2]string{m.ID, m.ThreadID}
 	}
 	return ids, nil
 }

@@ -368,7 +368,7 @@ type loader struct {
 	app    *devApp
 	client *http.Client
 	convs  []string
-	opens  []string // Gmail message ids in bob's mailbox of mail the sync ingested
+	opens  [][2]string // Gmail message and thread ids in bob's mailbox, as the event carries them
 	tokens map[string]addontest.Tokens
 	users  []string
 }
@@ -383,7 +383,7 @@ func newLoader(app *devApp, convs []string) (*loader, error) {
 	}
 	for _, m := range app.Gmail.MessagesOf("bob@example.com") {
 		if slices.Contains(m.LabelIDs, "INBOX") {
-			l.opens = append(l.opens, m.ID)
+			l.opens = append(l.opens, [2]string{m.ID, m.ThreadID})
 		}
 	}
 	if len(l.opens) == 0 {
@@ -430,7 +430,8 @@ func (l *loader) do(ctx context.Context, kind string) (int, error) {
 		path, ev = "/addon/homepage", addontest.HomepageEvent(l.tokens[user+"/addon/homepage"])
 	case kindOpen:
 		user = "bob@example.com"
-		path, ev = "/addon/message-open", addontest.MessageEvent(l.tokens[user+"/addon/message-open"], l.opens[rand.IntN(len(l.opens))], "", "")
+		m := l.opens[rand.IntN(len(l.opens))]
+		path, ev = "/addon/message-open", addontest.MessageEvent(l.tokens[user+"/addon/message-open"], m[0], m[1], "")
 	case kindList:
 		f := []desk.Filter{desk.FilterOpen, desk.FilterUnassigned, desk.FilterMine, desk.FilterPending}[rand.IntN(4)]
 		path, ev = "/addon/action", addontest.ActionEvent(l.tokens[user+"/addon/action"],
