@@ -20,14 +20,27 @@ type noteDoc struct {
 	SortKey   string    `firestore:"sortKey"` // CreatedAt, then ID
 }
 
-// AddNote implements inbox.Store: one transaction reads the conversation,
-// creates the note and its activity entry and writes both into the
-// conversation's recent copy (its field "recent" only: the version and
-// every other field stay, so a note never makes a change conflict; two
-// writers of one conversation are serialised by the transaction). The note
-// must carry a tenant, conversation, id and non-blank body, and ev must
-// belong to the same conversation (ErrInvalid otherwise); a note id used
-// twice is ErrAlreadyExists.
+// AddNote implements inbox.Store. A note is its own document, and saving it
+// must not depend on winning the conversation document, which every change,
+// mail and note of the conversation writes. So it takes three steps:
+//
+//  1. a plain read checks that the conversation exists (conversations are
+//     never deleted, so no lock is needed to keep it so);
+//  2. a transaction creates the note and its activity entry, new
+//     documents that nothing else writes: this is the save;
+//  3. a second transaction (refreshRecent) adds both to the conversation's
+//     recent copy, retried on contention like every transaction.
+//
+// Every writer of the copy (step 3, UpdateConversation, AppendMessage)
+// derives it from the copy it read plus its own entries, so once each
+// note's step 3 has committed the copy holds the newest entries whatever
+// the order of the commits. When step 3 cannot commit in time the note and
+// its entry are deleted again and AddNote returns inbox.ErrUnavailable, so
+// RecentHistory never misses a saved note. The version and every other
+// field of the conversation stay: a note never makes a change conflict.
+// The note must carry a tenant, conversation, id and non-blank body, and ev
+// must belong to the same conversation (ErrInvalid otherwise); a note id
+// used twice is ErrAlreadyExists.
 func (s *Store) AddNote(ctx context.Context, n inbox.Note, ev inbox.Activity) error {
 	switch {
 	case n.TenantID == "" || n.ConversationID == "" || n.ID == "":
@@ -40,7 +53,44 @@ func (s *Store) AddNote(ctx context.Context, n inbox.Note, ev inbox.Activity) er
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	conv := s.conversationRef(n.TenantID, n.ConversationID)
+	if _, err := s.get(ctx, nil, conv); err != nil {
+		return wrap(op+": look up conversation", err)
+	}
+	noteRef := conv.Collection(collNotes).Doc(docID(n.ID))
+	evRef := conv.Collection(collActivity).Doc(docID(ev.ID))
 	err := s.runTx(ctx, func(ctx context.Context, tx *txn) error {
+		if err := tx.create(noteRef, encodeNote(n)); err != nil {
+			return err
+		}
+		return tx.create(evRef, encodeActivity(ev))
+	})
+	if err != nil {
+		return wrapCommit(op, err)
+	}
+	if err := s.refreshRecent(ctx, conv, n, ev); err != nil {
+		// Take the note back so that nothing is saved; the deletes touch
+		// only the two new documents, so they meet no contention. They
+		// run even when ctx has ended, within a bound of their own.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if derr := s.runTx(dctx, func(ctx context.Context, tx *txn) error {
+			if err := tx.delete(noteRef); err != nil {
+				return err
+			}
+			return tx.delete(evRef)
+		}); derr != nil {
+			return fmt.Errorf("%s: the note is saved but not in the recent history (%w), and taking it back failed: %w", op, err, derr)
+		}
+		return wrapCommit(op+": update the recent history", err)
+	}
+	return nil
+}
+
+// refreshRecent adds note n and its entry ev, both saved, to the recent copy
+// of the conversation at conv, in a transaction of its own that writes the
+// field "recent" alone.
+func (s *Store) refreshRecent(ctx context.Context, conv *firestore.DocumentRef, n inbox.Note, ev inbox.Activity) error {
+	return s.runTx(ctx, func(ctx context.Context, tx *txn) error {
 		snap, err := s.get(ctx, tx, conv)
 		if err != nil {
 			return wrap("look up conversation", err)
@@ -49,20 +99,16 @@ func (s *Store) AddNote(ctx context.Context, n inbox.Note, ev inbox.Activity) er
 		if err := snap.DataTo(&d); err != nil {
 			return fmt.Errorf("decode conversation: %w", err)
 		}
+		// A copy filled from the subcollections already holds n and ev;
+		// adding them again changes nothing.
 		recent, err := s.recentOf(ctx, tx, conv, d)
 		if err != nil {
 			return err
 		}
-		if err := tx.create(conv.Collection(collNotes).Doc(docID(n.ID)), encodeNote(n)); err != nil {
-			return err
-		}
-		if err := s.appendActivity(tx, recent, ev); err != nil {
-			return err
-		}
 		recent.addNote(n)
+		recent.addActivity(ev)
 		return tx.set(conv, map[string]any{fieldRecent: recent}, firestore.Merge([]string{fieldRecent}))
 	})
-	return wrapCommit(op, err)
 }
 
 // ListNotes implements inbox.Store; limit ≤ 0 reads 20 notes.

@@ -22,33 +22,6 @@ import (
 // testProject is the project id every test store uses in the emulator.
 const testProject = "postfach-test"
 
-// emulatorGaps lists the conformance subtests that the pinned emulator
-// (@firestore-emulator/server, see .ci/firestore-emulator) cannot run, with
-// the reason. Production Firestore runs them all; the SQLite run covers
-// them on every `go test`.
-//
-// The emulator has two more gaps that no subtest depends on: it merges
-// every Set into the stored document instead of replacing it, and it
-// ignores field deletes (firestore.Delete) and projections (Select). The
-// adapter writes every field of a document on each Set, so a merge and a
-// replace store the same thing, and it neither deletes fields nor projects.
-var emulatorGaps = map[string]string{
-	"Concurrent/UpdateOneWins": "the Firestore emulator has no transaction isolation: " +
-		"racing read-check-write transactions all commit, so more than one writer wins",
-	"Concurrent/AppendOnce": "the Firestore emulator has no transaction isolation: " +
-		"racing AppendMessage transactions all see the Message-ID as new",
-	"Concurrent/MailboxLeaseOneWins": "the Firestore emulator has no transaction isolation: " +
-		"racing lease acquisitions all read the free lease",
-	"Concurrent/MailboxUpdatesAllApplied": "the Firestore emulator has no transaction isolation: " +
-		"racing read-modify-writes overwrite each other instead of retrying",
-	"Concurrent/TenantUpdatesAllApplied": "the Firestore emulator has no transaction isolation: " +
-		"racing read-modify-writes of the tenant overwrite each other instead of retrying",
-	"Concurrent/InboxUpdatesAllApplied": "the Firestore emulator has no transaction isolation: " +
-		"racing read-modify-writes of the inbox overwrite each other instead of retrying",
-	"Concurrent/RecentNotesAllKept": "the Firestore emulator has no transaction isolation: " +
-		"racing notes each rewrite the conversation's recent copy from the one they read, and the last write wins",
-}
-
 // requireEmulator returns FIRESTORE_EMULATOR_HOST, or skips the test (fails
 // it when POSTFACH_REQUIRE_FIRESTORE=1, as .ci/run sets).
 func requireEmulator(tb testing.TB) string {
@@ -135,7 +108,6 @@ func TestConformance(t *testing.T) {
 			}
 			return track(MustOpen(t, ns))
 		},
-		Skip: emulatorGaps,
 	})
 }
 
