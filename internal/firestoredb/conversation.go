@@ -216,7 +216,17 @@ func (s *Store) CreateConversation(ctx context.Context, c inbox.Conversation, me
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	ref := s.conversationRef(c.TenantID, c.ID)
+	retried := false
 	err = s.runTx(ctx, func(ctx context.Context, tx *txn) error {
+		// Racing creates of one conversation (one mail seen through
+		// several mailboxes) abort each other; once one has won, the
+		// others' next attempts end here without taking any lock.
+		if retried {
+			if _, err := s.get(ctx, nil, ref); err == nil {
+				return fmt.Errorf("the conversation was created meanwhile: %w", inbox.ErrAlreadyExists)
+			}
+		}
+		retried = true
 		if _, err := s.get(ctx, tx, s.inboxRef(c.TenantID, c.InboxID)); err != nil {
 			return wrap("inbox "+c.InboxID, err)
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -380,5 +381,59 @@ func TestMailboxLegacyExpected(t *testing.T) {
 		if _, ok := snap.Data()[f]; !ok {
 			t.Errorf("UpdateMailbox did not write %s", f)
 		}
+	}
+}
+
+// TestContentionUnavailable: a write that keeps losing to concurrent
+// writes until the contention deadline returns inbox.ErrUnavailable (never
+// Firestore's Aborted, nor ErrConflict, which means a stale version) and
+// saves nothing. With no time to retry, racing read-modify-writes of one
+// tenant abort all but one another's transactions.
+func TestContentionUnavailable(t *testing.T) {
+	s, _ := MustOpenFresh(t)
+	ctx := t.Context()
+	const domain = "acme.example"
+	if err := s.CreateTenant(ctx, inbox.Tenant{Domain: domain}); err != nil {
+		t.Fatal(err)
+	}
+	s.contention = 0
+	const writers = 8
+	errs := make([]error, writers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range writers {
+		wg.Go(func() {
+			<-start
+			_, errs[i] = s.UpdateTenant(ctx, domain, func(tn *inbox.Tenant) error {
+				tn.Admins = append(slices.Clone(tn.Admins), fmt.Sprintf("admin-%d@%s", i, domain))
+				return nil
+			})
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	var saved []string
+	unavailable := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			saved = append(saved, fmt.Sprintf("admin-%d@%s", i, domain))
+		case errors.Is(err, inbox.ErrUnavailable) && !errors.Is(err, inbox.ErrConflict):
+			unavailable++
+		default:
+			t.Errorf("UpdateTenant %d: got %v, want nil or %v", i, err, inbox.ErrUnavailable)
+		}
+	}
+	if unavailable == 0 {
+		t.Errorf("no writer got %v: the race did not contend", inbox.ErrUnavailable)
+	}
+	got, err := s.GetTenant(ctx, domain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got.Admins)
+	if diff := cmp.Diff(saved, got.Admins); diff != "" {
+		t.Errorf("admins: exactly the updates that returned nil are saved (-want +got):\n%s", diff)
 	}
 }
