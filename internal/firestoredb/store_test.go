@@ -256,10 +256,9 @@ func TestRecentHistoryLegacyConversation(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			// The emulator ignores firestore.Delete (and merges every
-			// Set): null stands for the missing field, which decodes alike.
+			// Remove the copy, as in a document written before it existed.
 			ref := s.conversationRef(c.TenantID, c.ID)
-			if _, err := ref.Update(ctx, []firestore.Update{{Path: fieldRecent, Value: nil}}); err != nil {
+			if _, err := ref.Update(ctx, []firestore.Update{{Path: fieldRecent, Value: firestore.Delete}}); err != nil {
 				t.Fatalf("strip the recent copy: %v", err)
 			}
 			// The conversation, then the lists: a read per entry.
@@ -329,9 +328,8 @@ func wantRecentLists(t *testing.T, s *Store, c inbox.Conversation, reads int) {
 
 // TestMailboxLegacyExpected: a mailbox document written while Mailbox had
 // Expected (an "expected" array of label changes) and no access fields
-// still reads and updates. (Firestore drops the field on that update, as
-// UpdateMailbox sets the whole document; the emulator merges every Set, so
-// that is not checked here.)
+// still reads and updates, and that update drops the field (UpdateMailbox
+// sets the whole document).
 func TestMailboxLegacyExpected(t *testing.T) {
 	s, _ := MustOpenFresh(t)
 	ctx := t.Context()
@@ -381,6 +379,9 @@ func TestMailboxLegacyExpected(t *testing.T) {
 		if _, ok := snap.Data()[f]; !ok {
 			t.Errorf("UpdateMailbox did not write %s", f)
 		}
+	}
+	if _, ok := snap.Data()["expected"]; ok {
+		t.Errorf("UpdateMailbox kept the legacy field expected")
 	}
 }
 
