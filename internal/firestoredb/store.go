@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -319,6 +320,66 @@ func (s *Store) create(ctx context.Context, ref *firestore.DocumentRef, data any
 		s.writes.Add(1)
 	}
 	return err
+}
+
+// replace reads the document at ref and replaces it by what next makes of
+// it, on the condition that nothing wrote it since the read (a precondition
+// on its update time, checked by Firestore). A write that finds it changed
+// reads again, retried like an aborted transaction. Unlike a transaction it
+// holds no lock between the read and the write, so many writers of one
+// document (pushes recording a mailbox's history id, say) settle in
+// milliseconds instead of waiting out each other's locks. next may run more
+// than once; its error ends replace and is returned as is. data is a
+// struct with firestore tags; fields of the stored document that it lacks
+// are deleted, as a Set would.
+func (s *Store) replace(ctx context.Context, ref *firestore.DocumentRef, next func(*firestore.DocumentSnapshot) (any, error)) error {
+	return s.retry(ctx, func(time.Time) error {
+		snap, err := s.get(ctx, nil, ref)
+		if err != nil {
+			return err
+		}
+		data, err := next(snap)
+		if err != nil {
+			return err
+		}
+		updates := topLevelFields(data)
+		written := map[string]bool{}
+		for _, u := range updates {
+			written[u.FieldPath[0]] = true
+		}
+		for k := range snap.Data() {
+			if !written[k] {
+				updates = append(updates, firestore.Update{FieldPath: firestore.FieldPath{k}, Value: firestore.Delete})
+			}
+		}
+		_, err = ref.Update(ctx, updates, firestore.LastUpdateTime(snap.UpdateTime))
+		if status.Code(err) == codes.FailedPrecondition {
+			return status.Error(codes.Aborted, "written since it was read")
+		}
+		if err == nil {
+			s.writes.Add(1)
+		}
+		return err
+	})
+}
+
+// topLevelFields lists the fields of a document struct (or pointer to one)
+// by their firestore tags, as updates that set each.
+func topLevelFields(data any) []firestore.Update {
+	v := reflect.Indirect(reflect.ValueOf(data))
+	var out []firestore.Update
+	for i := range v.NumField() {
+		f := v.Type().Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("firestore"), ",")
+		if !f.IsExported() || name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out = append(out, firestore.Update{FieldPath: firestore.FieldPath{name}, Value: v.Field(i).Interface()})
+	}
+	return out
 }
 
 // # Contention
