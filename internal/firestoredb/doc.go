@@ -99,9 +99,13 @@
 // buffer writes, so they may be rerun after contention.
 // Creates use Create (a does-not-exist precondition) for
 // create-if-absent; the version check of UpdateConversation and
-// AppendMessage, the read-modify-writes of UpdateTenant, UpdateInbox and
-// UpdateMailbox, and the recent copy that every history write rewrites,
-// rely on the transaction's serialisable isolation.
+// AppendMessage and the recent copy that they rewrite rely on the
+// transaction's serialisable isolation. Writes of one document that many
+// writers race on do without a transaction: UpdateTenant, UpdateInbox,
+// UpdateMailbox (every push and sync writes its mailbox) and the note's
+// update of the recent copy read the document and write it on the
+// condition that its update time is still the one read (Store.replace), a
+// compare-and-set that holds no lock while fn runs.
 //
 // # Contention
 //
@@ -117,7 +121,8 @@
 // instead. Other aborted writes are retried with a jittered pause that
 // doubles from 20 ms up to 1 s. A write still aborted at the deadline
 // returns inbox.ErrUnavailable: nothing was saved, the caller may try
-// again. An attempt in flight is never cut short by that deadline, so a
+// again. A compare-and-set that finds the document changed is retried the
+// same way. An attempt in flight is never cut short by that deadline, so a
 // commit whose outcome is unknown is never reported as unsaved.
 //
 // # Counts and cost
@@ -174,9 +179,9 @@
 //     and ListActivity read 20 entries when limit ≤ 0; equal times are
 //     ordered by address (mailboxes) or id.
 //   - UpdateMailbox, UpdateTenant and UpdateInbox return fn's error itself,
-//     unwrapped. Unlike SQLite's, they may run fn more than once: Firestore
-//     reruns a transaction that lost to a concurrent one, as the contract
-//     allows. UpdateInbox writes every field but the keys and the address,
+//     unwrapped. Unlike SQLite's, they may run fn more than once: a write
+//     that finds the document changed since its read runs again, as the
+//     contract allows. UpdateInbox writes every field but the keys and the address,
 //     CreatedAt included.
 //   - DeleteInbox deletes the inbox and its address claim; its
 //     conversations, their history, Message-IDs and thread links stay. A
