@@ -217,7 +217,7 @@ func (s *Store) CreateConversation(ctx context.Context, c inbox.Conversation, me
 	}
 	ref := s.conversationRef(c.TenantID, c.ID)
 	retried := false
-	err = s.runTx(ctx, func(ctx context.Context, tx *txn) error {
+	err = s.runTxWithin(ctx, s.ingestContention, func(ctx context.Context, tx *txn) error {
 		// Racing creates of one conversation (one mail seen through
 		// several mailboxes) abort each other; once one has won, the
 		// others' next attempts end here without taking any lock.
@@ -274,7 +274,20 @@ func (s *Store) AppendMessage(ctx context.Context, c inbox.Conversation, message
 	}
 	own := hashes[0]
 	ref := s.conversationRef(c.TenantID, c.ID)
-	err = s.runTx(ctx, func(ctx context.Context, tx *txn) error {
+	retried := false
+	err = s.runTxWithin(ctx, s.ingestContention, func(ctx context.Context, tx *txn) error {
+		// The same mail appended through several mailboxes at once: once
+		// one has recorded it, the others' next attempts end here without
+		// taking any lock.
+		if retried {
+			if snap, err := s.get(ctx, nil, ref); err == nil {
+				var d convDoc
+				if snap.DataTo(&d) == nil && slices.Contains(d.Mids, own) {
+					return fmt.Errorf("the mail was recorded meanwhile: %w", inbox.ErrAlreadyExists)
+				}
+			}
+		}
+		retried = true
 		snap, err := s.get(ctx, tx, ref)
 		if err != nil {
 			return wrap("read stored conversation", err)

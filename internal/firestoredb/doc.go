@@ -112,7 +112,10 @@
 // Firestore (and Google's emulator) aborts a transaction that loses a lock
 // to another with codes.Aborted, and nothing of it is written. That is an
 // expected outcome, not an error: every transaction and every
-// create-if-absent write is retried for up to 15 s. A transaction is rerun
+// create-if-absent write is retried for up to 15 s (a minute for
+// CreateConversation and AppendMessage, which the background sync calls:
+// one mail seen through several mailboxes makes their syncs race on the
+// query of the inbox's Message-IDs). A transaction is rerun
 // by the client's own loop, which keeps the first attempt's lock priority
 // (so writers of one document do not starve each other) and pauses a
 // jittered, doubling time (0–1 s, 0–2 s, …) between attempts; that loop

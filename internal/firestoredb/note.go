@@ -97,7 +97,7 @@ func (s *Store) AddNote(ctx context.Context, n inbox.Note, ev inbox.Activity) er
 // each other's locks. A conversation without a copy yet is filled from the
 // subcollections in a transaction.
 func (s *Store) refreshRecent(ctx context.Context, conv *firestore.DocumentRef, n inbox.Note, ev inbox.Activity) error {
-	return s.retry(ctx, func(time.Time) error {
+	return s.retry(ctx, s.contention, func(time.Time) error {
 		snap, err := s.get(ctx, nil, conv)
 		if err != nil {
 			return wrap("look up conversation", err)

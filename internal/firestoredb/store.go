@@ -51,8 +51,9 @@ type Store struct {
 	reads, writes atomic.Int64
 
 	// contention is how long a write that keeps losing to concurrent
-	// writes is retried before it is given up as inbox.ErrUnavailable.
-	contention time.Duration
+	// writes is retried before it is given up as inbox.ErrUnavailable;
+	// ingestContention the same for recording mail (see there).
+	contention, ingestContention time.Duration
 
 	mu     sync.Mutex
 	shapes map[string]queryShape // every query shape issued, by key
@@ -80,7 +81,7 @@ func OpenNamespace(ctx context.Context, projectID, namespace string, opts ...opt
 	if err != nil {
 		return nil, fmt.Errorf("open firestore: %w", err)
 	}
-	s := &Store{client: client, contention: contentionDeadline, shapes: map[string]queryShape{}}
+	s := &Store{client: client, contention: contentionDeadline, ingestContention: ingestContentionDeadline, shapes: map[string]queryShape{}}
 	if namespace != "" {
 		s.root = client.Collection(collNamespaces).Doc(namespace)
 	}
@@ -279,8 +280,13 @@ func (t *txn) delete(ref *firestore.DocumentRef) error {
 // retry); f must therefore only read (through s with its txn) and buffer
 // writes. The writes of the committed attempt are counted.
 func (s *Store) runTx(ctx context.Context, f func(ctx context.Context, tx *txn) error) error {
+	return s.runTxWithin(ctx, s.contention, f)
+}
+
+// runTxWithin is runTx retrying for up to within.
+func (s *Store) runTxWithin(ctx context.Context, within time.Duration, f func(ctx context.Context, tx *txn) error) error {
 	var committed int
-	err := s.retry(ctx, func(deadline time.Time) error {
+	err := s.retry(ctx, within, func(deadline time.Time) error {
 		// The client reruns an aborted attempt itself, asking Firestore to
 		// keep the first attempt's lock priority (without it, a retry is a
 		// new transaction that the others keep winning against, and
@@ -312,7 +318,7 @@ func (s *Store) runTx(ctx context.Context, f func(ctx context.Context, tx *txn) 
 // create stores a new document outside a transaction (create-if-absent),
 // retried on contention like a transaction.
 func (s *Store) create(ctx context.Context, ref *firestore.DocumentRef, data any) error {
-	err := s.retry(ctx, func(time.Time) error {
+	err := s.retry(ctx, s.contention, func(time.Time) error {
 		_, err := ref.Create(ctx, data)
 		return err
 	})
@@ -333,7 +339,7 @@ func (s *Store) create(ctx context.Context, ref *firestore.DocumentRef, data any
 // struct with firestore tags; fields of the stored document that it lacks
 // are deleted, as a Set would.
 func (s *Store) replace(ctx context.Context, ref *firestore.DocumentRef, next func(*firestore.DocumentSnapshot) (any, error)) error {
-	return s.retry(ctx, func(time.Time) error {
+	return s.retry(ctx, s.contention, func(time.Time) error {
 		snap, err := s.get(ctx, nil, ref)
 		if err != nil {
 			return err
@@ -389,6 +395,15 @@ func topLevelFields(data any) []firestore.Update {
 // of writers of one document to drain.
 const contentionDeadline = 15 * time.Second
 
+// ingestContentionDeadline is contentionDeadline for CreateConversation and
+// AppendMessage, which the background sync calls, not a user waiting for a
+// card. One mail seen through several mailboxes at once makes their syncs
+// race on the same conversation and on the query of its inbox's
+// Message-IDs, whose range locks conflict until one of them commits (the
+// others then learn that the mail is recorded). Giving up on a mail only
+// delays it to the next sync, so these retry longer.
+const ingestContentionDeadline = time.Minute
+
 // Backoff between calls of a contended write: a random pause in [0, d), d
 // starting at backoffInitial and doubling up to backoffMax.
 const (
@@ -401,28 +416,29 @@ const (
 // the transaction.
 var errContended = errors.New("still aborted by contention")
 
-// retry calls attempt (given the deadline) until it returns anything but
-// codes.Aborted (Firestore aborts a transaction that loses a lock to
-// another, and a write that meets too much contention; either way nothing
-// was written), pausing a jittered, exponentially growing time between
-// calls. When s.contention has passed since the first call it stops and
-// returns the last error marked inbox.ErrUnavailable. A call is never cut
-// short by that deadline, so a commit whose outcome is unknown is never
-// reported as unsaved; only the caller's ctx ends one early.
-func (s *Store) retry(ctx context.Context, attempt func(deadline time.Time) error) error {
-	deadline := time.Now().Add(s.contention)
+// retry calls attempt (given the deadline: within from the first call)
+// until it returns anything but codes.Aborted (Firestore aborts a
+// transaction that loses a lock to another, and a write that meets too
+// much contention; either way nothing was written), pausing a jittered,
+// exponentially growing time between calls. When the deadline has passed
+// it stops and returns the last error marked inbox.ErrUnavailable. A call
+// is never cut short by that deadline, so a commit whose outcome is
+// unknown is never reported as unsaved; only the caller's ctx ends one
+// early.
+func (s *Store) retry(ctx context.Context, within time.Duration, attempt func(deadline time.Time) error) error {
+	deadline := time.Now().Add(within)
 	pause := backoffInitial
 	for {
 		err := attempt(deadline)
 		if errors.Is(err, errContended) {
-			return fmt.Errorf("%w: %w after %s", inbox.ErrUnavailable, err, s.contention)
+			return fmt.Errorf("%w: %w after %s", inbox.ErrUnavailable, err, within)
 		}
 		if status.Code(err) != codes.Aborted || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return err
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
-			return fmt.Errorf("%w: %w after %s: %w", inbox.ErrUnavailable, errContended, s.contention, err)
+			return fmt.Errorf("%w: %w after %s: %w", inbox.ErrUnavailable, errContended, within, err)
 		}
 		t := time.NewTimer(min(rand.N(pause)+1, left))
 		select {
