@@ -117,14 +117,6 @@ func TestDevSyncLoop(t *testing.T) {
 	for _, kind := range storeKinds(t) {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
-			if kind == "firestore" {
-				// Real Firestore serialises the transactions below; the
-				// emulator does not isolate them.
-				t.Skip("Firestore emulator: no transaction isolation, and here three mailboxes' pushes " +
-					"update their mailbox documents concurrently (lease, cursor, notified history), so the " +
-					"emulator loses updates real Firestore would serialise. The same sync scenarios run on " +
-					"Firestore sequentially in internal/syncer.")
-			}
 			clock := &testClock{}
 			testDevSyncLoop(t, clock, startHarnessWith(t, devConfig{Now: clock.Now, Store: storeConfig{Kind: kind}}))
 		})

@@ -216,7 +216,17 @@ func (s *Store) CreateConversation(ctx context.Context, c inbox.Conversation, me
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	ref := s.conversationRef(c.TenantID, c.ID)
-	err = s.runTx(ctx, func(ctx context.Context, tx *txn) error {
+	retried := false
+	err = s.runTxWithin(ctx, s.ingestContention, func(ctx context.Context, tx *txn) error {
+		// Racing creates of one conversation (one mail seen through
+		// several mailboxes) abort each other; once one has won, the
+		// others' next attempts end here without taking any lock.
+		if retried {
+			if _, err := s.get(ctx, nil, ref); err == nil {
+				return fmt.Errorf("the conversation was created meanwhile: %w", inbox.ErrAlreadyExists)
+			}
+		}
+		retried = true
 		if _, err := s.get(ctx, tx, s.inboxRef(c.TenantID, c.InboxID)); err != nil {
 			return wrap("inbox "+c.InboxID, err)
 		}
@@ -264,7 +274,20 @@ func (s *Store) AppendMessage(ctx context.Context, c inbox.Conversation, message
 	}
 	own := hashes[0]
 	ref := s.conversationRef(c.TenantID, c.ID)
-	err = s.runTx(ctx, func(ctx context.Context, tx *txn) error {
+	retried := false
+	err = s.runTxWithin(ctx, s.ingestContention, func(ctx context.Context, tx *txn) error {
+		// The same mail appended through several mailboxes at once: once
+		// one has recorded it, the others' next attempts end here without
+		// taking any lock.
+		if retried {
+			if snap, err := s.get(ctx, nil, ref); err == nil {
+				var d convDoc
+				if snap.DataTo(&d) == nil && slices.Contains(d.Mids, own) {
+					return fmt.Errorf("the mail was recorded meanwhile: %w", inbox.ErrAlreadyExists)
+				}
+			}
+		}
+		retried = true
 		snap, err := s.get(ctx, tx, ref)
 		if err != nil {
 			return wrap("read stored conversation", err)

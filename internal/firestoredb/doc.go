@@ -70,11 +70,15 @@
 // subcollections (which stay the record, and serve those listings). Every
 // transaction that appends to the history rewrites the copy from the one it
 // read: CreateConversation, UpdateConversation and AppendMessage with the
-// document they write anyway, AddNote with a merge of the field recent alone
-// (so a note still never changes the version). A conversation document
-// written before the copy existed has none: RecentHistory then lists the
-// subcollections, and the next write of its history fills the copy from
-// them inside its transaction.
+// document they write anyway. AddNote saves the note and its entry first,
+// in a transaction that touches no other document, and then adds them to
+// the copy in a transaction of its own that merges the field recent alone
+// (so a note never changes the version, and concurrent notes do not queue
+// on the conversation document to be saved); if that second step cannot
+// commit in time, the note is taken back (see AddNote). A conversation
+// document written before the copy existed has none: RecentHistory then
+// lists the subcollections, and the next write of its history fills the
+// copy from them inside its transaction.
 //
 // # Ordering and cursors
 //
@@ -92,11 +96,37 @@
 //
 // Every method that the contract makes atomic runs in RunTransaction: all
 // reads first (with their checks), then the writes. Bodies only read and
-// buffer writes, so the client may rerun them after contention. Creates use
-// Create (a does-not-exist precondition) for create-if-absent; the version
-// check of UpdateConversation and AppendMessage, the read-modify-writes of
-// UpdateTenant, UpdateInbox and UpdateMailbox, and the recent copy that every
-// history write rewrites, rely on the transaction's serialisable isolation.
+// buffer writes, so they may be rerun after contention.
+// Creates use Create (a does-not-exist precondition) for
+// create-if-absent; the version check of UpdateConversation and
+// AppendMessage and the recent copy that they rewrite rely on the
+// transaction's serialisable isolation. Writes of one document that many
+// writers race on do without a transaction: UpdateTenant, UpdateInbox,
+// UpdateMailbox (every push and sync writes its mailbox) and the note's
+// update of the recent copy read the document and write it on the
+// condition that its update time is still the one read (Store.replace), a
+// compare-and-set that holds no lock while fn runs.
+//
+// # Contention
+//
+// Firestore (and Google's emulator) aborts a transaction that loses a lock
+// to another with codes.Aborted, and nothing of it is written. That is an
+// expected outcome, not an error: every transaction and every
+// create-if-absent write is retried for up to 15 s (a minute for
+// CreateConversation and AppendMessage, which the background sync calls:
+// one mail seen through several mailboxes makes their syncs race on the
+// query of the inbox's Message-IDs). A transaction is rerun
+// by the client's own loop, which keeps the first attempt's lock priority
+// (so writers of one document do not starve each other) and pauses a
+// jittered, doubling time (0–1 s, 0–2 s, …) between attempts; that loop
+// stops after firestore.DefaultTransactionMaxAttempts (5) attempts whatever
+// the time left, so Store raises the count and bounds it by the deadline
+// instead. Other aborted writes are retried with a jittered pause that
+// doubles from 20 ms up to 1 s. A write still aborted at the deadline
+// returns inbox.ErrUnavailable: nothing was saved, the caller may try
+// again. A compare-and-set that finds the document changed is retried the
+// same way. An attempt in flight is never cut short by that deadline, so a
+// commit whose outcome is unknown is never reported as unsaved.
 //
 // # Counts and cost
 //
@@ -107,7 +137,9 @@
 // what the sidebar's hot paths cost and holds them to their targets: the
 // message-open card reads 3 documents (the Message-ID lookup, the inbox and
 // the conversation's recent copy), an ingested mail writes 2 besides its
-// activity entry, an assign 2, a note 3 (note, entry, recent copy).
+// activity entry, an assign 2, a note reads 2 (the conversation, checked
+// and then updated apart from the save) and writes 3 (note, entry, recent
+// copy).
 //
 // # Indexes
 //
@@ -123,10 +155,10 @@
 // # Errors
 //
 // gRPC codes are translated at this package's edge: NotFound →
-// inbox.ErrNotFound, AlreadyExists → inbox.ErrAlreadyExists, Aborted (a
-// transaction that kept losing to contention) and a failed write
-// precondition → inbox.ErrConflict. Other errors are internal and keep the
-// gRPC status for errors.As.
+// inbox.ErrNotFound, AlreadyExists → inbox.ErrAlreadyExists, a failed write
+// precondition → inbox.ErrConflict, Aborted (a write that kept losing to
+// contention until its deadline, see Contention) → inbox.ErrUnavailable.
+// Other errors are internal and keep the gRPC status for errors.As.
 //
 // # Choices the contract leaves open
 //
@@ -150,9 +182,9 @@
 //     and ListActivity read 20 entries when limit ≤ 0; equal times are
 //     ordered by address (mailboxes) or id.
 //   - UpdateMailbox, UpdateTenant and UpdateInbox return fn's error itself,
-//     unwrapped. Unlike SQLite's, they may run fn more than once: Firestore
-//     reruns a transaction that lost to a concurrent one, as the contract
-//     allows. UpdateInbox writes every field but the keys and the address,
+//     unwrapped. Unlike SQLite's, they may run fn more than once: a write
+//     that finds the document changed since its read runs again, as the
+//     contract allows. UpdateInbox writes every field but the keys and the address,
 //     CreatedAt included.
 //   - DeleteInbox deletes the inbox and its address claim; its
 //     conversations, their history, Message-IDs and thread links stay. A

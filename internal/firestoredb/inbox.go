@@ -63,28 +63,25 @@ func (s *Store) GetTenant(ctx context.Context, domain string) (inbox.Tenant, err
 	return t, nil
 }
 
-// UpdateTenant implements inbox.Store: read, fn, check and write in one
-// transaction, which the client reruns (fn included) after contention.
+// UpdateTenant implements inbox.Store: read, fn, check and a write on the
+// condition that the tenant did not change since the read (see replace),
+// rerun (fn included) when it did.
 func (s *Store) UpdateTenant(ctx context.Context, domain string, fn func(*inbox.Tenant) error) (inbox.Tenant, error) {
 	ref := s.tenantRef(domain)
 	var result inbox.Tenant
-	err := s.runTx(ctx, func(ctx context.Context, tx *txn) error {
-		snap, err := s.get(ctx, tx, ref)
-		if err != nil {
-			return wrap("read stored tenant", err)
-		}
+	err := s.replace(ctx, ref, func(snap *firestore.DocumentSnapshot) (any, error) {
 		t, err := decodeTenant(domain, snap) // decoded for fn alone: it may change the slice freely
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if err := fn(&t); err != nil {
-			return fnError{err}
+			return nil, fnError{err}
 		}
 		if err := t.ValidateUpdate(inbox.Tenant{Domain: domain}); err != nil {
-			return err
+			return nil, err
 		}
 		result = t
-		return tx.set(ref, encodeTenant(t))
+		return encodeTenant(t), nil
 	})
 	var fe fnError
 	if errors.As(err, &fe) {
@@ -195,32 +192,29 @@ func (s *Store) GetInbox(ctx context.Context, tenantID, inboxID string) (inbox.I
 	return decodeInbox(tenantID, d), nil
 }
 
-// UpdateInbox implements inbox.Store: read, fn, check and write in one
-// transaction, which the client reruns (fn included) after contention. The
+// UpdateInbox implements inbox.Store: read, fn, check and a write on the
+// condition that the inbox did not change since the read (see replace),
+// rerun (fn included) when it did. The
 // address cannot change, so its claim is not touched. Everything but the
 // keys and the address is written, CreatedAt included.
 func (s *Store) UpdateInbox(ctx context.Context, tenantID, inboxID string, fn func(*inbox.Inbox) error) (inbox.Inbox, error) {
 	ref := s.inboxRef(tenantID, inboxID)
 	var result inbox.Inbox
-	err := s.runTx(ctx, func(ctx context.Context, tx *txn) error {
-		snap, err := s.get(ctx, tx, ref)
-		if err != nil {
-			return wrap("read stored inbox", err)
-		}
+	err := s.replace(ctx, ref, func(snap *firestore.DocumentSnapshot) (any, error) {
 		var d inboxDoc
 		if err := snap.DataTo(&d); err != nil {
-			return fmt.Errorf("decode: %w", err)
+			return nil, fmt.Errorf("decode: %w", err)
 		}
 		stored := decodeInbox(tenantID, d)
 		ib := decodeInbox(tenantID, d) // fn's own copy: no slice shared with stored
 		if err := fn(&ib); err != nil {
-			return fnError{err}
+			return nil, fnError{err}
 		}
 		if err := ib.ValidateUpdate(stored); err != nil {
-			return err
+			return nil, err
 		}
 		result = ib
-		return tx.set(ref, encodeInbox(ib))
+		return encodeInbox(ib), nil
 	})
 	var fe fnError
 	if errors.As(err, &fe) {

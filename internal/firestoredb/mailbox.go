@@ -248,33 +248,31 @@ type fnError struct{ err error }
 
 func (e fnError) Error() string { return e.err.Error() }
 
-// UpdateMailbox implements inbox.Store: read, fn, check and write in one
-// transaction, which the client reruns (fn included) after contention.
+// UpdateMailbox implements inbox.Store: read, fn, check and a write on the
+// condition that the mailbox did not change since the read (see replace),
+// rerun (fn included) when it did. Every push and every sync of a mailbox
+// writes its document, so this path must not queue on a lock.
 func (s *Store) UpdateMailbox(ctx context.Context, address string, fn func(*inbox.Mailbox) error) (inbox.Mailbox, error) {
 	op := "update mailbox " + address
 	ref := s.mailboxRef(address)
 	var result inbox.Mailbox
-	err := s.runTx(ctx, func(ctx context.Context, tx *txn) error {
-		snap, err := s.get(ctx, tx, ref)
-		if err != nil {
-			return wrap("read stored mailbox", err)
-		}
+	err := s.replace(ctx, ref, func(snap *firestore.DocumentSnapshot) (any, error) {
 		stored, err := decodeMailbox(snap)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		m, err := decodeMailbox(snap) // fn's own copy: no slice or map shared with stored
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if err := fn(&m); err != nil {
-			return fnError{err}
+			return nil, fnError{err}
 		}
 		if err := m.ValidateUpdate(stored); err != nil {
-			return err
+			return nil, err
 		}
 		result = m
-		return tx.set(ref, encodeMailbox(m))
+		return encodeMailbox(m), nil
 	})
 	var fe fnError
 	if errors.As(err, &fe) {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"cloud.google.com/go/firestore"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/postfach/postfach/internal/inbox"
 )
@@ -20,14 +22,27 @@ type noteDoc struct {
 	SortKey   string    `firestore:"sortKey"` // CreatedAt, then ID
 }
 
-// AddNote implements inbox.Store: one transaction reads the conversation,
-// creates the note and its activity entry and writes both into the
-// conversation's recent copy (its field "recent" only: the version and
-// every other field stay, so a note never makes a change conflict; two
-// writers of one conversation are serialised by the transaction). The note
-// must carry a tenant, conversation, id and non-blank body, and ev must
-// belong to the same conversation (ErrInvalid otherwise); a note id used
-// twice is ErrAlreadyExists.
+// AddNote implements inbox.Store. A note is its own document, and saving it
+// must not depend on winning the conversation document, which every change,
+// mail and note of the conversation writes. So it takes three steps:
+//
+//  1. a plain read checks that the conversation exists (conversations are
+//     never deleted, so no lock is needed to keep it so);
+//  2. a transaction creates the note and its activity entry, new
+//     documents that nothing else writes: this is the save;
+//  3. a second transaction (refreshRecent) adds both to the conversation's
+//     recent copy, retried on contention like every transaction.
+//
+// Every writer of the copy (step 3, UpdateConversation, AppendMessage)
+// derives it from the copy it read plus its own entries, so once each
+// note's step 3 has committed the copy holds the newest entries whatever
+// the order of the commits. When step 3 cannot commit in time the note and
+// its entry are deleted again and AddNote returns inbox.ErrUnavailable, so
+// RecentHistory never misses a saved note. The version and every other
+// field of the conversation stay: a note never makes a change conflict.
+// The note must carry a tenant, conversation, id and non-blank body, and ev
+// must belong to the same conversation (ErrInvalid otherwise); a note id
+// used twice is ErrAlreadyExists.
 func (s *Store) AddNote(ctx context.Context, n inbox.Note, ev inbox.Activity) error {
 	switch {
 	case n.TenantID == "" || n.ConversationID == "" || n.ID == "":
@@ -40,8 +55,50 @@ func (s *Store) AddNote(ctx context.Context, n inbox.Note, ev inbox.Activity) er
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	conv := s.conversationRef(n.TenantID, n.ConversationID)
+	if _, err := s.get(ctx, nil, conv); err != nil {
+		return wrap(op+": look up conversation", err)
+	}
+	noteRef := conv.Collection(collNotes).Doc(docID(n.ID))
+	evRef := conv.Collection(collActivity).Doc(docID(ev.ID))
 	err := s.runTx(ctx, func(ctx context.Context, tx *txn) error {
-		snap, err := s.get(ctx, tx, conv)
+		if err := tx.create(noteRef, encodeNote(n)); err != nil {
+			return err
+		}
+		return tx.create(evRef, encodeActivity(ev))
+	})
+	if err != nil {
+		return wrapCommit(op, err)
+	}
+	if err := s.refreshRecent(ctx, conv, n, ev); err != nil {
+		// Take the note back so that nothing is saved; the deletes touch
+		// only the two new documents, so they meet no contention. They
+		// run even when ctx has ended, within a bound of their own.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if derr := s.runTx(dctx, func(ctx context.Context, tx *txn) error {
+			if err := tx.delete(noteRef); err != nil {
+				return err
+			}
+			return tx.delete(evRef)
+		}); derr != nil {
+			return fmt.Errorf("%s: the note is saved but not in the recent history (%w), and taking it back failed: %w", op, err, derr)
+		}
+		return wrapCommit(op+": update the recent history", err)
+	}
+	return nil
+}
+
+// refreshRecent adds note n and its entry ev, both saved, to the recent copy
+// of the conversation at conv. It reads the copy and writes the field
+// "recent" back on the condition that the document has not changed since
+// (a compare-and-set, retried like an aborted transaction): unlike a
+// transaction it holds no lock between the read and the write, so notes
+// racing on one conversation settle in milliseconds instead of waiting out
+// each other's locks. A conversation without a copy yet is filled from the
+// subcollections in a transaction.
+func (s *Store) refreshRecent(ctx context.Context, conv *firestore.DocumentRef, n inbox.Note, ev inbox.Activity) error {
+	return s.retry(ctx, s.contention, func(time.Time) error {
+		snap, err := s.get(ctx, nil, conv)
 		if err != nil {
 			return wrap("look up conversation", err)
 		}
@@ -49,20 +106,40 @@ func (s *Store) AddNote(ctx context.Context, n inbox.Note, ev inbox.Activity) er
 		if err := snap.DataTo(&d); err != nil {
 			return fmt.Errorf("decode conversation: %w", err)
 		}
-		recent, err := s.recentOf(ctx, tx, conv, d)
-		if err != nil {
-			return err
+		if d.Recent == nil {
+			return s.runTx(ctx, func(ctx context.Context, tx *txn) error {
+				snap, err := s.get(ctx, tx, conv)
+				if err != nil {
+					return wrap("look up conversation", err)
+				}
+				var d convDoc
+				if err := snap.DataTo(&d); err != nil {
+					return fmt.Errorf("decode conversation: %w", err)
+				}
+				// A copy filled from the subcollections already holds n
+				// and ev; adding them again changes nothing.
+				recent, err := s.recentOf(ctx, tx, conv, d)
+				if err != nil {
+					return err
+				}
+				recent.addNote(n)
+				recent.addActivity(ev)
+				return tx.set(conv, map[string]any{fieldRecent: recent}, firestore.Merge([]string{fieldRecent}))
+			})
 		}
-		if err := tx.create(conv.Collection(collNotes).Doc(docID(n.ID)), encodeNote(n)); err != nil {
-			return err
-		}
-		if err := s.appendActivity(tx, recent, ev); err != nil {
-			return err
-		}
+		recent, _ := s.recentOf(ctx, nil, conv, d) // a copy of d.Recent: no I/O
 		recent.addNote(n)
-		return tx.set(conv, map[string]any{fieldRecent: recent}, firestore.Merge([]string{fieldRecent}))
+		recent.addActivity(ev)
+		_, err = conv.Update(ctx, []firestore.Update{{Path: fieldRecent, Value: recent}}, firestore.LastUpdateTime(snap.UpdateTime))
+		if status.Code(err) == codes.FailedPrecondition {
+			// Written since the read: read again (retry backs off first).
+			return status.Error(codes.Aborted, "the conversation changed while its recent history was updated")
+		}
+		if err == nil {
+			s.writes.Add(1)
+		}
+		return err
 	})
-	return wrapCommit(op, err)
 }
 
 // ListNotes implements inbox.Store; limit ≤ 0 reads 20 notes.

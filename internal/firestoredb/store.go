@@ -6,6 +6,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
+	"math/rand/v2"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -47,6 +50,11 @@ type Store struct {
 
 	reads, writes atomic.Int64
 
+	// contention is how long a write that keeps losing to concurrent
+	// writes is retried before it is given up as inbox.ErrUnavailable;
+	// ingestContention the same for recording mail (see there).
+	contention, ingestContention time.Duration
+
 	mu     sync.Mutex
 	shapes map[string]queryShape // every query shape issued, by key
 }
@@ -73,7 +81,7 @@ func OpenNamespace(ctx context.Context, projectID, namespace string, opts ...opt
 	if err != nil {
 		return nil, fmt.Errorf("open firestore: %w", err)
 	}
-	s := &Store{client: client, shapes: map[string]queryShape{}}
+	s := &Store{client: client, contention: contentionDeadline, ingestContention: ingestContentionDeadline, shapes: map[string]queryShape{}}
 	if namespace != "" {
 		s.root = client.Collection(collNamespaces).Doc(namespace)
 	}
@@ -189,7 +197,7 @@ func kindOf(err error) error {
 	case codes.AlreadyExists:
 		return inbox.ErrAlreadyExists
 	case codes.Aborted:
-		return inbox.ErrConflict
+		return inbox.ErrUnavailable
 	}
 	return nil
 }
@@ -268,18 +276,38 @@ func (t *txn) delete(ref *firestore.DocumentRef) error {
 	return t.tx.Delete(ref)
 }
 
-// runTx runs f in a read-write transaction, which the client retries on
-// contention; f must therefore only read (through s with its txn) and
-// buffer writes. The writes of the committed attempt are counted.
+// runTx runs f in a read-write transaction, retried on contention (see
+// retry); f must therefore only read (through s with its txn) and buffer
+// writes. The writes of the committed attempt are counted.
 func (s *Store) runTx(ctx context.Context, f func(ctx context.Context, tx *txn) error) error {
+	return s.runTxWithin(ctx, s.contention, f)
+}
+
+// runTxWithin is runTx retrying for up to within.
+func (s *Store) runTxWithin(ctx context.Context, within time.Duration, f func(ctx context.Context, tx *txn) error) error {
 	var committed int
-	err := s.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		t := &txn{tx: tx}
-		if err := f(ctx, t); err != nil {
-			return err
-		}
-		committed = t.writes
-		return nil
+	err := s.retry(ctx, within, func(deadline time.Time) error {
+		// The client reruns an aborted attempt itself, asking Firestore to
+		// keep the first attempt's lock priority (without it, a retry is a
+		// new transaction that the others keep winning against, and
+		// writers of one document can starve each other). It pauses a
+		// jittered 0–1 s, 0–2 s, … between attempts, but stops after
+		// firestore.DefaultTransactionMaxAttempts (5) whatever the time
+		// left, so its attempts are bounded here by the deadline instead:
+		// an attempt that begins after it gives up before reading.
+		first := true
+		return s.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+			if !first && time.Now().After(deadline) {
+				return errContended
+			}
+			first = false
+			t := &txn{tx: tx}
+			if err := f(ctx, t); err != nil {
+				return err
+			}
+			committed = t.writes
+			return nil
+		}, firestore.MaxAttempts(math.MaxInt32))
 	})
 	if err == nil {
 		s.writes.Add(int64(committed))
@@ -287,13 +315,140 @@ func (s *Store) runTx(ctx context.Context, f func(ctx context.Context, tx *txn) 
 	return err
 }
 
-// create stores a new document outside a transaction (create-if-absent).
+// create stores a new document outside a transaction (create-if-absent),
+// retried on contention like a transaction.
 func (s *Store) create(ctx context.Context, ref *firestore.DocumentRef, data any) error {
-	_, err := ref.Create(ctx, data)
+	err := s.retry(ctx, s.contention, func(time.Time) error {
+		_, err := ref.Create(ctx, data)
+		return err
+	})
 	if err == nil {
 		s.writes.Add(1)
 	}
 	return err
+}
+
+// replace reads the document at ref and replaces it by what next makes of
+// it, on the condition that nothing wrote it since the read (a precondition
+// on its update time, checked by Firestore). A write that finds it changed
+// reads again, retried like an aborted transaction. Unlike a transaction it
+// holds no lock between the read and the write, so many writers of one
+// document (pushes recording a mailbox's history id, say) settle in
+// milliseconds instead of waiting out each other's locks. next may run more
+// than once; its error ends replace and is returned as is. data is a
+// struct with firestore tags; fields of the stored document that it lacks
+// are deleted, as a Set would.
+func (s *Store) replace(ctx context.Context, ref *firestore.DocumentRef, next func(*firestore.DocumentSnapshot) (any, error)) error {
+	return s.retry(ctx, s.contention, func(time.Time) error {
+		snap, err := s.get(ctx, nil, ref)
+		if err != nil {
+			return err
+		}
+		data, err := next(snap)
+		if err != nil {
+			return err
+		}
+		updates := topLevelFields(data)
+		written := map[string]bool{}
+		for _, u := range updates {
+			written[u.FieldPath[0]] = true
+		}
+		for k := range snap.Data() {
+			if !written[k] {
+				updates = append(updates, firestore.Update{FieldPath: firestore.FieldPath{k}, Value: firestore.Delete})
+			}
+		}
+		_, err = ref.Update(ctx, updates, firestore.LastUpdateTime(snap.UpdateTime))
+		if status.Code(err) == codes.FailedPrecondition {
+			return status.Error(codes.Aborted, "written since it was read")
+		}
+		if err == nil {
+			s.writes.Add(1)
+		}
+		return err
+	})
+}
+
+// topLevelFields lists the fields of a document struct (or pointer to one)
+// by their firestore tags, as updates that set each.
+func topLevelFields(data any) []firestore.Update {
+	v := reflect.Indirect(reflect.ValueOf(data))
+	var out []firestore.Update
+	for i := range v.NumField() {
+		f := v.Type().Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("firestore"), ",")
+		if !f.IsExported() || name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out = append(out, firestore.Update{FieldPath: firestore.FieldPath{name}, Value: v.Field(i).Interface()})
+	}
+	return out
+}
+
+// # Contention
+
+// contentionDeadline is how long a contended write is retried by default:
+// well inside the 30 s an add-on action may take, long enough for a burst
+// of writers of one document to drain.
+const contentionDeadline = 15 * time.Second
+
+// ingestContentionDeadline is contentionDeadline for CreateConversation and
+// AppendMessage, which the background sync calls, not a user waiting for a
+// card. One mail seen through several mailboxes at once makes their syncs
+// race on the same conversation and on the query of its inbox's
+// Message-IDs, whose range locks conflict until one of them commits (the
+// others then learn that the mail is recorded). Giving up on a mail only
+// delays it to the next sync, so these retry longer.
+const ingestContentionDeadline = time.Minute
+
+// Backoff between calls of a contended write: a random pause in [0, d), d
+// starting at backoffInitial and doubling up to backoffMax.
+const (
+	backoffInitial = 20 * time.Millisecond
+	backoffMax     = time.Second
+)
+
+// errContended ends a transaction whose next attempt would begin after the
+// contention deadline. It is no gRPC error, so the client does not rerun
+// the transaction.
+var errContended = errors.New("still aborted by contention")
+
+// retry calls attempt (given the deadline: within from the first call)
+// until it returns anything but codes.Aborted (Firestore aborts a
+// transaction that loses a lock to another, and a write that meets too
+// much contention; either way nothing was written), pausing a jittered,
+// exponentially growing time between calls. When the deadline has passed
+// it stops and returns the last error marked inbox.ErrUnavailable. A call
+// is never cut short by that deadline, so a commit whose outcome is
+// unknown is never reported as unsaved; only the caller's ctx ends one
+// early.
+func (s *Store) retry(ctx context.Context, within time.Duration, attempt func(deadline time.Time) error) error {
+	deadline := time.Now().Add(within)
+	pause := backoffInitial
+	for {
+		err := attempt(deadline)
+		if errors.Is(err, errContended) {
+			return fmt.Errorf("%w: %w after %s", inbox.ErrUnavailable, err, within)
+		}
+		if status.Code(err) != codes.Aborted || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return fmt.Errorf("%w: %w after %s: %w", inbox.ErrUnavailable, errContended, within, err)
+		}
+		t := time.NewTimer(min(rand.N(pause)+1, left))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w (while contended: %w)", ctx.Err(), err)
+		case <-t.C:
+		}
+		pause = min(2*pause, backoffMax)
+	}
 }
 
 // # Queries

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -21,33 +22,6 @@ import (
 
 // testProject is the project id every test store uses in the emulator.
 const testProject = "postfach-test"
-
-// emulatorGaps lists the conformance subtests that the pinned emulator
-// (@firestore-emulator/server, see .ci/firestore-emulator) cannot run, with
-// the reason. Production Firestore runs them all; the SQLite run covers
-// them on every `go test`.
-//
-// The emulator has two more gaps that no subtest depends on: it merges
-// every Set into the stored document instead of replacing it, and it
-// ignores field deletes (firestore.Delete) and projections (Select). The
-// adapter writes every field of a document on each Set, so a merge and a
-// replace store the same thing, and it neither deletes fields nor projects.
-var emulatorGaps = map[string]string{
-	"Concurrent/UpdateOneWins": "the Firestore emulator has no transaction isolation: " +
-		"racing read-check-write transactions all commit, so more than one writer wins",
-	"Concurrent/AppendOnce": "the Firestore emulator has no transaction isolation: " +
-		"racing AppendMessage transactions all see the Message-ID as new",
-	"Concurrent/MailboxLeaseOneWins": "the Firestore emulator has no transaction isolation: " +
-		"racing lease acquisitions all read the free lease",
-	"Concurrent/MailboxUpdatesAllApplied": "the Firestore emulator has no transaction isolation: " +
-		"racing read-modify-writes overwrite each other instead of retrying",
-	"Concurrent/TenantUpdatesAllApplied": "the Firestore emulator has no transaction isolation: " +
-		"racing read-modify-writes of the tenant overwrite each other instead of retrying",
-	"Concurrent/InboxUpdatesAllApplied": "the Firestore emulator has no transaction isolation: " +
-		"racing read-modify-writes of the inbox overwrite each other instead of retrying",
-	"Concurrent/RecentNotesAllKept": "the Firestore emulator has no transaction isolation: " +
-		"racing notes each rewrite the conversation's recent copy from the one they read, and the last write wins",
-}
 
 // requireEmulator returns FIRESTORE_EMULATOR_HOST, or skips the test (fails
 // it when POSTFACH_REQUIRE_FIRESTORE=1, as .ci/run sets).
@@ -135,7 +109,6 @@ func TestConformance(t *testing.T) {
 			}
 			return track(MustOpen(t, ns))
 		},
-		Skip: emulatorGaps,
 	})
 }
 
@@ -283,10 +256,9 @@ func TestRecentHistoryLegacyConversation(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			// The emulator ignores firestore.Delete (and merges every
-			// Set): null stands for the missing field, which decodes alike.
+			// Remove the copy, as in a document written before it existed.
 			ref := s.conversationRef(c.TenantID, c.ID)
-			if _, err := ref.Update(ctx, []firestore.Update{{Path: fieldRecent, Value: nil}}); err != nil {
+			if _, err := ref.Update(ctx, []firestore.Update{{Path: fieldRecent, Value: firestore.Delete}}); err != nil {
 				t.Fatalf("strip the recent copy: %v", err)
 			}
 			// The conversation, then the lists: a read per entry.
@@ -356,9 +328,8 @@ func wantRecentLists(t *testing.T, s *Store, c inbox.Conversation, reads int) {
 
 // TestMailboxLegacyExpected: a mailbox document written while Mailbox had
 // Expected (an "expected" array of label changes) and no access fields
-// still reads and updates. (Firestore drops the field on that update, as
-// UpdateMailbox sets the whole document; the emulator merges every Set, so
-// that is not checked here.)
+// still reads and updates, and that update drops the field (UpdateMailbox
+// sets the whole document).
 func TestMailboxLegacyExpected(t *testing.T) {
 	s, _ := MustOpenFresh(t)
 	ctx := t.Context()
@@ -408,5 +379,62 @@ func TestMailboxLegacyExpected(t *testing.T) {
 		if _, ok := snap.Data()[f]; !ok {
 			t.Errorf("UpdateMailbox did not write %s", f)
 		}
+	}
+	if _, ok := snap.Data()["expected"]; ok {
+		t.Errorf("UpdateMailbox kept the legacy field expected")
+	}
+}
+
+// TestContentionUnavailable: a write that keeps losing to concurrent
+// writes until the contention deadline returns inbox.ErrUnavailable (never
+// Firestore's Aborted, nor ErrConflict, which means a stale version) and
+// saves nothing. With no time to retry, racing read-modify-writes of one
+// tenant abort all but one another's transactions.
+func TestContentionUnavailable(t *testing.T) {
+	s, _ := MustOpenFresh(t)
+	ctx := t.Context()
+	const domain = "acme.example"
+	if err := s.CreateTenant(ctx, inbox.Tenant{Domain: domain}); err != nil {
+		t.Fatal(err)
+	}
+	s.contention = 0
+	const writers = 8
+	errs := make([]error, writers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range writers {
+		wg.Go(func() {
+			<-start
+			_, errs[i] = s.UpdateTenant(ctx, domain, func(tn *inbox.Tenant) error {
+				tn.Admins = append(slices.Clone(tn.Admins), fmt.Sprintf("admin-%d@%s", i, domain))
+				return nil
+			})
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	var saved []string
+	unavailable := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			saved = append(saved, fmt.Sprintf("admin-%d@%s", i, domain))
+		case errors.Is(err, inbox.ErrUnavailable) && !errors.Is(err, inbox.ErrConflict):
+			unavailable++
+		default:
+			t.Errorf("UpdateTenant %d: got %v, want nil or %v", i, err, inbox.ErrUnavailable)
+		}
+	}
+	if unavailable == 0 {
+		t.Errorf("no writer got %v: the race did not contend", inbox.ErrUnavailable)
+	}
+	got, err := s.GetTenant(ctx, domain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got.Admins)
+	if diff := cmp.Diff(saved, got.Admins); diff != "" {
+		t.Errorf("admins: exactly the updates that returned nil are saved (-want +got):\n%s", diff)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/postfach/postfach/addon"
 	"github.com/postfach/postfach/internal/desk"
 	"github.com/postfach/postfach/internal/inbox"
+	"github.com/postfach/postfach/manifests"
 )
 
 // badRequest marks a request whose parameters make no sense (a forged or
@@ -68,6 +69,16 @@ func (s *Server) handleError(err error, c echo.Context) {
 		s.log.WarnContext(ctx, "gmail refused the open message", "error", err)
 		_ = reply(c, http.StatusOK, addon.PushCard(s.cards.Error(
 			"Could not read this mail", "Gmail did not let Postfach read this message. Close and reopen it; if that does not help, reinstall the add-on.")))
+	case errors.Is(err, inbox.ErrUnavailable):
+		// The store could not commit in time (contention); nothing was
+		// saved, and the same action may simply be tried again.
+		s.log.WarnContext(ctx, "not saved: store unavailable", "error", err, "path", c.Path())
+		const msg = "Not saved: too many changes at once — try again"
+		if c.Path() == manifests.PathAction {
+			_ = c.JSON(http.StatusOK, addon.Notify(msg))
+		} else {
+			_ = c.JSON(http.StatusOK, addon.PushCard(s.cards.Error("Not saved", msg)))
+		}
 	case errors.Is(err, context.Canceled):
 		// The client went away; nothing to answer.
 	default:

@@ -12,6 +12,7 @@
 // # Error kinds
 //
 // Callers act on an error's kind with errors.Is, never on its message:
-// ErrNotFound, ErrConflict, ErrAlreadyExists, ErrInvalid, ErrForbidden.
+// ErrNotFound, ErrConflict, ErrAlreadyExists, ErrInvalid, ErrForbidden,
+// ErrUnavailable.
 // Adapters translate their native errors to these kinds at their edge.
 package inbox

@@ -19,6 +19,11 @@ var (
 	ErrInvalid = errors.New("invalid")
 	// ErrForbidden: the caller is known but may not do this.
 	ErrForbidden = errors.New("forbidden")
+	// ErrUnavailable: the store could not commit now; nothing was saved;
+	// the caller may try again. Stores return it for writes that kept
+	// losing to concurrent writes until their deadline (a contended
+	// Firestore transaction, a busy SQLite database).
+	ErrUnavailable = errors.New("unavailable")
 )
 
 // InvalidError is an input refused by a domain rule, with the reason

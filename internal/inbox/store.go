@@ -38,7 +38,11 @@ type ConversationPage struct {
 // Every method is scoped by tenant: a record of another tenant is reported as
 // ErrNotFound, exactly like a record that does not exist. Implementations
 // must be safe for concurrent use. Errors are wrapped so that errors.Is finds
-// the kinds documented on each method; other errors are internal.
+// the kinds documented on each method; other errors are internal. Any write
+// may also return ErrUnavailable when the backend could not commit it now
+// (it kept losing to concurrent writes until its deadline): nothing was
+// written, and the caller may try again. Concurrent writers never see a
+// backend's own contention error.
 type Store interface {
 	// CreateTenant stores a new tenant. Returns ErrAlreadyExists if the
 	// domain is taken, ErrInvalid if t does not validate.

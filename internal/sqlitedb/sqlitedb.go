@@ -328,7 +328,15 @@ func (s *Store) schemaVersion(ctx context.Context) (int, error) {
 // # Helpers
 
 // inTx runs fn in a write transaction and commits it if fn returns nil.
-func inTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
+// A database that stayed locked by another connection past the busy
+// timeout (SQLITE_BUSY, SQLITE_LOCKED) is inbox.ErrUnavailable: the
+// transaction is rolled back, nothing was written.
+func inTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) (err error) {
+	defer func() {
+		if isBusy(err) && !errors.Is(err, inbox.ErrUnavailable) {
+			err = fmt.Errorf("%w: database busy: %w", inbox.ErrUnavailable, err)
+		}
+	}()
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -356,6 +364,16 @@ func sqliteCode(err error) int {
 func isKeyTaken(err error) bool {
 	switch sqliteCode(err) {
 	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+		return true
+	}
+	return false
+}
+
+// isBusy reports whether err is SQLite's "database is locked" (another
+// connection held the lock past the busy timeout) or a locked table.
+func isBusy(err error) bool {
+	switch sqliteCode(err) & 0xff { // the primary result code
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
 		return true
 	}
 	return false

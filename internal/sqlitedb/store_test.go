@@ -2,6 +2,7 @@ package sqlitedb
 
 import (
 	"context"
+	"database/sql"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -409,4 +410,48 @@ func testQueryPlansSync(t *testing.T, s *Store) {
 		{"ListMailboxesSyncedBefore", syncedBeforeQuery, []any{millis(t0), 20},
 			[]string{"INDEX mailboxes_by_sync (last_sync_at<?)"}},
 	})
+}
+
+// TestBusyIsUnavailable: a write that finds the database locked by another
+// process past the busy timeout returns inbox.ErrUnavailable (not SQLite's
+// own error) and writes nothing.
+func TestBusyIsUnavailable(t *testing.T) {
+	ctx := t.Context()
+	s, path := MustOpenTemp(t)
+	if err := s.CreateTenant(ctx, inbox.Tenant{Domain: "acme.example"}); err != nil {
+		t.Fatal(err)
+	}
+	// Another process holds the write lock for the whole test.
+	other, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = other.Close() })
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = conn.ExecContext(context.Background(), "ROLLBACK") })
+
+	_, err = s.UpdateTenant(ctx, "acme.example", func(tn *inbox.Tenant) error {
+		tn.Admins = []string{"alice@acme.example"}
+		return nil
+	})
+	if !errors.Is(err, inbox.ErrUnavailable) {
+		t.Fatalf("UpdateTenant on a locked database: got %v, want %v", err, inbox.ErrUnavailable)
+	}
+	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetTenant(ctx, "acme.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Admins) != 0 {
+		t.Errorf("admins after a refused update = %v, want none", got.Admins)
+	}
 }

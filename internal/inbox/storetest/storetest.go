@@ -35,7 +35,10 @@
 //     read-check-write): racing creates, updates, appends of one mail, lease
 //     takes, read-modify-writes of one mailbox, tenant or inbox, and notes
 //     racing a change for RecentHistory (RecentNotesAllKept; an adapter that
-//     keeps a copy of the newest entries rewrites it on every note);
+//     keeps a copy of the newest entries rewrites it on every note). Every
+//     contended writer gets nil or a documented kind, never the backend's
+//     own contention error; ContendedSavedOrUnavailable checks that
+//     ErrUnavailable saves nothing;
 //   - subtests named Duplicate… need create-if-absent (a precondition that the
 //     key does not exist yet), wherever they are: Tenant/Duplicate,
 //     Inbox/DuplicateID, Inbox/DuplicateAddress, Conversation/Duplicate,
@@ -126,7 +129,7 @@ type Harness struct {
 	// persistence checks). Both stores stay usable until the test ends.
 	Reopen func(t *testing.T, s inbox.Store) inbox.Store
 	// Skip maps a subtest name to the reason it cannot run on this backend
-	// (e.g. the Firestore emulator has no transaction isolation). A skipped
+	// (e.g. a test double without transaction isolation). A skipped
 	// subtest calls t.Skip with that reason — never silently. Names are paths
 	// below the test that called Run: a group ("Concurrent") or a leaf
 	// ("Concurrent/UpdateOneWins").
