@@ -514,10 +514,12 @@ func (l *loader) run(ctx context.Context, o loadtestOptions, mix map[string]int,
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	start := time.Now()
+	stopProgress := func() {}
 	if progress != nil {
-		stop := make(chan struct{})
-		defer close(stop)
+		stop, stopped := make(chan struct{}), make(chan struct{})
+		stopProgress = func() { close(stop); <-stopped }
 		go func() {
+			defer close(stopped)
 			t := time.NewTicker(time.Second)
 			defer t.Stop()
 			for {
@@ -573,6 +575,7 @@ func (l *loader) run(ctx context.Context, o loadtestOptions, mix map[string]int,
 	}
 	wg.Wait()
 	st.elapsed = time.Since(start)
+	stopProgress()
 	if progress != nil {
 		fmt.Fprintln(progress)
 	}
