@@ -16,7 +16,7 @@
 // gets a fresh, empty store from Harness.NewStore. The leaves of a group run
 // in parallel.
 // The groups are Tenant, Inbox, Conversation, Append, Update, List, Count,
-// Note, Activity, Recent, ThreadLink, Mailbox, RoundTrip, Concurrent and
+// Counters, Note, Activity, Recent, ThreadLink, Mailbox, RoundTrip, Concurrent and
 // Persistence.
 //
 // # Skipping
@@ -159,6 +159,7 @@ func groups() []group {
 		{"Update", updateCases()},
 		{"List", listCases()},
 		{"Count", countCases()},
+		{"Counters", counterCases()},
 		{"Note", noteCases()},
 		{"Activity", activityCases()},
 		{"Recent", recentCases()},
