@@ -46,6 +46,10 @@
 //     only if absent), Mailbox/DuplicateAddress,
 //     Mailbox/DuplicateAcrossTenants and the Append/Duplicate… leaves (a
 //     mail already recorded, an index entry kept);
+//   - Counters/ConcurrentChanges and Counters/ConcurrentCreatesAndAppends
+//     race writers like the Concurrent group and need the same isolation:
+//     the counts of an inbox must equal a recount by CountConversations
+//     after every write and every race (wantCounts checks it there too);
 //   - Persistence/Reopen needs Harness.Reopen and skips without it.
 //
 // # Precision
