@@ -27,8 +27,9 @@ var schedulerVars = map[string]string{
 // wantJobs are the jobs scheduler.json must declare: each calls one task
 // endpoint of the HTTP server.
 var wantJobs = map[string]string{
-	"postfach-renew-watches": httpapi.PathRenewWatches,
-	"postfach-sync-sweep":    httpapi.PathSweep,
+	"postfach-renew-watches":    httpapi.PathRenewWatches,
+	"postfach-sync-sweep":       httpapi.PathSweep,
+	"postfach-reconcile-counts": httpapi.PathReconcile,
 }
 
 // loadSchedulerJobs reads scheduler.json, fills in schedulerVars and parses

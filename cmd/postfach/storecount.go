@@ -94,6 +94,22 @@ func (s *countingStore) CountConversations(ctx context.Context, q inbox.Conversa
 	return s.Store.CountConversations(ctx, q)
 }
 
+func (s *countingStore) InboxCounts(ctx context.Context, tenantID, inboxID string) (inbox.Counts, error) {
+	s.reads.Add(1)
+	return s.Store.InboxCounts(ctx, tenantID, inboxID)
+}
+
+// ReconcileCounts is a write: it recounts, and corrects the counts on drift.
+func (s *countingStore) ReconcileCounts(ctx context.Context, tenantID, inboxID string) (inbox.CountsRepair, error) {
+	s.writes.Add(1)
+	return s.Store.ReconcileCounts(ctx, tenantID, inboxID)
+}
+
+func (s *countingStore) ListTenants(ctx context.Context) ([]inbox.Tenant, error) {
+	s.reads.Add(1)
+	return s.Store.ListTenants(ctx)
+}
+
 func (s *countingStore) AddNote(ctx context.Context, n inbox.Note, ev inbox.Activity) error {
 	s.writes.Add(1)
 	return s.Store.AddNote(ctx, n, ev)

@@ -245,6 +245,9 @@ func (s *Store) CreateConversation(ctx context.Context, c inbox.Conversation, me
 		if err := tx.create(ref, encodeConversation(c, mids, newRecent(created))); err != nil {
 			return err
 		}
+		if err := s.addCounts(tx, c.TenantID, c.InboxID, inbox.CountsDelta(nil, c)); err != nil {
+			return err
+		}
 		return s.appendActivity(tx, &recentDoc{}, created)
 	})
 	return wrapCommit(op, err)
@@ -337,6 +340,9 @@ func (s *Store) AppendMessage(ctx context.Context, c inbox.Conversation, message
 				return err
 			}
 		}
+		if err := s.addCounts(tx, c.TenantID, c.InboxID, inbox.CountsDelta(&stored, c)); err != nil {
+			return err
+		}
 		merged := c
 		mergeTimes(&merged, stored)
 		return tx.set(ref, encodeConversation(merged, mids, recent))
@@ -419,6 +425,9 @@ func (s *Store) UpdateConversation(ctx context.Context, c inbox.Conversation, ev
 			return err
 		}
 		if err := s.appendActivity(tx, recent, ev); err != nil {
+			return err
+		}
+		if err := s.addCounts(tx, c.TenantID, c.InboxID, inbox.CountsDelta(&stored, c)); err != nil {
 			return err
 		}
 		merged := c

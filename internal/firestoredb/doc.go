@@ -17,6 +17,8 @@
 //	tenants/{domain}                      name, admins[], createdAt
 //	  inboxes/{inboxID}                   id, address, name, members[], settings, createdAt
 //	  inboxAddresses/{address}            inboxId: claims the address within the tenant
+//	  counts/{inboxID}:{k}                inboxId, open, pending, closed, unassigned, assigned{owner}:
+//	                                        shard k of the inbox's kept counts, see below
 //	  conversations/{conversationID}      every Conversation field, plus
 //	                                        sortKey: listing order, see below
 //	                                        mids[]:  the Message-ID index, see below
@@ -130,16 +132,32 @@
 //
 // # Counts and cost
 //
+// The homepage reads kept counts (InboxCounts), not aggregations: every
+// transaction that creates a conversation or changes its status or
+// assignee (CreateConversation, AppendMessage, UpdateConversation) also
+// increments one of counterShards shard documents of the inbox, chosen at
+// random, by field transforms (Set with MergeAll and firestore.Increment),
+// so the transaction neither reads nor locks a shard and writers of one
+// inbox spread over the shards. InboxCounts sums the shards: a lookup of
+// counterShards documents, whatever the number of conversations. The
+// shards are keyed by inbox id and outlive DeleteInbox, as the
+// conversations do. ReconcileCounts recounts in a read-only transaction
+// (shards and count aggregations in one snapshot) and adds the difference
+// to one shard in a transaction of its own, which keeps the changes
+// committed after the snapshot.
+//
 // CountConversations is an aggregation query (one read per 1,000 index
 // entries, not one per conversation). Stats reports the document reads and
 // writes this Store has issued, billed the way Firestore bills them (a query
 // that returns nothing still costs one read); TestDocumentBudgets records
 // what the sidebar's hot paths cost and holds them to their targets: the
 // message-open card reads 3 documents (the Message-ID lookup, the inbox and
-// the conversation's recent copy), an ingested mail writes 2 besides its
-// activity entry, an assign 2, a note reads 2 (the conversation, checked
-// and then updated apart from the save) and writes 3 (note, entry, recent
-// copy).
+// the conversation's recent copy), the homepage the tenant, the inboxes and
+// counterShards shards per inbox, an ingested new mail writes 3 besides its
+// activity entry (conversation, a counter shard, the thread link), an
+// assign 3 (conversation, entry, a counter shard), a note reads 2 (the
+// conversation, checked and then updated apart from the save) and writes 3
+// (note, entry, recent copy).
 //
 // # Indexes
 //

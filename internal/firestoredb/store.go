@@ -564,6 +564,12 @@ func (s *Store) count(ctx context.Context, q querySpec) (int, error) {
 		s.reads.Add(1)
 		return 0, err
 	}
+	return s.countResult(res)
+}
+
+// countResult decodes the result of a count aggregation and counts its
+// cost: one read per 1,000 entries counted, at least one.
+func (s *Store) countResult(res firestore.AggregationResult) (int, error) {
 	var got struct {
 		N int64 `firestore:"n"`
 	}

@@ -23,6 +23,7 @@ const (
 	PathPush          = "/gmail/push"
 	PathRenewWatches  = "/tasks/renew-watches"
 	PathSweep         = "/tasks/sync-sweep"
+	PathReconcile     = "/tasks/reconcile-counts"
 	maxPushBodyBytes  = 64 << 10
 	renewWithin       = 24 * time.Hour
 	sweepQuietFor     = 15 * time.Minute
@@ -71,6 +72,22 @@ func (s *Server) syncRoutes(o SyncOptions) {
 			return err
 		}
 		return c.JSON(http.StatusOK, map[string]any{"synced": n})
+	}, task)
+	s.echo.POST(PathReconcile, func(c echo.Context) error {
+		res, err := o.Syncer.ReconcileCounts(c.Request().Context())
+		if err != nil {
+			return err
+		}
+		repaired := map[string]any{}
+		for key, r := range res.Repaired {
+			repaired[key] = map[string]any{"kept": r.Kept, "counted": r.Counted}
+		}
+		failed := map[string]string{}
+		for key, err := range res.Failed {
+			failed[key] = err.Error()
+			s.log.Warn("counts reconciliation failed", "inbox", key, "error", err)
+		}
+		return c.JSON(http.StatusOK, map[string]any{"inboxes": res.Inboxes, "repaired": repaired, "failed": failed})
 	}, task)
 }
 

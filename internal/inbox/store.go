@@ -54,6 +54,9 @@ type Store interface {
 	// is. Returns ErrNotFound, or ErrInvalid if fn changed the domain or the
 	// result does not validate.
 	UpdateTenant(ctx context.Context, domain string, fn func(*Tenant) error) (Tenant, error)
+	// ListTenants returns every tenant, sorted by domain (for tasks that
+	// visit them all, such as the reconciliation of counts).
+	ListTenants(ctx context.Context) ([]Tenant, error)
 
 	// CreateInbox stores a new inbox. Returns ErrNotFound if its tenant does
 	// not exist, ErrAlreadyExists if the id or the address is taken in the
@@ -109,7 +112,30 @@ type Store interface {
 	// not issue.
 	ListConversations(ctx context.Context, q ConversationQuery) (ConversationPage, error)
 	// CountConversations counts what q selects, ignoring Limit and Cursor.
+	// Its cost grows with the conversations counted: the homepage reads
+	// InboxCounts instead, and ReconcileCounts uses this to check them.
 	CountConversations(ctx context.Context, q ConversationQuery) (int, error)
+	// InboxCounts returns an inbox's Counts as the store keeps them: every
+	// write that creates a conversation or changes its status or assignee
+	// (CreateConversation, AppendMessage, UpdateConversation) updates them
+	// in the same transaction, so they equal what CountConversations
+	// counts for the same filters (Statuses {s}; Statuses {open, pending}
+	// with Assignee Unassigned or an owner) at every commit, and reading
+	// them costs the same whatever the number of conversations. An inbox
+	// with no conversations, or that does not exist, counts zero; a deleted
+	// inbox's conversations keep counting under its id, as they keep being
+	// listed and counted by CountConversations. Returns ErrInvalid for an
+	// empty tenant or inbox id.
+	InboxCounts(ctx context.Context, tenantID, inboxID string) (Counts, error)
+	// ReconcileCounts recounts an inbox's conversations by aggregation, as
+	// of one consistent snapshot, and corrects the kept counts by the
+	// difference between the recount and what they said in that snapshot;
+	// writes committed meanwhile are kept, not undone. It repairs drift
+	// (a backend fault, a counter edited by hand, data written before the
+	// counts existed) and reports it. Returns ErrInvalid for an empty
+	// tenant or inbox id; like every write, ErrUnavailable when the
+	// correction could not be committed (then nothing was corrected).
+	ReconcileCounts(ctx context.Context, tenantID, inboxID string) (CountsRepair, error)
 
 	// AddNote stores a note and its activity entry atomically. It does not
 	// change the conversation's version: notes never collide. Returns

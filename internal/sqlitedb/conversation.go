@@ -153,6 +153,9 @@ func (s *Store) CreateConversation(ctx context.Context, c inbox.Conversation, me
 		if err := indexMessageIDs(ctx, tx, c, ids); err != nil {
 			return err
 		}
+		if err := addCounts(ctx, tx, c.TenantID, c.InboxID, inbox.CountsDelta(nil, c)); err != nil {
+			return err
+		}
 		return insertActivity(ctx, tx, created)
 	})
 	if err != nil {
@@ -195,9 +198,10 @@ func (s *Store) AppendMessage(ctx context.Context, c inbox.Conversation, message
 	err = inTx(ctx, s.write, func(tx *sql.Tx) error {
 		var inboxID string
 		var version int64
+		var stored inbox.Conversation
 		err := tx.QueryRowContext(ctx,
-			`SELECT inbox_id, version FROM conversations WHERE tenant_id = ? AND id = ?`,
-			c.TenantID, c.ID).Scan(&inboxID, &version)
+			`SELECT inbox_id, version, status, assignee FROM conversations WHERE tenant_id = ? AND id = ?`,
+			c.TenantID, c.ID).Scan(&inboxID, &version, &stored.Status, &stored.Assignee)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return inbox.ErrNotFound
@@ -217,7 +221,7 @@ func (s *Store) AppendMessage(ctx context.Context, c inbox.Conversation, message
 			return fmt.Errorf("stored version is %d, the change was computed from %d: %w", version, want, inbox.ErrConflict)
 		}
 		merged := c
-		if err := mergeTimes(ctx, tx, &merged); err != nil {
+		if _, err := mergeTimes(ctx, tx, &merged); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx,
@@ -226,6 +230,9 @@ func (s *Store) AppendMessage(ctx context.Context, c inbox.Conversation, message
 			return fmt.Errorf("update: %w", err)
 		}
 		if err := indexMessageIDs(ctx, tx, c, ids); err != nil {
+			return err
+		}
+		if err := addCounts(ctx, tx, c.TenantID, c.InboxID, inbox.CountsDelta(&stored, c)); err != nil {
 			return err
 		}
 		if ev != nil {
@@ -314,17 +321,20 @@ func updateArgs(c inbox.Conversation, tags string) []any {
 // mergeTimes applies the contract's rule for the conversation times that
 // are not versioned: a write keeps the latest LastMessageAt and the earliest
 // non-zero FirstResponseAt of what is stored and what is written. It must
-// run inside the write transaction.
-func mergeTimes(ctx context.Context, tx *sql.Tx, c *inbox.Conversation) error {
+// run inside the write transaction. It returns the stored status and
+// assignee (nil when the conversation does not exist), which the write's
+// delta of the inbox's counts is computed from.
+func mergeTimes(ctx context.Context, tx *sql.Tx, c *inbox.Conversation) (*inbox.Conversation, error) {
 	var last, first int64
+	var was inbox.Conversation
 	err := tx.QueryRowContext(ctx,
-		`SELECT last_message_at, first_response_at FROM conversations WHERE tenant_id = ? AND id = ?`,
-		c.TenantID, c.ID).Scan(&last, &first)
+		`SELECT last_message_at, first_response_at, status, assignee FROM conversations WHERE tenant_id = ? AND id = ?`,
+		c.TenantID, c.ID).Scan(&last, &first, &was.Status, &was.Assignee)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("read message times: %w", err)
+		return nil, fmt.Errorf("read message times: %w", err)
 	}
 	if stored := fromMillis(last); stored.After(c.LastMessageAt) {
 		c.LastMessageAt = stored
@@ -332,7 +342,7 @@ func mergeTimes(ctx context.Context, tx *sql.Tx, c *inbox.Conversation) error {
 	if stored := fromMillis(first); first != millis(time.Time{}) && (c.FirstResponseAt.IsZero() || stored.Before(c.FirstResponseAt)) {
 		c.FirstResponseAt = stored
 	}
-	return nil
+	return &was, nil
 }
 
 // UpdateConversation implements inbox.Store: one transaction that writes c
@@ -351,7 +361,8 @@ func (s *Store) UpdateConversation(ctx context.Context, c inbox.Conversation, ev
 
 	err = inTx(ctx, s.write, func(tx *sql.Tx) error {
 		merged := c
-		if err := mergeTimes(ctx, tx, &merged); err != nil {
+		stored, err := mergeTimes(ctx, tx, &merged)
+		if err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx,
@@ -366,6 +377,9 @@ func (s *Store) UpdateConversation(ctx context.Context, c inbox.Conversation, ev
 		}
 		if n == 0 {
 			return whyNotUpdated(ctx, tx, c)
+		}
+		if err := addCounts(ctx, tx, c.TenantID, c.InboxID, inbox.CountsDelta(stored, c)); err != nil {
+			return err
 		}
 		return insertActivity(ctx, tx, ev)
 	})

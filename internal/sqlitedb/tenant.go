@@ -80,6 +80,38 @@ func (s *Store) GetTenant(ctx context.Context, domain string) (inbox.Tenant, err
 	return t, nil
 }
 
+// ListTenants implements inbox.Store.
+func (s *Store) ListTenants(ctx context.Context) ([]inbox.Tenant, error) {
+	rows, err := s.reads.QueryContext(ctx, `SELECT domain, name, admins, created_at FROM tenants ORDER BY domain`)
+	if err != nil {
+		return nil, fmt.Errorf("list tenants: %w", err)
+	}
+	defer rows.Close()
+	var out []inbox.Tenant
+	for rows.Next() {
+		var domain string
+		t, err := scanTenant(prefixScanner{rows, &domain}, "")
+		if err != nil {
+			return nil, fmt.Errorf("list tenants: %w", err)
+		}
+		t.Domain = domain
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list tenants: %w", err)
+	}
+	return out, nil
+}
+
+// prefixScanner scans a row's first column into first and hands the rest
+// to a scan function written for a row without it.
+type prefixScanner struct {
+	row   scanner
+	first any
+}
+
+func (p prefixScanner) Scan(dest ...any) error { return p.row.Scan(append([]any{p.first}, dest...)...) }
+
 // UpdateTenant implements inbox.Store with readModifyWrite.
 func (s *Store) UpdateTenant(ctx context.Context, domain string, fn func(*inbox.Tenant) error) (inbox.Tenant, error) {
 	t, err := readModifyWrite(ctx, s,

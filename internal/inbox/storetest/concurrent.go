@@ -100,6 +100,7 @@ func testConcurrentUpdateOneWins(t *testing.T, h Harness) {
 
 	wantConversation(t, f.s, changed[w])
 	wantActivity(t, f.s, domainA, base.ID, events[w], created)
+	wantCounts(t, f.s, domainA, "support")
 }
 
 // testConcurrentCreateOneWins: the same mail arriving through N mailboxes at
@@ -128,6 +129,7 @@ func testConcurrentCreateOneWins(t *testing.T, h Harness) {
 			wantFound(t, f.s, domainA, id) // the loser indexed nothing
 		}
 	}
+	wantCounts(t, f.s, domainA, "support", inbox.Counts{Open: 1, Unassigned: 1})
 }
 
 // testConcurrentNotesAllKept: notes never collide, so N concurrent notes are
@@ -195,6 +197,7 @@ func testConcurrentAppendOnce(t *testing.T, h Harness) {
 	wantConversation(t, f.s, convs[w])
 	wantActivity(t, f.s, domainA, base.ID, *events[w], pending, created)
 	wantFound(t, f.s, domainA, "reply-1@mail.example", convs[w])
+	wantCounts(t, f.s, domainA, "support")
 }
 
 // testConcurrentMailboxLeaseOneWins: N instances try to take a free lease
@@ -366,6 +369,7 @@ func testConcurrentRecentNotesAllKept(t *testing.T, h Harness) {
 		t.Errorf("RecentHistory: %d activity entries, want %d", len(acts), want)
 	}
 	wantRecent(t, f.s, domainA, c.ID)
+	wantCounts(t, f.s, domainA, "support")
 }
 
 // testConcurrentContendedSavedOrUnavailable: many notes and changes racing
@@ -453,4 +457,5 @@ func testConcurrentContendedSavedOrUnavailable(t *testing.T, h Harness) {
 		t.Errorf("ListActivity: %d entries, want %d (one per write that returned nil, and the creation)", got, want)
 	}
 	wantRecent(t, f.s, domainA, c.ID)
+	wantCounts(t, f.s, domainA, "support")
 }

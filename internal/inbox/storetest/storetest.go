@@ -16,7 +16,7 @@
 // gets a fresh, empty store from Harness.NewStore. The leaves of a group run
 // in parallel.
 // The groups are Tenant, Inbox, Conversation, Append, Update, List, Count,
-// Note, Activity, Recent, ThreadLink, Mailbox, RoundTrip, Concurrent and
+// Counters, Note, Activity, Recent, ThreadLink, Mailbox, RoundTrip, Concurrent and
 // Persistence.
 //
 // # Skipping
@@ -46,6 +46,10 @@
 //     only if absent), Mailbox/DuplicateAddress,
 //     Mailbox/DuplicateAcrossTenants and the Append/Duplicate… leaves (a
 //     mail already recorded, an index entry kept);
+//   - Counters/ConcurrentChanges and Counters/ConcurrentCreatesAndAppends
+//     race writers like the Concurrent group and need the same isolation:
+//     the counts of an inbox must equal a recount by CountConversations
+//     after every write and every race (wantCounts checks it there too);
 //   - Persistence/Reopen needs Harness.Reopen and skips without it.
 //
 // # Precision
@@ -159,6 +163,7 @@ func groups() []group {
 		{"Update", updateCases()},
 		{"List", listCases()},
 		{"Count", countCases()},
+		{"Counters", counterCases()},
 		{"Note", noteCases()},
 		{"Activity", activityCases()},
 		{"Recent", recentCases()},

@@ -11,6 +11,7 @@ import (
 
 func tenantCases() []testCase {
 	return []testCase{
+		{"List", testListTenants},
 		{"CreateGet", testTenantCreateGet},
 		{"Duplicate", testTenantDuplicate},
 		{"Invalid", testTenantInvalid},
