@@ -185,6 +185,14 @@ func (a *app) start(ctx context.Context) error {
 	if a.listener == nil {
 		return errors.New("start: no listener")
 	}
+	if a.cfg.dev != nil {
+		// The demo's tenants and inboxes exist before the first request:
+		// a mail delivered to support@ as soon as the server answers finds
+		// its group.
+		if err := a.cfg.dev.seed(ctx, a); err != nil {
+			return fmt.Errorf("dev: %w", err)
+		}
+	}
 	a.started = true
 	go func() { a.served <- a.server.Serve(a.listener) }()
 	if a.cfg.dev != nil {

@@ -347,16 +347,12 @@ func (w *devWorld) routes(a *app) *httpapi.DevOptions {
 	}
 }
 
-// prepare seeds the demo tenants and links every demo mailbox afresh (the
+// prepare links every demo mailbox afresh (the
 // simulator's mailboxes are new on every start, so cursors and label ids of
 // a previous run mean nothing), by domain-wide delegation as production
 // would. Notifications flow from the first link on, so mail that arrives
 // while a mailbox is being linked is synced as soon as its link is done.
 func (w *devWorld) prepare(ctx context.Context, a *app) error {
-	seeded, err := demo.SeedStore(ctx, a.Store, w.seededAt)
-	if err != nil {
-		return err
-	}
 	for _, u := range demo.Users() {
 		if err := a.Syncer.Unlink(ctx, u); err != nil && !errors.Is(err, inbox.ErrNotFound) {
 			a.log.Warn("unlink", "mailbox", u, "error", err)
@@ -369,7 +365,18 @@ func (w *devWorld) prepare(ctx context.Context, a *app) error {
 			return fmt.Errorf("link %s: %w", u, err)
 		}
 	}
-	a.log.Info("demo linked", "mailboxes", len(demo.Users()), "demo_seeded", seeded)
+	a.log.Info("demo linked", "mailboxes", len(demo.Users()))
+	return nil
+}
+
+// seed writes the demo tenants, inboxes and conversations unless a previous
+// run did; it runs before the server answers anything.
+func (w *devWorld) seed(ctx context.Context, a *app) error {
+	seeded, err := demo.SeedStore(ctx, a.Store, w.seededAt)
+	if err != nil {
+		return err
+	}
+	a.log.Info("demo seeded", "written", seeded)
 	return nil
 }
 
