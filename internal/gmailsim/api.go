@@ -472,28 +472,38 @@ func (s *Server) storeInsert(c *call, p insertParams, meta insertMetadata, raw [
 	return nil
 }
 
-// handleInsertJSON serves POST …/messages with {"raw": base64url, …}.
-func (s *Server) handleInsertJSON(c *call) error {
-	p, err := parseInsertParams(c.query)
-	if err != nil {
-		return err
-	}
+// readRawJSON reads the JSON body of messages.insert and messages.send:
+// {"raw": base64url, …}, within the size limit, with Gmail's errors.
+func (s *Server) readRawJSON(c *call) (insertMetadata, error) {
 	// base64 grows the message by 4/3; allow some room for the other fields.
 	limit := s.maxSize/3*4 + 8 + 1<<20
 	body, err := io.ReadAll(http.MaxBytesReader(c.w, c.r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return errTooLarge(s.maxSize)
+			return insertMetadata{}, errTooLarge(s.maxSize)
 		}
-		return errInvalid("Cannot read request body")
+		return insertMetadata{}, errInvalid("Cannot read request body")
 	}
 	var meta insertMetadata
 	if err := json.Unmarshal(body, &meta); err != nil {
-		return errInvalid("Invalid JSON payload received. %v", err)
+		return insertMetadata{}, errInvalid("Invalid JSON payload received. %v", err)
 	}
 	if meta.Raw == "" {
-		return errBadRequest("'raw' RFC822 payload message string or uploading message via /upload/* URL required")
+		return insertMetadata{}, errBadRequest("'raw' RFC822 payload message string or uploading message via /upload/* URL required")
+	}
+	return meta, nil
+}
+
+// handleInsertJSON serves POST …/messages with {"raw": base64url, …}.
+func (s *Server) handleInsertJSON(c *call) error {
+	p, err := parseInsertParams(c.query)
+	if err != nil {
+		return err
+	}
+	meta, err := s.readRawJSON(c)
+	if err != nil {
+		return err
 	}
 	raw, ok := decodeBase64Any(meta.Raw)
 	if !ok {

@@ -1,10 +1,7 @@
 package gmailsim
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/mail"
 	"slices"
@@ -105,21 +102,9 @@ func recipients(h header) []string {
 // handleSendJSON serves POST …/messages/send with {"raw": base64url,
 // "threadId": …}.
 func (s *Server) handleSendJSON(c *call) error {
-	limit := s.maxSize/3*4 + 8 + 1<<20
-	body, err := io.ReadAll(http.MaxBytesReader(c.w, c.r.Body, limit))
+	meta, err := s.readRawJSON(c)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return errTooLarge(s.maxSize)
-		}
-		return errInvalid("Cannot read request body")
-	}
-	var meta insertMetadata
-	if err := json.Unmarshal(body, &meta); err != nil {
-		return errInvalid("Invalid JSON payload received. %v", err)
-	}
-	if meta.Raw == "" {
-		return errBadRequest("'raw' RFC822 payload message string or uploading message via /upload/* URL required")
+		return err
 	}
 	if meta.ThreadID != "" && !validID(meta.ThreadID) {
 		return errInvalid("Invalid thread_id value")
