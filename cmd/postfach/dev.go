@@ -71,7 +71,7 @@ type devApp struct {
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := newFlagSet("dev", "", "Run the whole product on this machine, offline: an embedded store, a Gmail simulator, "+
-		"Google's token and OAuth endpoints played locally, and a demo tenant. Loopback only.", concat(settingsLog, settingsStore[2:]), stdout)
+		"Google's token and OAuth endpoints played locally, and a demo tenant. Loopback only.", concat(settingsLog, settingsStore[len(settingsStore)-1:]), stdout)
 	cfg := devConfig{}
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "listen address (loopback only)")
 	fs.StringVar(&cfg.DataDir, "data", ".data", "directory of the SQLite database")
