@@ -350,7 +350,7 @@ func TestDevBannerAndQuietLogs(t *testing.T) {
 		t.Fatalf("first stdout line %q (%v)", line, err)
 	}
 	logLines := strings.Count(stderr.String(), "\n")
-	if strings.Contains(stderr.String(), `"severity":"INFO","message":"request"`) || logLines > 15 {
+	if strings.Contains(stderr.String(), `"severity":"INFO","message":"request"`) || logLines > 40 {
 		t.Errorf("%d log lines at the default level, request lines among them:\n%s", logLines, stderr.String())
 	}
 }
