@@ -195,6 +195,17 @@ func (s *Server) AddMailbox(email string) {
 // Gmail adds on delivery. Nothing is delivered if any mailbox is unknown
 // (ErrUnknownMailbox) or raw is too large (ErrTooLarge).
 func (s *Server) Deliver(raw []byte, to ...string) ([]Delivered, error) {
+	return s.deliver(time.Time{}, raw, to)
+}
+
+// DeliverAt is Deliver of a mail that arrived at at, in the past: its
+// internalDate, which orders Gmail's lists, is at instead of now. It seeds
+// mailboxes with mail that looks as old as it claims.
+func (s *Server) DeliverAt(at time.Time, raw []byte, to ...string) ([]Delivered, error) {
+	return s.deliver(at, raw, to)
+}
+
+func (s *Server) deliver(at time.Time, raw []byte, to []string) ([]Delivered, error) {
 	if len(to) == 0 {
 		return nil, fmt.Errorf("gmailsim: deliver: no recipients")
 	}
@@ -222,6 +233,9 @@ func (s *Server) Deliver(raw []byte, to ...string) ([]Delivered, error) {
 		}
 	}
 	now := s.now()
+	if !at.IsZero() && at.Before(now) {
+		now = at
+	}
 	out := make([]Delivered, 0, len(addrs))
 	for i, a := range addrs {
 		m := copies[i]

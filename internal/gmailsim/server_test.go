@@ -195,6 +195,53 @@ func boolInt(b bool) int {
 	return 0
 }
 
+// DeliverAt dates a mail in the past: messages.list orders by that
+// internalDate, not by the order of delivery; a time in the future is now.
+func TestDeliverAt(t *testing.T) {
+	t.Parallel()
+	env := MustStart(t, gmailsim.Options{}, "alice@acme.test")
+	old := time.Now().Add(-72 * time.Hour).Truncate(time.Millisecond)
+	future := time.Now().Add(time.Hour)
+	newer, err := env.sim.DeliverAt(time.Time{}, []byte(mailText("a@example.org", "Newer", "", "x\r\n")), "alice@acme.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	older, err := env.sim.DeliverAt(old, []byte(mailText("b@example.org", "Older", "", "x\r\n")), "alice@acme.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ahead, err := env.sim.DeliverAt(future, []byte(mailText("c@example.org", "Ahead", "", "x\r\n")), "alice@acme.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := env.MustClient(t, "alice@acme.test")
+	m, err := c.Users.Messages.Get("me", older[0].ID).Format("minimal").Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.InternalDate != old.UnixMilli() {
+		t.Errorf("internalDate = %d, want %d", m.InternalDate, old.UnixMilli())
+	}
+	a, err := c.Users.Messages.Get("me", ahead[0].ID).Format("minimal").Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.InternalDate > time.Now().UnixMilli() {
+		t.Errorf("a mail from the future got internalDate %d", a.InternalDate)
+	}
+	list, err := c.Users.Messages.List("me").Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range list.Messages {
+		got = append(got, m.Id)
+	}
+	if want := []string{ahead[0].ID, newer[0].ID, older[0].ID}; !cmp.Equal(got, want) {
+		t.Errorf("list order %v, want %v (newest first)", got, want)
+	}
+}
+
 func TestDeliverErrors(t *testing.T) {
 	t.Parallel()
 	env := MustStart(t, gmailsim.Options{MaxMessageBytes: 1000}, members...)
