@@ -159,7 +159,9 @@ func newApp(ctx context.Context, cfg config, l net.Listener, log *slog.Logger) (
 		}
 	}
 	if cfg.dev != nil {
-		opts.Dev = cfg.dev.routes(a)
+		if opts.Dev, err = cfg.dev.routes(a); err != nil {
+			return nil, err
+		}
 	}
 	opts.Desk = desk.New(deskOpts)
 	if a.server, err = httpapi.New(opts); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/rand"
@@ -11,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/mail"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,6 +28,8 @@ import (
 	"github.com/postfach/postfach/internal/inbox"
 	"github.com/postfach/postfach/internal/mailboxauth"
 	"github.com/postfach/postfach/internal/mailboxauth/oauthsim"
+	"github.com/postfach/postfach/internal/playground"
+	"github.com/postfach/postfach/manifests"
 )
 
 // The identities Google would have in production, as dev mode plays them.
@@ -88,6 +92,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 		return err
 	}
 	fmt.Fprintf(stdout, `Postfach dev is running on %[1]s
+
+  Open %[1]s in a browser: the playground, Gmail with Postfach's sidebar,
+  as any demo user, on desktop or mobile.
 
   ready:    %[1]s/readyz
   tokens:   %[1]s/dev/tokens?email=bob@example.com&url=%[1]s/addon/homepage
@@ -297,7 +304,13 @@ func newDevWorld(base, googleURL string, log *slog.Logger) (*devWorld, error) {
 		w.sim.AddMailbox(u)
 	}
 	if err := demo.SeedMail(func(raw []byte, to []string) error {
-		_, err := w.sim.Deliver(raw, to...)
+		// The demo's mail arrived when its Date header says, so Gmail's
+		// lists order and date it as it claims.
+		var at time.Time
+		if m, err := mail.ReadMessage(bytes.NewReader(raw)); err == nil {
+			at, _ = m.Header.Date()
+		}
+		_, err := w.sim.DeliverAt(at, raw, to...)
 		return err
 	}, w.seededAt); err != nil {
 		w.close()
@@ -334,17 +347,51 @@ func (w *devWorld) serve(l net.Listener) {
 // routes are the dev routes of the Postfach server: tokens on demand,
 // delivery, and, for people and curl, the same stand-ins as on their own
 // port.
-func (w *devWorld) routes(a *app) *httpapi.DevOptions {
+func (w *devWorld) routes(a *app) (*httpapi.DevOptions, error) {
 	w.store.Store(&a.Store)
+	pg, err := w.playground()
+	if err != nil {
+		return nil, err
+	}
 	return &httpapi.DevOptions{
-		Tokens:   devMinter{root: w.root},
-		Gmail:    w.sim.Handler(),
-		Google:   w.googleHandler(),
-		Baseline: true,
+		Playground: pg,
+		Tokens:     devMinter{root: w.root},
+		Gmail:      w.sim.Handler(),
+		Google:     w.googleHandler(),
+		Baseline:   true,
 		Deliver: func(raw []byte, to string) ([]string, error) {
 			return deliver(context.Background(), a.Store, w.sim, raw, to)
 		},
+	}, nil
+}
+
+// playground is the browser playground over the demo: its users of every
+// tenant, its shared addresses, and the deployment `postfach manifest`
+// prints for this server.
+func (w *devWorld) playground() (http.Handler, error) {
+	deployment, err := manifests.Deployment(w.base)
+	if err != nil {
+		return nil, fmt.Errorf("dev: playground: %w", err)
 	}
+	o := playground.Options{Deployment: deployment}
+	seen := map[string]bool{}
+	for _, ib := range demo.Inboxes {
+		o.Inboxes = append(o.Inboxes, playground.Inbox{Address: ib.Address, Name: ib.Name})
+		for _, m := range ib.Members {
+			if seen[m.Email] {
+				continue
+			}
+			seen[m.Email] = true
+			u := playground.User{Email: m.Email, Name: m.Name, Tenant: ib.TenantID, TenantName: ib.TenantID}
+			for _, t := range demo.Tenants {
+				if t.Domain == ib.TenantID {
+					u.TenantName = t.Name
+				}
+			}
+			o.Users = append(o.Users, u)
+		}
+	}
+	return playground.Handler(o)
 }
 
 // prepare links every demo mailbox afresh (the

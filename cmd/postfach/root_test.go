@@ -167,7 +167,9 @@ func TestRoutesAndRefusals(t *testing.T) {
 		want         int
 		wantBody     string
 	}{
-		{"GET", "/", "", http.StatusNotFound, ""},
+		{"GET", "/", "", http.StatusOK, "Postfach playground"},
+		{"GET", "/index.html", "", http.StatusNotFound, ""},
+		{"GET", "/playground/no-such.js", "", http.StatusNotFound, ""},
 		{"GET", "/no-such-page", "", http.StatusNotFound, ""},
 		{"POST", "/addon/no-such-trigger", "{}", http.StatusNotFound, ""},
 		{"DELETE", "/healthz", "", http.StatusMethodNotAllowed, ""},
@@ -478,7 +480,8 @@ func TestServeWiring(t *testing.T) {
 		t.Errorf("message-open: %d %s", code, body)
 	}
 	// serve has no dev routes, and tells a refused caller nothing more.
-	for path, want := range map[string]int{"/dev/tokens?email=bob@example.com&url=x": http.StatusNotFound, "/": http.StatusNotFound} {
+	for path, want := range map[string]int{"/dev/tokens?email=bob@example.com&url=x": http.StatusNotFound, "/": http.StatusNotFound,
+		"/playground/app.js": http.StatusNotFound, "/playground/deployment.json": http.StatusNotFound} {
 		resp, err := http.Get(base + path)
 		if err != nil {
 			t.Fatal(err)

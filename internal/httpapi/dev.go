@@ -41,6 +41,9 @@ type DevOptions struct {
 	// Google serves a stand-in for Google's OAuth endpoints under
 	// /dev/google/ (the mailbox connect flow in dev mode).
 	Google http.Handler
+	// Playground, if set, serves the browser playground at / and below
+	// /playground/ (see package playground).
+	Playground http.Handler
 	// Baseline adds POST PathBaseline: a fixed card behind the same token
 	// verification as the add-on endpoints, the yardstick of
 	// `postfach loadtest` (what a card costs without Postfach's work).
@@ -115,6 +118,11 @@ func (s *Server) devRoutes(o DevOptions, verify echo.MiddlewareFunc) {
 			}
 			return c.JSON(http.StatusOK, map[string]any{"mailboxes": got})
 		})
+	}
+	if o.Playground != nil {
+		h := echo.WrapHandler(o.Playground)
+		s.echo.GET("/", h)
+		s.echo.GET("/playground/*", h)
 	}
 	if o.Google != nil {
 		s.echo.Any("/dev/google/*", echo.WrapHandler(o.Google))

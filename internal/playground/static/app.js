@@ -121,6 +121,10 @@
     return '';
   }
 
+  // Gmail's snippets are HTML-escaped text ("We&#39;d"); an inert
+  // document decodes them without running anything.
+  const unescapeHTML = (s) => new DOMParser().parseFromString(s || '', 'text/html').documentElement.textContent;
+
   // The add-on event's id forms: Google's guide shows msg-f:<decimal>.
   const addonID = (prefix, hex) => prefix + BigInt('0x' + hex).toString(10);
 
@@ -488,7 +492,7 @@
         el('span', { class: 'pg-row-main' },
           el('span', { class: 'pg-chips' }, chips(labelIds)),
           el('span', { class: 'pg-row-subject', text: header(msgs[0] || {}, 'Subject') || '(no subject)' }),
-          el('span', { class: 'pg-row-snippet', text: ' – ' + (last.snippet || '') })),
+          el('span', { class: 'pg-row-snippet', text: ' – ' + unescapeHTML(last.snippet) })),
         el('span', { class: 'pg-row-date', text: when(last.internalDate) })));
   }
 
