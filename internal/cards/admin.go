@@ -1,8 +1,6 @@
 package cards
 
 import (
-	"fmt"
-
 	cardpb "google.golang.org/genproto/googleapis/apps/card/v1"
 
 	"github.com/postfach/postfach/internal/desk"
@@ -56,42 +54,42 @@ func item(text, value string, selected bool) *cardpb.SelectionInput_SelectionIte
 func (b Builder) Settings(st desk.Settings) *cardpb.Card {
 	c := &cardpb.Card{
 		Name:   NameSettings,
-		Header: &cardpb.Card_CardHeader{Title: "Settings", Subtitle: st.Tenant.Domain},
+		Header: &cardpb.Card_CardHeader{Title: b.t("settings.title"), Subtitle: st.Tenant.Domain},
 	}
 	if problems := b.mailboxProblems(st.Mailboxes); len(problems) > 0 {
-		c.Sections = append(c.Sections, section("Needs attention", problems...))
+		c.Sections = append(c.Sections, section(b.t("home.needs_attention"), problems...))
 	}
 	var ws []*cardpb.Widget
 	for _, ib := range st.Inboxes {
-		w := decorated(esc(ib.Address), "<b>"+esc(ib.Name)+"</b>", fmt.Sprintf("%d member(s)", len(ib.Members)),
+		w := decorated(esc(ib.Address), "<b>"+esc(ib.Name)+"</b>", esc(b.p().N("settings.members_count", len(ib.Members))),
 			b.action(ParamOp, OpInboxSettings, ParamInbox, ib.ID))
-		w.GetDecoratedText().Control = &cardpb.DecoratedText_Button{Button: button("Edit", b.action(ParamOp, OpInboxSettings, ParamInbox, ib.ID))}
+		w.GetDecoratedText().Control = &cardpb.DecoratedText_Button{Button: button(b.t("button.edit"), b.action(ParamOp, OpInboxSettings, ParamInbox, ib.ID))}
 		ws = append(ws, w)
 	}
 	if len(ws) == 0 {
-		ws = append(ws, text("No shared inbox yet. Create the first one below."))
+		ws = append(ws, text(esc(b.t("settings.no_inbox"))))
 	}
-	c.Sections = append(c.Sections, section("Shared inboxes", ws...))
-	c.Sections = append(c.Sections, section("New shared inbox",
-		textInput(InputName, "Name", "", "Support"),
-		textInput(InputAddress, "Shared address", "", "support@"+st.Tenant.Domain),
-		textInput(InputEmails, "Members", "", "Addresses, separated by commas"),
-		buttons(button("Create inbox", b.action(ParamOp, string(desk.AdminCreateInbox)))),
+	c.Sections = append(c.Sections, section(b.t("home.title"), ws...))
+	c.Sections = append(c.Sections, section(b.t("settings.new_inbox"),
+		textInput(InputName, b.t("settings.name"), "", b.t("settings.name_hint")),
+		textInput(InputAddress, b.t("settings.address"), "", "support@"+st.Tenant.Domain),
+		textInput(InputEmails, b.t("settings.members"), "", b.t("settings.addresses_hint")),
+		buttons(button(b.t("button.create_inbox"), b.action(ParamOp, string(desk.AdminCreateInbox)))),
 	))
 	var admins []*cardpb.Widget
 	for _, a := range st.Tenant.Admins {
 		w := decorated("", esc(a), "", nil)
 		if a != st.User.Email {
-			w.GetDecoratedText().Control = &cardpb.DecoratedText_Button{Button: button("Remove", b.action(ParamOp, string(desk.AdminRemoveAdmin), ParamEmail, a))}
+			w.GetDecoratedText().Control = &cardpb.DecoratedText_Button{Button: button(b.t("button.remove"), b.action(ParamOp, string(desk.AdminRemoveAdmin), ParamEmail, a))}
 		}
 		admins = append(admins, w)
 	}
 	admins = append(admins,
-		textInput(InputEmails, "New admin", "", "name@"+st.Tenant.Domain),
-		buttons(button("Add admin", b.action(ParamOp, string(desk.AdminAddAdmin)))),
+		textInput(InputEmails, b.t("settings.new_admin"), "", "name@"+st.Tenant.Domain),
+		buttons(button(b.t("button.add_admin"), b.action(ParamOp, string(desk.AdminAddAdmin)))),
 	)
-	c.Sections = append(c.Sections, section("Admins", admins...))
-	c.Sections = append(c.Sections, section("", buttons(button("My inboxes", b.action(ParamOp, OpInboxes)))))
+	c.Sections = append(c.Sections, section(b.t("settings.admins"), admins...))
+	c.Sections = append(c.Sections, section("", buttons(button(b.t("button.my_inboxes"), b.action(ParamOp, OpInboxes)))))
 	return c
 }
 
@@ -102,7 +100,7 @@ func (b Builder) mailboxProblems(mbs []inbox.Mailbox) []*cardpb.Widget {
 		if m.LastError == "" {
 			continue
 		}
-		ws = append(ws, decorated(esc(m.Address), "<font color=\"#B31412\">"+esc(Fix(m))+"</font>", esc(clip(m.LastError, 120)), nil))
+		ws = append(ws, decorated(esc(m.Address), "<font color=\"#B31412\">"+esc(b.Fix(m))+"</font>", esc(clip(m.LastError, 120)), nil))
 		if len(ws) == 20 {
 			break
 		}
@@ -112,24 +110,32 @@ func (b Builder) mailboxProblems(mbs []inbox.Mailbox) []*cardpb.Widget {
 
 // Fix says what an admin does about a mailbox whose sync fails, by the
 // kind of failure recorded with it (LastError is only the detail).
-func Fix(m inbox.Mailbox) string {
+func (b Builder) Fix(m inbox.Mailbox) string {
 	switch m.Problem {
 	case inbox.ProblemConsentRevoked:
-		return "The owner's consent was revoked: ask " + m.Address + " to connect the mailbox again."
+		return b.t("fix.consent_revoked", "Address", m.Address)
 	case inbox.ProblemDelegationMissing:
-		return "Domain-wide delegation is missing: in the Admin console, grant Postfach's service account the Gmail scopes."
+		return b.t("fix.delegation_missing")
 	case inbox.ProblemDelegationRefused:
-		return "Google refused Postfach's delegated access: check that " + m.Address + " exists and is active, and that Postfach's service account key is valid."
+		return b.t("fix.delegation_refused", "Address", m.Address)
 	case inbox.ProblemNoAccess:
-		return "Postfach has no access to this mailbox: set up delegation or ask the owner to connect it."
+		return b.t("fix.no_access")
 	case inbox.ProblemGmailUnauthorized:
-		return "Gmail refused Postfach's access to this mailbox (was it revoked?): Postfach checks again at the next sync; if it persists, ask " + m.Address + " to connect the mailbox again."
+		return b.t("fix.gmail_unauthorized", "Address", m.Address)
 	case inbox.ProblemGmailDenied:
-		return "Gmail denied Postfach access to this mailbox: check that " + m.Address + " has Gmail turned on and that Postfach's access covers the Gmail scopes."
+		return b.t("fix.gmail_denied", "Address", m.Address)
 	case inbox.ProblemWatchRefused:
-		return "Gmail refused the push watch: check the Pub/Sub topic and its publisher permission."
+		return b.t("fix.watch_refused")
 	}
-	return "Syncing this mailbox fails; Postfach retries. If it persists, reconnect the mailbox."
+	return b.t("fix.other")
+}
+
+// role words a member's role.
+func (b Builder) role(r inbox.Role) string {
+	if r == inbox.RoleAdmin {
+		return b.t("role.admin")
+	}
+	return b.t("role.agent")
 }
 
 // InboxSettings renders one inbox's settings: name, members, options.
@@ -141,49 +147,49 @@ func (b Builder) InboxSettings(ib inbox.Inbox) *cardpb.Card {
 		Name:   NameInboxSettings,
 		Header: &cardpb.Card_CardHeader{Title: clip(ib.Name, 80), Subtitle: ib.Address},
 	}
-	c.Sections = append(c.Sections, section("Name",
-		textInput(InputName, "Name", ib.Name, ""),
-		buttons(button("Rename", in(desk.AdminRenameInbox))),
+	c.Sections = append(c.Sections, section(b.t("settings.name"),
+		textInput(InputName, b.t("settings.name"), ib.Name, ""),
+		buttons(button(b.t("button.rename"), in(desk.AdminRenameInbox))),
 	))
 	var ms []*cardpb.Widget
 	for i, m := range ib.Members {
 		if i == 40 {
-			ms = append(ms, text(fmt.Sprintf("… and %d more", len(ib.Members)-40)))
+			ms = append(ms, text(esc(b.p().N("settings.and_more", len(ib.Members)-40))))
 			break
 		}
-		other, label := inbox.RoleAdmin, "Make admin"
+		other, label := inbox.RoleAdmin, b.t("button.make_admin")
 		if m.Role == inbox.RoleAdmin {
-			other, label = inbox.RoleAgent, "Make agent"
+			other, label = inbox.RoleAgent, b.t("button.make_agent")
 		}
 		ms = append(ms,
-			decorated(string(m.Role), esc(m.DisplayName())+" · "+esc(m.Email), "", nil),
+			decorated(b.role(m.Role), esc(m.DisplayName())+" · "+esc(m.Email), "", nil),
 			buttons(
 				button(label, in(desk.AdminSetRole, ParamEmail, m.Email, ParamValue, string(other))),
-				button("Remove", in(desk.AdminRemove, ParamEmail, m.Email)),
+				button(b.t("button.remove"), in(desk.AdminRemove, ParamEmail, m.Email)),
 			))
 	}
 	if len(ms) == 0 {
-		ms = append(ms, text("No members yet."))
+		ms = append(ms, text(esc(b.t("settings.no_members"))))
 	}
 	ms = append(ms,
-		textInput(InputEmails, "Add members", "", "Addresses, separated by commas"),
-		dropdown(InputRole, "Role", item("Agent", string(inbox.RoleAgent), true), item("Admin", string(inbox.RoleAdmin), false)),
-		buttons(button("Add", in(desk.AdminAddMember))),
+		textInput(InputEmails, b.t("settings.add_members"), "", b.t("settings.addresses_hint")),
+		dropdown(InputRole, b.t("settings.role"), item(b.role(inbox.RoleAgent), string(inbox.RoleAgent), true), item(b.role(inbox.RoleAdmin), string(inbox.RoleAdmin), false)),
+		buttons(button(b.t("button.add"), in(desk.AdminAddMember))),
 	)
-	c.Sections = append(c.Sections, section("Members", ms...))
+	c.Sections = append(c.Sections, section(b.t("settings.members"), ms...))
 	rs := ib.Settings.ReplyStatus
-	c.Sections = append(c.Sections, section("Options",
-		textInput(InputLabelPrefix, "Gmail label prefix", ib.Settings.LabelPrefix, "Postfach"),
-		dropdown(InputReplyStatus, "When the team replies",
-			item("Set Pending", string(inbox.StatusPending), rs == inbox.StatusPending),
-			item("Set Closed", string(inbox.StatusClosed), rs == inbox.StatusClosed),
-			item("Leave the status", "none", rs == "")),
-		buttons(button("Save options", in(desk.AdminSetOptions))),
+	c.Sections = append(c.Sections, section(b.t("settings.options"),
+		textInput(InputLabelPrefix, b.t("settings.label_prefix"), ib.Settings.LabelPrefix, "Postfach"),
+		dropdown(InputReplyStatus, b.t("settings.reply_status"),
+			item(b.t("settings.reply_pending"), string(inbox.StatusPending), rs == inbox.StatusPending),
+			item(b.t("settings.reply_closed"), string(inbox.StatusClosed), rs == inbox.StatusClosed),
+			item(b.t("settings.reply_leave"), "none", rs == "")),
+		buttons(button(b.t("button.save_options"), in(desk.AdminSetOptions))),
 	))
 	c.Sections = append(c.Sections, section("",
 		buttons(
-			button("Delete inbox", b.action(ParamOp, OpConfirmDelete, ParamInbox, ib.ID)),
-			button("All settings", b.action(ParamOp, OpSettings)),
+			button(b.t("button.delete_inbox"), b.action(ParamOp, OpConfirmDelete, ParamInbox, ib.ID)),
+			button(b.t("button.all_settings"), b.action(ParamOp, OpSettings)),
 		)))
 	return c
 }
@@ -192,12 +198,12 @@ func (b Builder) InboxSettings(ib inbox.Inbox) *cardpb.Card {
 func (b Builder) ConfirmDelete(ib inbox.Inbox) *cardpb.Card {
 	return &cardpb.Card{
 		Name:   "confirm-delete",
-		Header: &cardpb.Card_CardHeader{Title: "Delete " + clip(ib.Name, 60) + "?", Subtitle: ib.Address},
+		Header: &cardpb.Card_CardHeader{Title: clip(b.t("settings.delete_title", "Name", ib.Name), 80), Subtitle: ib.Address},
 		Sections: []*cardpb.Card_Section{section("",
-			text("The inbox disappears from everyone's sidebar and its Gmail labels stop being updated. Mail in Gmail is not touched."),
+			text(esc(b.t("settings.delete_detail"))),
 			buttons(
-				button("Delete", b.action(ParamOp, string(desk.AdminDeleteInbox), ParamInbox, ib.ID)),
-				button("Cancel", b.action(ParamOp, OpInboxSettings, ParamInbox, ib.ID)),
+				button(b.t("button.delete"), b.action(ParamOp, string(desk.AdminDeleteInbox), ParamInbox, ib.ID)),
+				button(b.t("button.cancel"), b.action(ParamOp, OpInboxSettings, ParamInbox, ib.ID)),
 			),
 		)},
 	}

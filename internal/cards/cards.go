@@ -10,7 +10,6 @@
 package cards
 
 import (
-	"fmt"
 	"html"
 	"net/url"
 	"strconv"
@@ -21,6 +20,8 @@ import (
 
 	cardpb "google.golang.org/genproto/googleapis/apps/card/v1"
 
+	"github.com/postfach/postfach/internal/desk"
+	"github.com/postfach/postfach/internal/i18n"
 	"github.com/postfach/postfach/internal/inbox"
 )
 
@@ -73,6 +74,28 @@ type Builder struct {
 	// Connect, if set, returns the link that starts connecting a user's
 	// own mailbox (offline consent); nil hides the button.
 	Connect func(email, tenant string) (string, error)
+	// P words the cards in the user's language and time zone; nil is
+	// English and UTC.
+	P *i18n.Printer
+}
+
+// english is the Printer of a Builder without one.
+var english = i18n.NewPrinter(i18n.English, time.UTC)
+
+// For returns the Builder that words its cards with p.
+func (b Builder) For(p *i18n.Printer) Builder {
+	b.P = p
+	return b
+}
+
+// t words message id in the Builder's language.
+func (b Builder) t(id string, args ...any) string { return b.p().T(id, args...) }
+
+func (b Builder) p() *i18n.Printer {
+	if b.P == nil {
+		return english
+	}
+	return b.P
 }
 
 func (b Builder) action(params ...string) *cardpb.OnClick {
@@ -164,48 +187,113 @@ func clip(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-// Ago renders how long before now t was, the way the sidebar says it.
-func Ago(now, t time.Time) string {
-	d := now.Sub(t)
-	switch {
-	case d < 0:
-		return "just now"
-	case d < 30*24*time.Hour:
-		return span(d) + " ago"
+// Message words a desk message: a catalog sentence, an activity entry's
+// description, or both (the description as the sentence's "What").
+func (b Builder) Message(m desk.Message, names func(string) string) string {
+	args := m.Args
+	if m.Activity != nil {
+		what := b.Describe(*m.Activity, names)
+		if m.ID == "" {
+			return what
+		}
+		args = append(append([]any(nil), args...), "What", what)
 	}
-	return t.UTC().Format("2 Jan 2006")
+	if m.ID == "" {
+		return ""
+	}
+	return b.t(m.ID, args...)
 }
 
-// span renders a duration coarsely: "20 s", "3 min", "5 h", "2 d".
-func span(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%d s", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%d min", int(d.Minutes()))
-	case d < 24*time.Hour:
-		return fmt.Sprintf("%d h", int(d.Hours()))
+// Describe words an activity entry as a sentence, with names turning
+// addresses into display names: "Bob assigned this to themselves".
+func (b Builder) Describe(a inbox.Activity, names func(string) string) string {
+	if names == nil {
+		names = func(s string) string { return s }
 	}
-	return fmt.Sprintf("%d d", int(d.Hours()/24))
+	actor := "Postfach"
+	if a.Actor != "" {
+		actor = names(a.Actor)
+	}
+	switch a.Kind {
+	case inbox.ActCreated:
+		return b.t("activity.created")
+	case inbox.ActAssigned:
+		if a.To == a.Actor {
+			return b.t("activity.assigned_self", "Actor", actor)
+		}
+		return b.t("activity.assigned", "Actor", actor, "Assignee", names(a.To))
+	case inbox.ActUnassigned:
+		return b.t("activity.unassigned", "Actor", actor, "Assignee", names(a.From))
+	case inbox.ActStatus:
+		return b.t("activity.status", "Actor", actor, "Status", b.status(inbox.Status(a.To)))
+	case inbox.ActTagged:
+		return b.t("activity.tagged", "Actor", actor, "Tag", a.To)
+	case inbox.ActUntagged:
+		return b.t("activity.untagged", "Actor", actor, "Tag", a.From)
+	case inbox.ActNoted:
+		return b.t("activity.noted", "Actor", actor)
+	case inbox.ActReopened:
+		return b.t("activity.reopened")
+	}
+	return b.t("activity.changed", "Actor", actor)
 }
 
-// Error is the card for a request the sidebar cannot serve.
+// status words a status.
+func (b Builder) status(s inbox.Status) string {
+	switch s {
+	case inbox.StatusOpen:
+		return b.t("status.open")
+	case inbox.StatusPending:
+		return b.t("status.pending")
+	case inbox.StatusClosed:
+		return b.t("status.closed")
+	}
+	return string(s)
+}
+
+// filter words a list filter.
+func (b Builder) filter(f desk.Filter) string {
+	switch f {
+	case desk.FilterUnassigned:
+		return b.t("filter.unassigned")
+	case desk.FilterMine:
+		return b.t("filter.mine")
+	case desk.FilterOpen:
+		return b.t("status.open")
+	case desk.FilterPending:
+		return b.t("status.pending")
+	case desk.FilterClosed:
+		return b.t("status.closed")
+	}
+	return string(f)
+}
+
+// ago says how long before now t was.
+func (b Builder) ago(now, t time.Time) string { return b.p().Ago(now, t) }
+
+// Error is the card for a request the sidebar cannot serve; title and
+// detail are worded already (see ErrorCard for catalog ids).
 func (b Builder) Error(title, detail string) *cardpb.Card {
 	return &cardpb.Card{
 		Name:   NameError,
 		Header: &cardpb.Card_CardHeader{Title: clip(title, 80)},
 		Sections: []*cardpb.Card_Section{section("",
 			text(esc(detail)),
-			buttons(button("Back to my inboxes", b.action(ParamOp, OpInboxes))),
+			buttons(button(b.t("button.back_to_inboxes"), b.action(ParamOp, OpInboxes))),
 		)},
 	}
 }
 
+// ErrorCard is Error with its title and detail given as message ids.
+func (b Builder) ErrorCard(titleID, detailID string) *cardpb.Card {
+	return b.Error(b.t(titleID), b.t(detailID))
+}
+
 // NotInstalled explains that the caller's domain has not set Postfach up.
 func (b Builder) NotInstalled(domain string) *cardpb.Card {
-	msg := "Postfach is not set up for your organisation yet. Ask your Google Workspace admin to install it and create a shared inbox."
+	msg := b.t("error.not_installed")
 	if domain == "" {
-		msg = "Postfach works with Google Workspace accounts. This account is not part of a Workspace organisation."
+		msg = b.t("error.not_workspace")
 	}
 	return &cardpb.Card{
 		Name:     NameError,

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -18,6 +17,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/postfach/postfach/internal/desk"
+	"github.com/postfach/postfach/internal/i18n"
 	"github.com/postfach/postfach/internal/inbox"
 )
 
@@ -237,26 +237,29 @@ func walkActions(c *cardpb.Card, f func(*cardpb.Action)) {
 	}
 }
 
-func TestAgo(t *testing.T) {
+func TestDescribe(t *testing.T) {
 	t.Parallel()
+	ib := inbox.Inbox{Members: []inbox.Member{{Email: "alice@example.com", Name: "Alice"}, {Email: "bob@example.com"}}}
+	names := ib.DisplayName
 	tests := []struct {
-		d    time.Duration
-		want string
+		a      inbox.Activity
+		en, de string
 	}{
-		{-time.Second, "just now"},
-		{20 * time.Second, "20 s ago"},
-		{3 * time.Minute, "3 min ago"},
-		{5 * time.Hour, "5 h ago"},
-		{50 * time.Hour, "2 d ago"},
-		{40 * 24 * time.Hour, "21 Oct 2026"},
+		{inbox.Activity{Actor: "bob@example.com", Kind: inbox.ActAssigned, To: "bob@example.com"}, "bob assigned this to themselves", "bob hat sich das zugewiesen"},
+		{inbox.Activity{Actor: "alice@example.com", Kind: inbox.ActAssigned, To: "bob@example.com"}, "Alice assigned this to bob", "Alice hat das bob zugewiesen"},
+		{inbox.Activity{Actor: "alice@example.com", Kind: inbox.ActUnassigned, From: "bob@example.com"}, "Alice unassigned bob", "Alice hat die Zuweisung an bob aufgehoben"},
+		{inbox.Activity{Actor: "alice@example.com", Kind: inbox.ActStatus, To: "pending"}, "Alice set the status to Pending", "Alice hat den Status auf Wartend gesetzt"},
+		{inbox.Activity{Kind: inbox.ActStatus, To: "open"}, "Postfach set the status to Open", "Postfach hat den Status auf Offen gesetzt"},
+		{inbox.Activity{Actor: "x@other.example", Kind: inbox.ActTagged, To: "vip"}, "x@other.example added the tag “vip”", "x@other.example hat das Schlagwort „vip“ hinzugefügt"},
 	}
+	en, de := Builder{}, Builder{P: i18n.NewPrinter(i18n.German, nil)}
 	for _, tc := range tests {
-		t.Run(fmt.Sprint(tc.d), func(t *testing.T) {
-			t.Parallel()
-			if got := Ago(now, now.Add(-tc.d)); got != tc.want {
-				t.Errorf("Ago(-%v) = %q, want %q", tc.d, got, tc.want)
-			}
-		})
+		if got := en.Describe(tc.a, names); got != tc.en {
+			t.Errorf("Describe = %q, want %q", got, tc.en)
+		}
+		if got := de.Describe(tc.a, names); got != tc.de {
+			t.Errorf("German Describe = %q, want %q", got, tc.de)
+		}
 	}
 }
 
@@ -335,7 +338,7 @@ func TestFixFollowsTheProblem(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got := Fix(inbox.Mailbox{Address: addr, LastError: tc.lastError, Problem: tc.problem})
+			got := Builder{}.Fix(inbox.Mailbox{Address: addr, LastError: tc.lastError, Problem: tc.problem})
 			if !strings.Contains(got, tc.want) {
 				t.Errorf("Fix = %q, want it to contain %q", got, tc.want)
 			}

@@ -21,34 +21,34 @@ func (b Builder) Conversation(v desk.View) *cardpb.Card {
 		Name: NameConversation,
 		Header: &cardpb.Card_CardHeader{
 			Title:    clip(c.Subject, 80),
-			Subtitle: clip(v.Inbox.Name+" · "+statusLine(v.Inbox, c), 80),
+			Subtitle: clip(v.Inbox.Name+" · "+b.statusLine(v.Inbox, c), 80),
 		},
 	}
 
 	if len(v.Collision) > 0 {
 		var lines []string
 		for _, a := range v.Collision {
-			lines = append(lines, esc(a.Describe(v.Inbox.DisplayName))+" "+Ago(v.Now, a.At))
+			lines = append(lines, esc(b.Describe(a, v.Inbox.DisplayName))+" · "+b.ago(v.Now, a.At))
 		}
 		card.Sections = append(card.Sections, section("",
-			text(`<font color="#B31412"><b>Not saved</b></font> — this conversation changed while you were looking:<br>`+strings.Join(lines, "<br>")),
+			text(`<font color="#B31412"><b>`+esc(b.t("collision.title"))+`</b></font> — `+esc(b.t("collision.detail"))+`<br>`+strings.Join(lines, "<br>")),
 		))
 	}
 
 	// Owner.
-	owner := "<i>Unassigned</i>"
+	owner := "<i>" + esc(b.t("filter.unassigned")) + "</i>"
 	if c.Assignee != "" {
 		owner = "<b>" + esc(v.Inbox.DisplayName(c.Assignee)) + "</b>"
 		if c.Assignee == v.Me.Email {
-			owner += " (you)"
+			owner += " " + esc(b.t("conversation.you"))
 		}
 	}
 	var ownerButtons []*cardpb.Button
 	if c.Assignee != v.Me.Email {
-		ownerButtons = append(ownerButtons, button("Assign to me", act(desk.OpAssignMe)))
+		ownerButtons = append(ownerButtons, button(b.t("button.assign_to_me"), act(desk.OpAssignMe)))
 	}
 	if c.Assignee != "" {
-		ownerButtons = append(ownerButtons, button("Unassign", act(desk.OpUnassign)))
+		ownerButtons = append(ownerButtons, button(b.t("button.unassign"), act(desk.OpUnassign)))
 	}
 	var items []*cardpb.SelectionInput_SelectionItem
 	for _, m := range v.Inbox.Members {
@@ -57,17 +57,17 @@ func (b Builder) Conversation(v desk.View) *cardpb.Card {
 			break
 		}
 	}
-	ownerWidgets := []*cardpb.Widget{decorated("Owner", owner, "", nil)}
+	ownerWidgets := []*cardpb.Widget{decorated(b.t("conversation.owner"), owner, "", nil)}
 	if len(ownerButtons) > 0 {
 		ownerWidgets = append(ownerWidgets, buttons(ownerButtons...))
 	}
 	ownerWidgets = append(ownerWidgets,
 		&cardpb.Widget{Data: &cardpb.Widget_SelectionInput{SelectionInput: &cardpb.SelectionInput{
-			Name: InputAssignee, Label: "Assign to", Type: cardpb.SelectionInput_DROPDOWN, Items: items,
+			Name: InputAssignee, Label: b.t("conversation.assign_to"), Type: cardpb.SelectionInput_DROPDOWN, Items: items,
 		}}},
-		buttons(button("Assign", act(desk.OpAssign))),
+		buttons(button(b.t("button.assign"), act(desk.OpAssign))),
 	)
-	card.Sections = append(card.Sections, section("Owner", ownerWidgets...))
+	card.Sections = append(card.Sections, section(b.t("conversation.owner"), ownerWidgets...))
 
 	// Status.
 	var statusButtons []*cardpb.Button
@@ -75,17 +75,17 @@ func (b Builder) Conversation(v desk.View) *cardpb.Card {
 		if st == c.Status {
 			continue
 		}
-		statusButtons = append(statusButtons, button(statusVerb(c.Status, st), act(desk.OpStatus, ParamValue, string(st))))
+		statusButtons = append(statusButtons, button(b.statusVerb(c.Status, st), act(desk.OpStatus, ParamValue, string(st))))
 	}
-	card.Sections = append(card.Sections, section("Status",
-		decorated("Status", "<b>"+c.Status.Label()+"</b>", "", nil),
+	card.Sections = append(card.Sections, section(b.t("conversation.status"),
+		decorated(b.t("conversation.status"), "<b>"+esc(b.status(c.Status))+"</b>", "", nil),
 		buttons(statusButtons...),
 	))
 
 	// Tags.
 	tagWidgets := []*cardpb.Widget{}
 	if len(c.Tags) == 0 {
-		tagWidgets = append(tagWidgets, text("<i>No tags</i>"))
+		tagWidgets = append(tagWidgets, text("<i>"+esc(b.t("conversation.no_tags"))+"</i>"))
 	} else {
 		var rm []*cardpb.Button
 		for _, t := range c.Tags {
@@ -95,70 +95,70 @@ func (b Builder) Conversation(v desk.View) *cardpb.Card {
 	}
 	tagWidgets = append(tagWidgets,
 		&cardpb.Widget{Data: &cardpb.Widget_TextInput{TextInput: &cardpb.TextInput{
-			Name: InputTag, Label: "Add a tag", Validation: &cardpb.Validation{CharacterLimit: 32},
+			Name: InputTag, Label: b.t("conversation.add_a_tag"), Validation: &cardpb.Validation{CharacterLimit: 32},
 		}}},
-		buttons(button("Add tag", act(desk.OpTag))),
+		buttons(button(b.t("button.add_tag"), act(desk.OpTag))),
 	)
-	card.Sections = append(card.Sections, section("Tags", tagWidgets...))
+	card.Sections = append(card.Sections, section(b.t("conversation.tags"), tagWidgets...))
 
 	// Notes.
 	var noteWidgets []*cardpb.Widget
 	for _, n := range v.Notes {
-		noteWidgets = append(noteWidgets, decorated(esc(v.Inbox.DisplayName(n.Author))+" · "+Ago(v.Now, n.CreatedAt), esc(n.Body), "", nil))
+		noteWidgets = append(noteWidgets, decorated(esc(v.Inbox.DisplayName(n.Author))+" · "+b.ago(v.Now, n.CreatedAt), esc(n.Body), "", nil))
 	}
 	noteWidgets = append(noteWidgets,
 		&cardpb.Widget{Data: &cardpb.Widget_TextInput{TextInput: &cardpb.TextInput{
-			Name: InputNote, Label: "Internal note", HintText: "Only your team sees notes",
+			Name: InputNote, Label: b.t("conversation.internal_note"), HintText: b.t("conversation.note_hint"),
 			Type: cardpb.TextInput_MULTIPLE_LINE, Validation: &cardpb.Validation{CharacterLimit: inbox.MaxNoteLength},
 		}}},
-		buttons(button("Add note", act(desk.OpNote))),
+		buttons(button(b.t("button.add_note"), act(desk.OpNote))),
 	)
-	card.Sections = append(card.Sections, section("Internal notes", noteWidgets...))
+	card.Sections = append(card.Sections, section(b.t("conversation.internal_notes"), noteWidgets...))
 
 	// Customer and history.
 	about := []*cardpb.Widget{
-		decorated("Customer", esc(customerLabel(c)), esc(c.Customer), nil),
-		decorated("Inbox", esc(v.Inbox.Name), esc(v.Inbox.Address), nil),
+		decorated(b.t("conversation.customer"), esc(b.customerLabel(c)), esc(c.Customer), nil),
+		decorated(b.t("conversation.inbox"), esc(v.Inbox.Name), esc(v.Inbox.Address), nil),
 	}
 	if !c.FirstResponseAt.IsZero() {
-		about = append(about, decorated("First response", "after "+span(max(0, c.FirstResponseAt.Sub(c.CreatedAt))), "", nil))
+		about = append(about, decorated(b.t("conversation.first_response"), esc(b.t("conversation.after", "Span", b.p().Span(max(0, c.FirstResponseAt.Sub(c.CreatedAt))))), "", nil))
 	}
 	for _, a := range v.Activity {
-		about = append(about, decorated("", esc(a.Describe(v.Inbox.DisplayName)), Ago(v.Now, a.At), nil))
+		about = append(about, decorated("", esc(b.Describe(a, v.Inbox.DisplayName)), b.ago(v.Now, a.At), nil))
 	}
 	about = append(about, buttons(
-		button("Open in Gmail", b.gmailSearch(c.RootMessageID)),
-		button("Refresh", b.action(ParamOp, OpReload, ParamConv, c.ID)),
-		button("My inboxes", b.action(ParamOp, OpInboxes)),
+		button(b.t("button.open_in_gmail"), b.gmailSearch(c.RootMessageID)),
+		button(b.t("button.refresh"), b.action(ParamOp, OpReload, ParamConv, c.ID)),
+		button(b.t("button.my_inboxes"), b.action(ParamOp, OpInboxes)),
 	))
-	card.Sections = append(card.Sections, section("Activity", about...))
+	card.Sections = append(card.Sections, section(b.t("conversation.activity"), about...))
 	return card
 }
 
 // statusVerb labels the button that moves a conversation from one status to
 // another.
-func statusVerb(from, to inbox.Status) string {
+func (b Builder) statusVerb(from, to inbox.Status) string {
 	switch {
 	case to == inbox.StatusClosed:
-		return "Close"
+		return b.t("button.close")
 	case to == inbox.StatusPending:
-		return "Mark pending"
+		return b.t("button.mark_pending")
 	case to == inbox.StatusOpen && from == inbox.StatusClosed:
-		return "Reopen"
+		return b.t("button.reopen")
 	}
-	return "Mark open"
+	return b.t("button.mark_open")
 }
 
 // NotInInbox is the card for a mail that belongs to none of the caller's
 // shared inboxes.
 func (b Builder) NotInInbox(subject string) *cardpb.Card {
-	title := "Not in a shared inbox"
+	title := b.t("not_in_inbox.title")
 	return &cardpb.Card{
 		Name:   NameMessage,
 		Header: &cardpb.Card_CardHeader{Title: title, Subtitle: clip(subject, 80)},
 		Sections: []*cardpb.Card_Section{section("",
-			text("This mail was not sent to any shared inbox you are a member of, so Postfach has nothing to show for it."),
-			buttons(button("My inboxes", b.action(ParamOp, OpInboxes))),
+			text(esc(b.t("not_in_inbox.detail"))),
+			buttons(button(b.t("button.my_inboxes"), b.action(ParamOp, OpInboxes))),
 		)},
 	}
 }

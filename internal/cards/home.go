@@ -1,7 +1,6 @@
 package cards
 
 import (
-	"fmt"
 	"strconv"
 
 	cardpb "google.golang.org/genproto/googleapis/apps/card/v1"
@@ -15,21 +14,21 @@ import (
 func (b Builder) Home(h desk.Home) *cardpb.Card {
 	c := &cardpb.Card{
 		Name:   NameHome,
-		Header: &cardpb.Card_CardHeader{Title: "Shared inboxes", Subtitle: h.User.Email},
+		Header: &cardpb.Card_CardHeader{Title: b.t("home.title"), Subtitle: h.User.Email},
 	}
 	if h.Admin && len(h.Problems) > 0 {
-		c.Sections = append(c.Sections, section("Needs attention", b.mailboxProblems(h.Problems)...))
+		c.Sections = append(c.Sections, section(b.t("home.needs_attention"), b.mailboxProblems(h.Problems)...))
 	}
 	if len(h.Inboxes) == 0 {
 		if h.Admin {
 			c.Sections = append(c.Sections, section("",
-				text("Set up your first shared inbox: give it a name, its address (a Google Group or a shared mailbox) and its members."),
-				buttons(button("Set up a shared inbox", b.action(ParamOp, OpSettings))),
+				text(esc(b.t("home.first_inbox"))),
+				buttons(button(b.t("button.set_up_inbox"), b.action(ParamOp, OpSettings))),
 			))
 			return c
 		}
 		c.Sections = append(c.Sections, section("",
-			text("You are not a member of any shared inbox in "+esc(h.Tenant.Domain)+" yet. Ask an admin of the inbox to add you."),
+			text(esc(b.t("home.no_membership", "Domain", h.Tenant.Domain))),
 		))
 		return c
 	}
@@ -37,21 +36,21 @@ func (b Builder) Home(h desk.Home) *cardpb.Card {
 		var ws []*cardpb.Widget
 		for _, f := range desk.HomeFilters {
 			n := s.Counts[f]
-			ws = append(ws, decorated(f.Label(), "<b>"+strconv.Itoa(n)+"</b>", "",
+			ws = append(ws, decorated(b.filter(f), "<b>"+strconv.Itoa(n)+"</b>", "",
 				b.action(ParamOp, OpList, ParamInbox, s.Inbox.ID, ParamFilter, string(f))))
 		}
-		ws = append(ws, buttons(button("Closed", b.action(ParamOp, OpList, ParamInbox, s.Inbox.ID, ParamFilter, string(desk.FilterClosed)))))
+		ws = append(ws, buttons(button(b.t("status.closed"), b.action(ParamOp, OpList, ParamInbox, s.Inbox.ID, ParamFilter, string(desk.FilterClosed)))))
 		c.Sections = append(c.Sections, section(esc(s.Inbox.Name)+" · "+esc(s.Inbox.Address), ws...))
 	}
-	footer := []*cardpb.Button{button("Refresh", b.action(ParamOp, OpHome))}
+	footer := []*cardpb.Button{button(b.t("button.refresh"), b.action(ParamOp, OpHome))}
 	if mb := b.mailboxButton(h); mb != nil {
 		footer = append(footer, mb)
 	}
 	if h.Admin {
-		footer = append(footer, button("Settings", b.action(ParamOp, OpSettings)))
+		footer = append(footer, button(b.t("button.settings"), b.action(ParamOp, OpSettings)))
 	}
 	c.Sections = append(c.Sections, section("",
-		text("Open a mail sent to a shared inbox to see and change its owner and status."),
+		text(esc(b.t("home.hint"))),
 		buttons(footer...),
 	))
 	return c
@@ -62,45 +61,45 @@ func (b Builder) Home(h desk.Home) *cardpb.Card {
 func (b Builder) List(l desk.List) *cardpb.Card {
 	c := &cardpb.Card{
 		Name:   NameList,
-		Header: &cardpb.Card_CardHeader{Title: clip(l.Inbox.Name+" · "+l.Filter.Label(), 80), Subtitle: l.Inbox.Address},
+		Header: &cardpb.Card_CardHeader{Title: clip(l.Inbox.Name+" · "+b.filter(l.Filter), 80), Subtitle: l.Inbox.Address},
 	}
 	var ws []*cardpb.Widget
 	for _, conv := range l.Conversations {
 		w := decorated(
-			esc(customerLabel(conv))+" · "+Ago(l.Now, conv.LastMessageAt),
+			esc(b.customerLabel(conv))+" · "+b.ago(l.Now, conv.LastMessageAt),
 			"<b>"+esc(clip(conv.Subject, 120))+"</b>",
-			esc(statusLine(l.Inbox, conv)),
+			esc(b.statusLine(l.Inbox, conv)),
 			b.action(ParamOp, OpDetail, ParamConv, conv.ID),
 		)
-		w.GetDecoratedText().Control = &cardpb.DecoratedText_Button{Button: button("Gmail", b.gmailSearch(conv.RootMessageID))}
+		w.GetDecoratedText().Control = &cardpb.DecoratedText_Button{Button: button(b.t("button.gmail"), b.gmailSearch(conv.RootMessageID))}
 		ws = append(ws, w)
 	}
 	if len(ws) == 0 {
-		ws = append(ws, text("Nothing here."))
+		ws = append(ws, text(esc(b.t("list.empty"))))
 	}
 	if l.NextCursor != "" {
-		ws = append(ws, buttons(button("Older", b.action(ParamOp, OpList, ParamInbox, l.Inbox.ID, ParamFilter, string(l.Filter), ParamCursor, l.NextCursor))))
+		ws = append(ws, buttons(button(b.t("button.older"), b.action(ParamOp, OpList, ParamInbox, l.Inbox.ID, ParamFilter, string(l.Filter), ParamCursor, l.NextCursor))))
 	}
 	c.Sections = []*cardpb.Card_Section{section("", ws...)}
 	return c
 }
 
-func customerLabel(c inbox.Conversation) string {
+func (b Builder) customerLabel(c inbox.Conversation) string {
 	switch {
 	case c.CustomerName != "":
 		return c.CustomerName
 	case c.Customer != "":
 		return c.Customer
 	}
-	return "Unknown sender"
+	return b.t("conversation.unknown_sender")
 }
 
-func statusLine(ib inbox.Inbox, c inbox.Conversation) string {
-	owner := "Unassigned"
+func (b Builder) statusLine(ib inbox.Inbox, c inbox.Conversation) string {
+	owner := b.t("filter.unassigned")
 	if c.Assignee != "" {
 		owner = ib.DisplayName(c.Assignee)
 	}
-	return fmt.Sprintf("%s · %s", c.Status.Label(), owner)
+	return b.status(c.Status) + " · " + owner
 }
 
 // mailboxButton offers to connect the caller's own mailbox when Postfach
@@ -109,7 +108,7 @@ func statusLine(ib inbox.Inbox, c inbox.Conversation) string {
 func (b Builder) mailboxButton(h desk.Home) *cardpb.Button {
 	m := h.Mailbox
 	if m != nil && m.Access == inbox.AccessOAuth && m.LastError == "" {
-		return button("Disconnect my mailbox", b.action(ParamOp, OpDisconnect))
+		return button(b.t("button.disconnect_mailbox"), b.action(ParamOp, OpDisconnect))
 	}
 	if b.Connect == nil || (m != nil && m.LastError == "") {
 		return nil
@@ -118,5 +117,5 @@ func (b Builder) mailboxButton(h desk.Home) *cardpb.Button {
 	if err != nil {
 		return nil
 	}
-	return button("Connect my mailbox", &cardpb.OnClick{Data: &cardpb.OnClick_OpenLink{OpenLink: &cardpb.OpenLink{Url: u}}})
+	return button(b.t("button.connect_mailbox"), &cardpb.OnClick{Data: &cardpb.OnClick_OpenLink{OpenLink: &cardpb.OpenLink{Url: u}}})
 }

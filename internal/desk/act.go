@@ -45,7 +45,7 @@ type Action struct {
 // notification.
 type Result struct {
 	View   View
-	Notice string
+	Notice Message
 	// Changed reports whether anything was written.
 	Changed bool
 }
@@ -90,7 +90,7 @@ func (s *Service) Act(ctx context.Context, u User, a Action) (Result, error) {
 	}
 	if errors.Is(err, inbox.ErrUnchanged) {
 		v, err := s.view(ctx, ib, me, c)
-		return Result{View: v, Notice: "Nothing to change"}, err
+		return Result{View: v, Notice: Msg("notice.unchanged")}, err
 	}
 	if err != nil {
 		return Result{}, err
@@ -107,7 +107,7 @@ func (s *Service) Act(ctx context.Context, u User, a Action) (Result, error) {
 		s.onChange(ctx, c)
 	}
 	v, err := s.view(ctx, ib, me, c)
-	return Result{View: v, Notice: ev.Describe(ib.DisplayName), Changed: true}, err
+	return Result{View: v, Notice: Message{Activity: &ev}, Changed: true}, err
 }
 
 // collided reloads the conversation after a refused write and explains what
@@ -130,9 +130,9 @@ func (s *Service) collided(ctx context.Context, ib inbox.Inbox, me inbox.Member,
 			v.Collision = append(v.Collision, a)
 		}
 	}
-	notice := "Not saved: this conversation changed"
+	notice := Msg("notice.not_saved_changed")
 	if len(v.Collision) > 0 {
-		notice = "Not saved: " + v.Collision[0].Describe(ib.DisplayName)
+		notice = Message{ID: "notice.not_saved_because", Activity: &v.Collision[0]}
 	}
 	return Result{View: v, Notice: notice}, nil
 }
@@ -149,5 +149,5 @@ func (s *Service) note(ctx context.Context, ib inbox.Inbox, me inbox.Member, c i
 		return Result{}, fmt.Errorf("add note to %s: %w", c.ID, err)
 	}
 	v, err := s.view(ctx, ib, me, c)
-	return Result{View: v, Notice: "Note added", Changed: true}, err
+	return Result{View: v, Notice: Msg("notice.note_added"), Changed: true}, err
 }

@@ -107,7 +107,7 @@ type AdminResult struct {
 	// Inbox is the inbox the action was about, for its edit screen; empty
 	// when the action ends on the overview (create, delete, admins).
 	Inbox  inbox.Inbox
-	Notice string
+	Notice Message
 }
 
 // Admin performs an admin action. Non-admins get ErrForbidden; bad input
@@ -125,7 +125,7 @@ func (s *Service) Admin(ctx context.Context, u User, a AdminAction) (AdminResult
 		if err = s.store.DeleteInbox(ctx, t.Domain, a.InboxID); errors.Is(err, inbox.ErrNotFound) {
 			err = inbox.Invalid("no inbox %q", a.InboxID)
 		}
-		res.Notice = "Inbox deleted"
+		res.Notice = Msg("notice.inbox_deleted")
 	case AdminAddAdmin, AdminRemoveAdmin:
 		res, err = s.changeAdmins(ctx, t, a)
 	case AdminRenameInbox, AdminAddMember, AdminRemove, AdminSetRole, AdminSetOptions:
@@ -147,10 +147,10 @@ func parseEmails(t inbox.Tenant, text string) ([]string, error) {
 	for _, f := range strings.FieldsFunc(text, func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '\n' || r == '\r' || r == '\t' }) {
 		e := inbox.NormalizeEmail(f)
 		if e == "" {
-			return nil, inbox.Invalid("%q is not an e-mail address", f)
+			return nil, inbox.Refusal("refusal.not_an_address", "Address", f)
 		}
 		if inbox.DomainOf(e) != t.Domain {
-			return nil, inbox.Invalid("%s is not in %s", e, t.Domain)
+			return nil, inbox.Refusal("refusal.outside_domain", "Address", e, "Domain", t.Domain)
 		}
 		if !slices.Contains(out, e) {
 			out = append(out, e)
@@ -172,7 +172,7 @@ func parseRole(s string) (inbox.Role, error) {
 func (s *Service) createInbox(ctx context.Context, t inbox.Tenant, u User, a AdminAction) (AdminResult, error) {
 	addr := inbox.NormalizeEmail(a.Address)
 	if addr == "" {
-		return AdminResult{}, inbox.Invalid("the shared address %q is not an e-mail address", a.Address)
+		return AdminResult{}, inbox.Refusal("refusal.not_an_address", "Address", a.Address)
 	}
 	emails, err := parseEmails(t, a.Emails)
 	if err != nil {
@@ -191,12 +191,12 @@ func (s *Service) createInbox(ctx context.Context, t inbox.Tenant, u User, a Adm
 	}
 	err = s.store.CreateInbox(ctx, ib)
 	if errors.Is(err, inbox.ErrAlreadyExists) {
-		return AdminResult{}, inbox.Invalid("an inbox for %s exists already", addr)
+		return AdminResult{}, inbox.Refusal("refusal.inbox_exists", "Address", addr)
 	}
 	if err != nil {
 		return AdminResult{}, err
 	}
-	return AdminResult{Inbox: ib, Notice: "Inbox " + ib.Name + " created"}, nil
+	return AdminResult{Inbox: ib, Notice: Msg("notice.inbox_created", "Name", ib.Name)}, nil
 }
 
 // inboxID makes a new inbox's id: its address's slug and a random suffix,
@@ -236,7 +236,7 @@ func (s *Service) changeAdmins(ctx context.Context, t inbox.Tenant, a AdminActio
 		return AdminResult{}, err
 	}
 	if len(emails) == 0 {
-		return AdminResult{}, inbox.Invalid("name at least one address")
+		return AdminResult{}, inbox.Refusal("refusal.no_address")
 	}
 	_, err = s.store.UpdateTenant(ctx, t.Domain, func(t *inbox.Tenant) error {
 		for _, e := range emails {
@@ -248,29 +248,29 @@ func (s *Service) changeAdmins(ctx context.Context, t inbox.Tenant, a AdminActio
 			}
 		}
 		if len(t.Admins) == 0 {
-			return inbox.Invalid("the last admin cannot be removed")
+			return inbox.Refusal("refusal.last_admin")
 		}
 		return nil
 	})
 	if err != nil {
 		return AdminResult{}, err
 	}
-	verb := "added as admin"
+	notice := Msg("notice.admins_added", "Emails", strings.Join(emails, ", "))
 	if a.Op == AdminRemoveAdmin {
-		verb = "is no admin any more"
+		notice = Msg("notice.admins_removed", "Emails", strings.Join(emails, ", "))
 	}
-	return AdminResult{Notice: strings.Join(emails, ", ") + " " + verb}, nil
+	return AdminResult{Notice: notice}, nil
 }
 
 func (s *Service) changeInbox(ctx context.Context, t inbox.Tenant, u User, a AdminAction) (AdminResult, error) {
 	var removed []string
-	var notice string
+	var notice Message
 	ib, err := s.store.UpdateInbox(ctx, t.Domain, a.InboxID, func(ib *inbox.Inbox) error {
 		removed = nil
 		switch a.Op {
 		case AdminRenameInbox:
 			ib.Name = strings.TrimSpace(a.Name)
-			notice = "Renamed to " + ib.Name
+			notice = Msg("notice.inbox_renamed", "Name", ib.Name)
 		case AdminAddMember:
 			emails, err := parseEmails(t, a.Emails)
 			if err != nil {
@@ -281,27 +281,27 @@ func (s *Service) changeInbox(ctx context.Context, t inbox.Tenant, u User, a Adm
 				return err
 			}
 			if len(emails) == 0 {
-				return inbox.Invalid("name at least one address")
+				return inbox.Refusal("refusal.no_address")
 			}
 			for _, e := range emails {
 				if _, ok := ib.Member(e); !ok {
 					ib.Members = append(ib.Members, inbox.Member{Email: e, Role: role})
 				}
 			}
-			notice = strings.Join(emails, ", ") + " added"
+			notice = Msg("notice.members_added", "Emails", strings.Join(emails, ", "))
 		case AdminRemove, AdminSetRole:
 			emails, err := parseEmails(t, a.Emails)
 			if err != nil || len(emails) != 1 {
-				return inbox.Invalid("name one member")
+				return inbox.Refusal("refusal.one_member")
 			}
 			i := slices.IndexFunc(ib.Members, func(m inbox.Member) bool { return m.Email == emails[0] })
 			if i < 0 {
-				return inbox.Invalid("%s is not a member", emails[0])
+				return inbox.Refusal("refusal.not_a_member", "Email", emails[0])
 			}
 			if a.Op == AdminRemove {
 				ib.Members = slices.Delete(slices.Clone(ib.Members), i, i+1)
 				removed = emails
-				notice = emails[0] + " removed"
+				notice = Msg("notice.member_removed", "Email", emails[0])
 			} else {
 				role, err := parseRole(a.Role)
 				if err != nil {
@@ -309,7 +309,10 @@ func (s *Service) changeInbox(ctx context.Context, t inbox.Tenant, u User, a Adm
 				}
 				ib.Members = slices.Clone(ib.Members)
 				ib.Members[i].Role = role
-				notice = fmt.Sprintf("%s is now %s", emails[0], role)
+				notice = Msg("notice.now_agent", "Email", emails[0])
+				if role == inbox.RoleAdmin {
+					notice = Msg("notice.now_admin", "Email", emails[0])
+				}
 			}
 		case AdminSetOptions:
 			st := inbox.Status("")
@@ -320,7 +323,7 @@ func (s *Service) changeInbox(ctx context.Context, t inbox.Tenant, u User, a Adm
 				}
 			}
 			ib.Settings = inbox.InboxSettings{ReplyStatus: st, LabelPrefix: strings.TrimSpace(a.LabelPrefix)}
-			notice = "Settings saved"
+			notice = Msg("notice.settings_saved")
 		}
 		return nil
 	})
@@ -335,7 +338,7 @@ func (s *Service) changeInbox(ctx context.Context, t inbox.Tenant, u User, a Adm
 		if err != nil {
 			return AdminResult{}, err
 		}
-		notice = fmt.Sprintf("%s removed; %d open conversation(s) unassigned", e, n)
+		notice = Message{ID: "notice.member_removed_unassigned", Args: []any{"Email", e, "Count", n}}
 		s.log.InfoContext(ctx, "member removed, conversations unassigned", "inbox", ib.ID, "member", e, "unassigned", n, "admin", u.Email)
 	}
 	return AdminResult{Inbox: ib, Notice: notice}, nil

@@ -20,6 +20,19 @@ import (
 )
 
 // User is the verified caller of a request.
+// Message is a sentence for the user, worded by the cards in the user's
+// language: ID is its message id in the catalogs (package i18n) and Args
+// its name/value pairs; or, with Activity set, the description of that
+// entry (ID, if set, then takes it as the argument "What").
+type Message struct {
+	ID       string
+	Args     []any
+	Activity *inbox.Activity
+}
+
+// Msg returns the Message id with its name/value arguments.
+func Msg(id string, args ...any) Message { return Message{ID: id, Args: args} }
+
 type User struct {
 	Subject string // stable Google account id
 	Email   string // lower case

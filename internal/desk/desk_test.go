@@ -399,8 +399,8 @@ func TestActCollision(t *testing.T) {
 	if r.Changed {
 		t.Fatal("carol's stale action was written")
 	}
-	if want := "Not saved: Bob assigned this to themselves"; r.Notice != want {
-		t.Errorf("notice = %q, want %q", r.Notice, want)
+	if n := r.Notice; n.ID != "notice.not_saved_because" || n.Activity == nil || n.Activity.Actor != "bob@example.com" || n.Activity.Kind != inbox.ActAssigned {
+		t.Errorf("notice = %+v, want not saved because of bob's assignment", n)
 	}
 	if len(r.View.Collision) != 1 || r.View.Collision[0].Actor != "bob@example.com" || r.View.Now.Sub(r.View.Collision[0].At) != 20*time.Second {
 		t.Errorf("collision = %+v", r.View.Collision)
@@ -475,9 +475,12 @@ func TestActAuthorization(t *testing.T) {
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tc.wantErr)
 			}
-			// A refused input says why, to the user, as a typed reason.
-			if _, ok := inbox.UserReason(err); tc.wantErr == inbox.ErrInvalid && !ok {
-				t.Errorf("refusal %v carries no reason for the user (inbox.InvalidError)", err)
+			// A refused input the user typed or chose says why, as a
+			// message of the catalogs; a forged parameter (no card offers
+			// it) does not.
+			forged := tc.name == "bad status" || tc.name == "unknown op"
+			if _, ok := inbox.RefusalOf(err); tc.wantErr == inbox.ErrInvalid && ok == forged {
+				t.Errorf("refusal %v: told the user = %v, want %v", err, ok, !forged)
 			}
 		})
 	}

@@ -27,7 +27,7 @@ func (s *Server) homepage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return push(c, s.cards.Home(h))
+	return push(c, s.cardsFor(c).Home(h))
 }
 
 // messageOpen answers the Gmail contextual trigger: the conversation card of
@@ -45,9 +45,9 @@ func (s *Server) messageOpen(c echo.Context) error {
 		return err
 	}
 	if o.View == nil {
-		return push(c, s.cards.NotInInbox(o.Subject))
+		return push(c, s.cardsFor(c).NotInInbox(o.Subject))
 	}
-	return push(c, s.cards.Conversation(*o.View))
+	return push(c, s.cardsFor(c).Conversation(*o.View))
 }
 
 // action answers every button of every card; the "op" parameter says which.
@@ -64,9 +64,9 @@ func (s *Server) action(c echo.Context) error {
 			return err
 		}
 		if op == cards.OpInboxes {
-			return push(c, s.cards.Home(h))
+			return push(c, s.cardsFor(c).Home(h))
 		}
-		return update(c, s.cards.Home(h), "")
+		return update(c, s.cardsFor(c).Home(h), "")
 	case cards.OpList:
 		f, err := desk.ParseFilter(param(cards.ParamFilter))
 		if err != nil {
@@ -76,7 +76,7 @@ func (s *Server) action(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		return push(c, s.cards.List(l))
+		return push(c, s.cardsFor(c).List(l))
 	case cards.OpDisconnect:
 		if s.connector == nil {
 			return badRequest(errors.New("mailbox connection is not configured"))
@@ -85,13 +85,13 @@ func (s *Server) action(c echo.Context) error {
 		// verified identity, not from the card.
 		if err := s.connector.Disconnect(ctx, u.Email); err != nil && !errors.Is(err, inbox.ErrNotFound) {
 			s.log.WarnContext(ctx, "disconnect failed", "mailbox", u.Email, "error", err)
-			return reply(c, http.StatusOK, addon.Notify("Could not disconnect your mailbox; try again"))
+			return reply(c, http.StatusOK, addon.Notify(s.t(c, "notice.disconnect_failed")))
 		}
 		h, err := s.desk.Home(ctx, u)
 		if err != nil {
 			return err
 		}
-		return update(c, s.cards.Home(h), "Mailbox disconnected")
+		return update(c, s.cardsFor(c).Home(h), s.t(c, "notice.mailbox_disconnected"))
 	case cards.OpSettings, cards.OpInboxSettings, cards.OpConfirmDelete:
 		return s.adminScreen(c, op)
 	case cards.OpDetail, cards.OpReload:
@@ -100,9 +100,9 @@ func (s *Server) action(c echo.Context) error {
 			return err
 		}
 		if op == cards.OpDetail {
-			return push(c, s.cards.Conversation(v))
+			return push(c, s.cardsFor(c).Conversation(v))
 		}
-		return update(c, s.cards.Conversation(v), "")
+		return update(c, s.cardsFor(c).Conversation(v), "")
 	default:
 		if aop, ok := desk.ParseAdminOp(op); ok {
 			return s.adminAction(c, aop)
@@ -115,12 +115,13 @@ func (s *Server) action(c echo.Context) error {
 		if errors.Is(err, inbox.ErrInvalid) {
 			// The user typed something we cannot take (an empty note, a
 			// tag with odd characters): keep their card, say why.
-			return reply(c, http.StatusOK, addon.Notify(userMessage(err)))
+			return reply(c, http.StatusOK, addon.Notify(s.userMessage(c, err)))
 		}
 		if err != nil {
 			return err
 		}
-		return update(c, s.cards.Conversation(r.View), r.Notice)
+		b := s.cardsFor(c)
+		return update(c, b.Conversation(r.View), b.Message(r.Notice, r.View.Inbox.DisplayName))
 	}
 }
 

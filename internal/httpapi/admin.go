@@ -19,7 +19,7 @@ func (s *Server) settings(c echo.Context) error {
 	if err != nil {
 		return adminErr(err)
 	}
-	return push(c, s.cards.Settings(st))
+	return push(c, s.cardsFor(c).Settings(st))
 }
 
 // adminScreen answers the navigation buttons of the settings screens.
@@ -34,9 +34,9 @@ func (s *Server) adminScreen(c echo.Context, op string) error {
 		return adminErr(err)
 	}
 	if op == cards.OpConfirmDelete {
-		return push(c, s.cards.ConfirmDelete(ib))
+		return push(c, s.cardsFor(c).ConfirmDelete(ib))
 	}
-	return push(c, s.cards.InboxSettings(ib))
+	return push(c, s.cardsFor(c).InboxSettings(ib))
 }
 
 // adminAction performs an admin action and shows where it leads: the
@@ -62,7 +62,7 @@ func (s *Server) adminAction(c echo.Context, op desk.AdminOp) error {
 	}
 	r, err := s.desk.Admin(c.Request().Context(), user(c), a)
 	if errors.Is(err, inbox.ErrInvalid) {
-		return reply(c, http.StatusOK, addon.Notify(userMessage(err)))
+		return reply(c, http.StatusOK, addon.Notify(s.userMessage(c, err)))
 	}
 	if err != nil {
 		return adminErr(err)
@@ -71,13 +71,13 @@ func (s *Server) adminAction(c echo.Context, op desk.AdminOp) error {
 	case op == desk.AdminDeleteInbox:
 		// Back from the confirmation and the inbox's screen to the
 		// overview, which is beneath them.
-		return reply(c, http.StatusOK, addon.UpdateCard(s.cards.Settings(r.Settings), r.Notice))
+		return reply(c, http.StatusOK, addon.UpdateCard(s.cardsFor(c).Settings(r.Settings), s.cardsFor(c).Message(r.Notice, nil)))
 	case r.Inbox.ID != "" && op == desk.AdminCreateInbox:
-		return reply(c, http.StatusOK, addon.UpdateCard(s.cards.InboxSettings(r.Inbox), r.Notice))
+		return reply(c, http.StatusOK, addon.UpdateCard(s.cardsFor(c).InboxSettings(r.Inbox), s.cardsFor(c).Message(r.Notice, nil)))
 	case r.Inbox.ID != "":
-		return update(c, s.cards.InboxSettings(r.Inbox), r.Notice)
+		return update(c, s.cardsFor(c).InboxSettings(r.Inbox), s.cardsFor(c).Message(r.Notice, nil))
 	}
-	return update(c, s.cards.Settings(r.Settings), r.Notice)
+	return update(c, s.cardsFor(c).Settings(r.Settings), s.cardsFor(c).Message(r.Notice, nil))
 }
 
 // adminErr turns a refusal into the card non-admins see.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -21,16 +19,15 @@ func badRequest(err error) error {
 	return echo.NewHTTPError(http.StatusBadRequest, err.Error()).SetInternal(err)
 }
 
-// userMessage is what the user reads about a refused input: the reason of
-// the *inbox.InvalidError in err, as a sentence, or a generic text for an
-// error that carries none (its text is not for users).
-func userMessage(err error) string {
-	reason, ok := inbox.UserReason(err)
+// userMessage is what the user reads about a refused input: the sentence
+// of the *inbox.InvalidError in err in the user's language, or a generic
+// one for an error that carries none (its text is not for users).
+func (s *Server) userMessage(c echo.Context, err error) string {
+	ie, ok := inbox.RefusalOf(err)
 	if !ok {
-		return "That did not work"
+		return s.t(c, "error.refused")
 	}
-	r, n := utf8.DecodeRuneInString(reason)
-	return string(unicode.ToUpper(r)) + reason[n:]
+	return s.t(c, ie.ID, ie.Args...)
 }
 
 // handleError is echo's central error handler: it maps error kinds to
@@ -55,35 +52,30 @@ func (s *Server) handleError(err error, c echo.Context) {
 		}
 		_ = c.JSON(he.Code, map[string]string{"error": msg})
 	case errors.Is(err, desk.ErrNotInstalled):
-		_ = reply(c, http.StatusOK, addon.PushCard(s.cards.NotInstalled(user(c).Domain)))
+		_ = reply(c, http.StatusOK, addon.PushCard(s.cardsFor(c).NotInstalled(user(c).Domain)))
 	case errors.As(err, new(errAdminOnly)):
-		_ = reply(c, http.StatusForbidden, addon.PushCard(s.cards.Error(
-			"Admins only", "Only an admin of your organisation's Postfach can change its settings.")))
+		_ = reply(c, http.StatusForbidden, addon.PushCard(s.cardsFor(c).ErrorCard("error.admins_only_title", "error.admins_only_detail")))
 	case errors.Is(err, inbox.ErrForbidden):
 		// desk logged the refusal with its reason.
-		_ = reply(c, http.StatusForbidden, addon.PushCard(s.cards.Error(
-			"No access", "This conversation is not in any of your shared inboxes.")))
+		_ = reply(c, http.StatusForbidden, addon.PushCard(s.cardsFor(c).ErrorCard("error.no_access_title", "error.no_access_detail")))
 	case errors.Is(err, inbox.ErrInvalid):
-		_ = c.JSON(http.StatusBadRequest, map[string]string{"error": userMessage(err)})
+		_ = c.JSON(http.StatusBadRequest, map[string]string{"error": s.userMessage(c, err)})
 	case errors.Is(err, desk.ErrMessageUnavailable):
 		s.log.WarnContext(ctx, "gmail refused the open message", "error", err)
-		_ = reply(c, http.StatusOK, addon.PushCard(s.cards.Error(
-			"Could not read this mail", "Gmail did not let Postfach read this message. Close and reopen it; if that does not help, reinstall the add-on.")))
+		_ = reply(c, http.StatusOK, addon.PushCard(s.cardsFor(c).ErrorCard("error.unreadable_title", "error.unreadable_detail")))
 	case errors.Is(err, inbox.ErrUnavailable):
 		// The store could not commit in time (contention); nothing was
 		// saved, and the same action may simply be tried again.
 		s.log.WarnContext(ctx, "not saved: store unavailable", "error", err, "path", c.Path())
-		const msg = "Not saved: too many changes at once — try again"
 		if c.Path() == manifests.PathAction {
-			_ = c.JSON(http.StatusOK, addon.Notify(msg))
+			_ = c.JSON(http.StatusOK, addon.Notify(s.t(c, "error.not_saved_detail")))
 		} else {
-			_ = c.JSON(http.StatusOK, addon.PushCard(s.cards.Error("Not saved", msg)))
+			_ = c.JSON(http.StatusOK, addon.PushCard(s.cardsFor(c).ErrorCard("error.not_saved_title", "error.not_saved_detail")))
 		}
 	case errors.Is(err, context.Canceled):
 		// The client went away; nothing to answer.
 	default:
 		s.log.ErrorContext(ctx, "internal error", "error", err, "path", c.Path())
-		_ = reply(c, http.StatusInternalServerError, addon.PushCard(s.cards.Error(
-			"Something went wrong", "Postfach could not do that. Try again in a moment.")))
+		_ = reply(c, http.StatusInternalServerError, addon.PushCard(s.cardsFor(c).ErrorCard("error.generic_title", "error.generic_detail")))
 	}
 }

@@ -322,7 +322,7 @@ func TestConnectMailboxEndToEnd(t *testing.T) {
 	if !strings.Contains(m.LastError, "consent revoked") {
 		t.Fatalf("LastError = %q, want consent revoked", m.LastError)
 	}
-	if fix := cards.Fix(m); !strings.Contains(fix, "connect the mailbox again") {
+	if fix := (cards.Builder{}).Fix(m); !strings.Contains(fix, "connect the mailbox again") {
 		t.Fatalf("the admin's fix for %q is %q", m.LastError, fix)
 	}
 

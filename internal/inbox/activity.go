@@ -2,7 +2,6 @@ package inbox
 
 import (
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -37,37 +36,6 @@ type Activity struct {
 	At             time.Time
 }
 
-// Describe renders the entry as a sentence, using names to turn addresses
-// into display names: "Bob assigned this to themselves".
-func (a Activity) Describe(names func(email string) string) string {
-	actor := "Postfach"
-	if a.Actor != "" {
-		actor = names(a.Actor)
-	}
-	switch a.Kind {
-	case ActCreated:
-		return "Conversation opened"
-	case ActAssigned:
-		if a.To == a.Actor {
-			return actor + " assigned this to themselves"
-		}
-		return actor + " assigned this to " + names(a.To)
-	case ActUnassigned:
-		return actor + " unassigned " + names(a.From)
-	case ActStatus:
-		return fmt.Sprintf("%s set the status to %s", actor, Status(a.To).Label())
-	case ActTagged:
-		return fmt.Sprintf("%s added the tag “%s”", actor, a.To)
-	case ActUntagged:
-		return fmt.Sprintf("%s removed the tag “%s”", actor, a.From)
-	case ActNoted:
-		return actor + " added a note"
-	case ActReopened:
-		return "A reply from the customer reopened this conversation"
-	}
-	return actor + " changed this conversation"
-}
-
 // ErrUnchanged is returned by a change that would leave the conversation as
 // it is (assigning it to its current owner, say). Nothing needs writing.
 var ErrUnchanged = errors.New("nothing to change")
@@ -80,14 +48,14 @@ const MaxTags = 20
 func NormalizeTag(s string) (string, error) {
 	t := strings.ToLower(strings.Join(strings.Fields(s), " "))
 	if t == "" {
-		return "", invalidf("the tag is empty")
+		return "", Refusal("refusal.tag_empty")
 	}
 	if len([]rune(t)) > 32 {
-		return "", invalidf("the tag %q is longer than 32 characters", t)
+		return "", Refusal("refusal.tag_too_long", "Tag", t)
 	}
 	for _, r := range t {
 		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == ' ' || r > 127 && r != '\u00a0') {
-			return "", invalidf("the tag %q may hold letters, digits, spaces, - and _ only", t)
+			return "", Refusal("refusal.tag_chars", "Tag", t)
 		}
 	}
 	return t, nil
@@ -127,7 +95,7 @@ func NewConversation(ib Inbox, root, subject, customer, customerName string, at,
 func (c *Conversation) Assign(ib Inbox, actor, assignee string, now time.Time) (Activity, error) {
 	assignee = NormalizeEmail(assignee)
 	if _, ok := ib.Member(assignee); !ok {
-		return Activity{}, invalidf("%q is not a member of %s", assignee, ib.Name)
+		return Activity{}, Refusal("refusal.not_member", "Email", assignee, "Inbox", ib.Name)
 	}
 	if c.Assignee == assignee {
 		return Activity{}, ErrUnchanged
@@ -170,7 +138,7 @@ func (c *Conversation) AddTag(actor, tag string, now time.Time) (Activity, error
 		return Activity{}, ErrUnchanged
 	}
 	if len(c.Tags) >= MaxTags {
-		return Activity{}, invalidf("a conversation carries at most %d tags", MaxTags)
+		return Activity{}, Refusal("refusal.too_many_tags", "Max", MaxTags)
 	}
 	c.Tags = append(slices.Clone(c.Tags), t)
 	slices.Sort(c.Tags)

@@ -3,6 +3,7 @@ package inbox
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Error kinds. Adapters and services wrap them with context; callers test
@@ -26,34 +27,56 @@ var (
 	ErrUnavailable = errors.New("unavailable")
 )
 
-// InvalidError is an input refused by a domain rule, with the reason
-// meant for the person who gave it. errors.Is(err, ErrInvalid) holds for
-// it, and errors.As finds it whatever context wraps it, so the reason
-// never has to be cut out of an error's text.
+// InvalidError is an input refused by a domain rule. errors.Is(err,
+// ErrInvalid) holds for it, and errors.As finds it whatever context wraps
+// it, so the reason never has to be cut out of an error's text.
+//
+// A refusal the person who gave the input can act on (an empty note, a
+// tag too long) carries ID, the message id of its sentence in the
+// catalogs (package i18n), and Args, the name/value pairs the sentence
+// refers to: the screens word it in the user's language. Other refusals
+// (a forged parameter, a record that breaks an invariant) carry only
+// Reason, for logs; users are told that it did not work.
 type InvalidError struct {
-	// Reason is for the user: lower case, no final period ("the note is
-	// empty").
 	Reason string
+	ID     string
+	Args   []any
 }
 
-func (e *InvalidError) Error() string { return ErrInvalid.Error() + ": " + e.Reason }
+func (e *InvalidError) Error() string {
+	if e.ID == "" {
+		return ErrInvalid.Error() + ": " + e.Reason
+	}
+	var b strings.Builder
+	b.WriteString(ErrInvalid.Error() + ": " + e.ID)
+	for i := 0; i+1 < len(e.Args); i += 2 {
+		fmt.Fprintf(&b, " %v=%q", e.Args[i], fmt.Sprint(e.Args[i+1]))
+	}
+	return b.String()
+}
 
 // Unwrap makes the error ErrInvalid.
 func (e *InvalidError) Unwrap() error { return ErrInvalid }
 
-// Invalid returns an *InvalidError with the formatted reason.
+// Invalid returns an *InvalidError with the formatted reason, for logs.
 func Invalid(format string, args ...any) error {
 	return &InvalidError{Reason: fmt.Sprintf(format, args...)}
 }
 
-// UserReason returns the reason meant for the user of the first
-// *InvalidError in err's tree, and whether there is one.
-func UserReason(err error) (string, bool) {
+// Refusal returns an *InvalidError the user is told about: id is the
+// message id of its sentence in the catalogs, args its name/value pairs.
+func Refusal(id string, args ...any) error {
+	return &InvalidError{ID: id, Args: args}
+}
+
+// RefusalOf returns the first *InvalidError in err's tree that is meant
+// for the user (it has an ID), and whether there is one.
+func RefusalOf(err error) (*InvalidError, bool) {
 	var ie *InvalidError
-	if errors.As(err, &ie) && ie.Reason != "" {
-		return ie.Reason, true
+	if errors.As(err, &ie) && ie.ID != "" {
+		return ie, true
 	}
-	return "", false
+	return nil, false
 }
 
 // invalidf is Invalid, for this package's validation.

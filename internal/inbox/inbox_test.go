@@ -201,27 +201,6 @@ func TestNewNote(t *testing.T) {
 	}
 }
 
-func TestDescribe(t *testing.T) {
-	t.Parallel()
-	names := ib.DisplayName
-	tests := []struct {
-		a    Activity
-		want string
-	}{
-		{Activity{Actor: "bob@example.com", Kind: ActAssigned, To: "bob@example.com"}, "bob assigned this to themselves"},
-		{Activity{Actor: "alice@example.com", Kind: ActAssigned, To: "bob@example.com"}, "Alice assigned this to bob"},
-		{Activity{Actor: "alice@example.com", Kind: ActUnassigned, From: "bob@example.com"}, "Alice unassigned bob"},
-		{Activity{Actor: "alice@example.com", Kind: ActStatus, To: "pending"}, "Alice set the status to Pending"},
-		{Activity{Kind: ActStatus, To: "open"}, "Postfach set the status to Open"},
-		{Activity{Actor: "x@other.example", Kind: ActTagged, To: "vip"}, "x@other.example added the tag “vip”"},
-	}
-	for _, tc := range tests {
-		if got := tc.a.Describe(names); got != tc.want {
-			t.Errorf("Describe = %q, want %q", got, tc.want)
-		}
-	}
-}
-
 func TestNewIDSortsInCreationOrder(t *testing.T) {
 	t.Parallel()
 	prev := ""

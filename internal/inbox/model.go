@@ -136,13 +136,13 @@ func (ib Inbox) Validate() error {
 		return invalidf("inbox address %q is outside the tenant's domain %s", ib.Address, ib.TenantID)
 	}
 	if strings.TrimSpace(ib.Name) == "" || utf8.RuneCountInString(ib.Name) > 80 {
-		return invalidf("inbox name must have 1 to 80 characters")
+		return Refusal("refusal.inbox_name_length")
 	}
 	if st := ib.Settings.ReplyStatus; st != "" && !slices.Contains(Statuses, st) {
 		return invalidf("inbox reply status %q is unknown", st)
 	}
 	if p := ib.Settings.LabelPrefix; p != "" && (strings.ContainsAny(p, "/\x00") || utf8.RuneCountInString(p) > 40 || strings.TrimSpace(p) != p) {
-		return invalidf("label prefix %q: up to 40 characters, no slash", p)
+		return Refusal("refusal.label_prefix", "Prefix", p)
 	}
 	seen := map[string]bool{}
 	for _, m := range ib.Members {
@@ -268,13 +268,13 @@ const MaxNoteLength = 2000
 func NewNote(c Conversation, author, body string, now time.Time) (Note, error) {
 	body = strings.TrimSpace(body)
 	if body == "" {
-		return Note{}, invalidf("the note is empty")
+		return Note{}, Refusal("refusal.note_empty")
 	}
 	if !utf8.ValidString(body) {
-		return Note{}, invalidf("the note is not valid text")
+		return Note{}, Refusal("refusal.note_not_text")
 	}
 	if n := utf8.RuneCountInString(body); n > MaxNoteLength {
-		return Note{}, invalidf("the note has %d characters; at most %d fit", n, MaxNoteLength)
+		return Note{}, Refusal("refusal.note_too_long", "N", n, "Max", MaxNoteLength)
 	}
 	return Note{
 		TenantID:       c.TenantID,

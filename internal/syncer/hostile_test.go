@@ -129,7 +129,7 @@ func TestForgedTeamReply(t *testing.T) {
 			t.Fatalf("after bob's real reply: %+v", c)
 		}
 		acts, err = e.store.ListActivity(ctx, "example.com", c.ID, 10)
-		if err != nil || len(acts) != 2 || acts[0].Describe(support.DisplayName) != "Bob set the status to Pending" {
+		if err != nil || len(acts) != 2 || acts[0].Actor != "bob@example.com" || acts[0].Kind != inbox.ActStatus || acts[0].To != string(inbox.StatusPending) {
 			t.Fatalf("activity after bob's real reply = %+v (%v)", acts, err)
 		}
 		e.check(map[string]int{"support": 1})

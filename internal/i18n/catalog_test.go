@@ -1,0 +1,150 @@
+package i18n
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// repoRoot is the module root, two levels up.
+const repoRoot = "../.."
+
+// idPattern is what a message id looks like: lower-case words joined by
+// dots and underscores, at least one dot.
+var idPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$`)
+
+// jsCall finds message ids in the playground's scripts: t('id') or
+// t("id", …).
+var jsCall = regexp.MustCompile(`\bt\(\s*['"]([a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+)['"]`)
+
+// usedIDs collects, from every non-test Go file and the playground's
+// scripts, the ids passed to a T or N call (which must exist) and every
+// string literal that looks like an id (which keeps a catalog entry
+// alive: ids are sometimes chosen in a switch and passed on).
+func usedIDs(t *testing.T) (called map[string]string, literals map[string]bool) {
+	t.Helper()
+	called, literals = map[string]string{}, map[string]bool{}
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(repoRoot, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if name := d.Name(); path != repoRoot && (strings.HasPrefix(name, ".") || name == "testdata" || name == "node_modules") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		switch {
+		case strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_test.go"):
+			f, err := parser.ParseFile(fset, path, nil, 0)
+			if err != nil {
+				return err
+			}
+			ast.Inspect(f, func(n ast.Node) bool {
+				switch n := n.(type) {
+				case *ast.BasicLit:
+					if n.Kind == token.STRING {
+						if s, err := strconv.Unquote(n.Value); err == nil && idPattern.MatchString(s) {
+							literals[s] = true
+						}
+					}
+				case *ast.CallExpr:
+					sel, ok := n.Fun.(*ast.SelectorExpr)
+					if !ok || len(n.Args) == 0 {
+						return true
+					}
+					name := sel.Sel.Name
+					arg := n.Args[0]
+					if name == "t" || name == "ErrorCard" || name == "Refusal" || name == "Msg" {
+						// b.t(id), b.ErrorCard(id, id), inbox.Refusal(id), desk.Msg(id)
+					} else if name == "T" || name == "N" {
+					} else {
+						return true
+					}
+					if name == "t" && len(n.Args) >= 2 {
+						// s.t(c, id, …) in httpapi
+						if _, isLit := n.Args[0].(*ast.BasicLit); !isLit {
+							arg = n.Args[1]
+						}
+					}
+					for _, a := range append([]ast.Expr{arg}, n.Args[1:]...) {
+						if lit, ok := a.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+							if s, err := strconv.Unquote(lit.Value); err == nil && idPattern.MatchString(s) {
+								called[s] = fset.Position(lit.Pos()).String()
+							}
+						}
+						if name != "ErrorCard" {
+							break
+						}
+					}
+				}
+				return true
+			})
+		case strings.HasSuffix(path, ".js") && strings.Contains(filepath.ToSlash(path), "internal/playground/static/"):
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			for _, m := range jsCall.FindAllStringSubmatch(string(b), -1) {
+				called[m[1]] = path
+				literals[m[1]] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return called, literals
+}
+
+// TestCatalogsComplete: every id the code words is in every catalog,
+// every catalog holds the same ids, and no catalog holds an id nothing
+// uses.
+func TestCatalogsComplete(t *testing.T) {
+	called, literals := usedIDs(t)
+	if len(called) < 50 {
+		t.Fatalf("found only %d message ids in the code: the scan is broken", len(called))
+	}
+	cats := map[Lang]map[string]bool{}
+	for _, l := range Langs {
+		c, err := Catalog(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cats[l] = c
+	}
+	for id, where := range called {
+		for _, l := range Langs {
+			if !cats[l][id] {
+				t.Errorf("%s: message %q is missing from the %s catalog", where, id, l)
+			}
+		}
+	}
+	for _, l := range Langs {
+		var unused []string
+		for id := range cats[l] {
+			if !literals[id] {
+				unused = append(unused, id)
+			}
+			for _, other := range Langs {
+				if !cats[other][id] {
+					t.Errorf("message %q is in the %s catalog but not in the %s one", id, l, other)
+				}
+			}
+		}
+		slices.Sort(unused)
+		for _, id := range unused {
+			t.Errorf("the %s catalog holds %q, which nothing uses", l, id)
+		}
+	}
+}
