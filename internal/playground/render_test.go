@@ -290,7 +290,7 @@ func TestKitchenSink(t *testing.T) {
 	t.Run("details", func(t *testing.T) {
 		checks := []struct{ name, expr string }{
 			{"circle header image", `!!document.querySelector('.pf-header-image.pf-circle')`},
-			{"peek header", `document.querySelector('.pf-peek-header .pf-header-title').textContent === 'Peek title'`},
+			{"peek header kept for the host, hidden", `document.querySelector('.pf-peek-header .pf-header-title').textContent === 'Peek title' && document.querySelector('.pf-peek-header').offsetParent === null`},
 			{"section header formatted", `document.querySelector('.pf-section-header b').textContent === 'and'`},
 			{"known icon glyph", `document.querySelector('[data-icon=EMAIL]').textContent === '\u2709'`},
 			{"material icon glyph", `!!document.querySelector('[data-icon=settings]')`},
@@ -384,7 +384,7 @@ func TestKitchenSink(t *testing.T) {
 		{name: "row", do: func(t *testing.T) { click(t, ctx, ".pf-decorated.pf-clickable") },
 			want: call{Kind: "action", Arg: map[string]any{"function": "https://addon.example/row", "parameters": []any{map[string]any{"key": "id", "value": "7"}}}}, spins: true},
 		{name: "grid item", do: func(t *testing.T) { click(t, ctx, "[data-id=c]") },
-			want: call{Kind: "action", Arg: action("https://addon.example/grid")}, spins: true},
+			want: call{Kind: "action", Arg: map[string]any{"function": "https://addon.example/grid", "parameters": []any{map[string]any{"key": "grid_item_identifier", "value": "c"}}}}, spins: true},
 		{name: "chip", do: func(t *testing.T) { clickButton(t, ctx, "Chip one") },
 			want: call{Kind: "action", Arg: action("https://addon.example/chip")}, spins: true},
 		{name: "footer", do: func(t *testing.T) { clickButton(t, ctx, "Save") },
@@ -631,4 +631,41 @@ func TestSanitize(t *testing.T) {
 			t.Errorf("title %q: titles are plain text", got)
 		}
 	})
+}
+
+// TestOnChangeAction checks that changing an input with an onChangeAction
+// fires it with the form inputs after the change.
+func TestOnChangeAction(t *testing.T) {
+	_, ctx := rendererPage(t)
+	onChange := func(fn string) map[string]any {
+		return map[string]any{"function": fn, "loadIndicator": "NONE"}
+	}
+	card, _ := json.Marshal(map[string]any{"sections": []any{map[string]any{"widgets": []any{
+		map[string]any{"selectionInput": map[string]any{"name": "status", "type": "DROPDOWN", "onChangeAction": onChange("https://addon.example/status"),
+			"items": []any{map[string]any{"text": "Open", "value": "open"}, map[string]any{"text": "Closed", "value": "closed"}}}},
+		map[string]any{"decoratedText": map[string]any{"text": "Notify", "switchControl": map[string]any{"name": "notify", "value": "on", "onChangeAction": onChange("https://addon.example/notify")}}},
+		map[string]any{"textInput": map[string]any{"name": "subject", "onChangeAction": onChange("https://addon.example/subject")}},
+		map[string]any{"dateTimePicker": map[string]any{"name": "due", "type": "DATE_ONLY", "onChangeAction": onChange("https://addon.example/due")}},
+	}}}})
+	show(t, ctx, card)
+	setValue(t, ctx, "status", "closed")
+	click(t, ctx, "input[name=notify]")
+	typeInto(t, ctx, "subject", "Hi")
+	click(t, ctx, "input[name=notify]") // moves the focus: the text input's change fires first
+	setValue(t, ctx, "due", "2026-02-01")
+
+	status := map[string]any{"stringInputs": map[string]any{"value": []any{"closed"}}}
+	notify := map[string]any{"stringInputs": map[string]any{"value": []any{"on"}}}
+	subject := map[string]any{"stringInputs": map[string]any{"value": []any{"Hi"}}}
+	due := map[string]any{"dateInput": map[string]any{"msSinceEpoch": float64(time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC).UnixMilli())}}
+	want := []call{
+		{Kind: "action", Arg: onChange("https://addon.example/status"), FormInputs: map[string]any{"status": status}},
+		{Kind: "action", Arg: onChange("https://addon.example/notify"), FormInputs: map[string]any{"status": status, "notify": notify}},
+		{Kind: "action", Arg: onChange("https://addon.example/subject"), FormInputs: map[string]any{"status": status, "notify": notify, "subject": subject}},
+		{Kind: "action", Arg: onChange("https://addon.example/notify"), FormInputs: map[string]any{"status": status, "subject": subject}},
+		{Kind: "action", Arg: onChange("https://addon.example/due"), FormInputs: map[string]any{"status": status, "subject": subject, "due": due}},
+	}
+	if d := cmp.Diff(want, calls(t, ctx)); d != "" {
+		t.Errorf("calls (-want +got):\n%s", d)
+	}
 }

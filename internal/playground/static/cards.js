@@ -300,8 +300,11 @@
     appendAll(root, unknownFields(card, ['name', 'header', 'sections', 'cardActions', 'fixedFooter',
       'peekCardHeader', 'displayStyle', 'sectionDividerStyle'], 'card'));
     if (isObj(card.peekCardHeader)) {
+      // Gmail shows the peek header only while a contextual card is peeking
+      // (collapsed under the homepage); a host that draws that state unhides it.
       var peek = this.header(card.peekCardHeader, null, 'peekCardHeader');
       peek.className += ' pf-peek-header';
+      peek.hidden = true;
       root.appendChild(peek);
     }
     if (isObj(card.header) || (card.cardActions && card.cardActions.length)) {
@@ -396,7 +399,9 @@
     var head = null;
     if (s.header) {
       head = el('div', 'pf-section-header');
-      head.appendChild(formatText(s.header));
+      var headText = el('span', 'pf-section-title');
+      headText.appendChild(formatText(s.header));
+      head.appendChild(headText);
       sec.appendChild(head);
     }
     var hidden = [];
@@ -506,7 +511,7 @@
     node.classList.add('pf-clickable');
     node.setAttribute('role', 'button');
     node.tabIndex = 0;
-    appendAll(node, this.checkOnClick(onClick, path));
+    if (path) appendAll(node, this.checkOnClick(onClick, path));
     node.addEventListener('click', function (ev) {
       // A control or link inside the row handles its own click.
       var control = ev.target.closest('button, input, select, textarea, a, label');
@@ -873,11 +878,25 @@
       if (it.subtitle) texts.appendChild(el('div', 'pf-grid-item-subtitle', it.subtitle));
       if (it.layout === 'TEXT_ABOVE') { cell.appendChild(texts); if (img) cell.appendChild(img); }
       else { if (img) cell.appendChild(img); cell.appendChild(texts); }
-      if (isObj(g.onClick)) self.clickable(cell, g.onClick, path + '.onClick');
+      if (isObj(g.onClick)) self.clickable(cell, gridItemClick(g.onClick, it.id), i === 0 ? path + '.onClick' : null);
       grid.appendChild(cell);
     });
     wrap.appendChild(grid);
   };
+
+  // gridItemClick is the grid's onClick for one item: Google adds the item's
+  // identifier to the action's parameters under "grid_item_identifier".
+  function gridItemClick(oc, id) {
+    if (!id) return oc;
+    var out = Object.assign({}, oc);
+    ['action', 'openDynamicLinkAction'].forEach(function (k) {
+      if (!isObj(oc[k])) return;
+      out[k] = Object.assign({}, oc[k], {
+        parameters: (oc[k].parameters || []).concat([{ key: 'grid_item_identifier', value: String(id) }])
+      });
+    });
+    return out;
+  }
 
   Renderer.prototype.checkBorder = function (b, path) {
     return unknownFields(b, ['type', 'strokeColor', 'cornerRadius'], path);
