@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +23,7 @@ import (
 	"github.com/postfach/postfach/addon/addontest"
 	"github.com/postfach/postfach/internal/demo"
 	"github.com/postfach/postfach/internal/httpapi"
+	"github.com/postfach/postfach/internal/i18n"
 	"github.com/postfach/postfach/internal/inbox"
 )
 
@@ -28,6 +31,10 @@ import (
 type harness struct {
 	t   *testing.T
 	app *devApp
+	// locale and zone, if set, go into every event as Gmail sends them
+	// (userLocale, timeZone); the events of package addontest say en-US.
+	locale string
+	zone   *addon.TimeZone
 }
 
 func startHarness(t *testing.T) *harness {
@@ -105,6 +112,9 @@ type response struct {
 func (h *harness) call(email, endpoint string, ev *addon.Event) response {
 	h.t.Helper()
 	tok := h.tokens(email, endpoint)
+	if h.locale != "" {
+		ev.Common.UserLocale, ev.Common.TimeZone = h.locale, h.zone
+	}
 	ev.Auth.SystemIDToken = tok.SystemIDToken
 	ev.Auth.UserIDToken = tok.UserIDToken
 	ev.Auth.UserOAuthToken = tok.UserOAuthToken
@@ -494,13 +504,73 @@ func TestMalformedActions(t *testing.T) {
 
 // TestEveryScreen walks the sidebar from each user's homepage and from a
 // message, following every navigation button, and checks every card parses
-// strictly (send does) and stays within Google's limits.
+// strictly (send does) and stays within Google's limits; once for an
+// en-US user and once for a de-DE one in Auckland: no screen of one speaks
+// the other's language, and times are in the user's zone.
 func TestEveryScreen(t *testing.T) {
 	t.Parallel()
 	h := startHarness(t)
-	navOps := map[string]bool{"home": true, "inboxes": true, "list": true, "detail": true, "reload": true}
+	auckland, err := time.LoadLocation("Pacific/Auckland")
+	if err != nil {
+		t.Fatal(err)
+	}
+	en, de := catalogWords(t, "en"), catalogWords(t, "de")
+	for _, tc := range []struct {
+		locale  string
+		zone    *time.Location
+		foreign map[string]bool // words of the other catalog only
+		lang    i18n.Lang
+	}{
+		{"en-US", time.UTC, minus(de, en), i18n.English},
+		{"de-DE", auckland, minus(en, de), i18n.German},
+	} {
+		t.Run(tc.locale, func(t *testing.T) {
+			hl := *h
+			hl.t = t
+			hl.locale = tc.locale
+			_, offset := time.Now().In(tc.zone).Zone()
+			hl.zone = &addon.TimeZone{ID: tc.zone.String(), Offset: addon.Int64(offset * 1000)}
+			texts := walkScreens(t, &hl)
+			allowed := dataWords()
+			for card, text := range texts {
+				for _, w := range words(text) {
+					if tc.foreign[w] && !allowed[w] {
+						t.Errorf("%s: card %s shows %q, a word of the other language:\n%s", tc.locale, card, w, text)
+						break
+					}
+				}
+			}
+			// The conversation card dates its activity in the user's
+			// zone: the entry of the refund's creation, as that user's
+			// Printer says it (a second either side, for the clock).
+			acts, err := h.app.Store.ListActivity(t.Context(), "example.com", inbox.ConversationID("support", refund.MessageID(0)), 50)
+			if err != nil || len(acts) == 0 {
+				t.Fatalf("activity: %v %v", acts, err)
+			}
+			p := i18n.NewPrinter(tc.lang, tc.zone)
+			card := cardText(hl.open("bob@example.com", refund.MessageID(0)).card)
+			var at string
+			for _, now := range []time.Time{time.Now(), time.Now().Add(-time.Second), time.Now().Add(time.Second)} {
+				if s := p.At(now, acts[len(acts)-1].At); strings.Contains(card, s) {
+					at = s
+				}
+			}
+			if at == "" {
+				t.Errorf("%s: the conversation card does not date %v as %q in %s:\n%s", tc.locale, acts[len(acts)-1].At, p.At(time.Now(), acts[len(acts)-1].At), tc.zone, card)
+			}
+		})
+	}
+}
+
+// walkScreens visits every screen reachable by navigation from each demo
+// user's homepage and from two messages, and returns each card's visible
+// text by card name and user.
+func walkScreens(t *testing.T, h *harness) map[string]string {
+	t.Helper()
+	navOps := map[string]bool{"home": true, "inboxes": true, "list": true, "detail": true, "reload": true, "settings": true, "inbox-settings": true, "confirm-delete": true}
 	seen := map[string]bool{}
 	names := map[string]bool{}
+	texts := map[string]string{}
 	var queue []struct {
 		email string
 		a     *cardpb.Action
@@ -510,6 +580,7 @@ func TestEveryScreen(t *testing.T) {
 			t.Fatalf("%s: %d %s", email, r.status, r.raw)
 		}
 		names[r.card.GetName()] = true
+		texts[email+" "+r.card.GetName()] += visibleText(r.card) + "\n"
 		widgets := 0
 		for _, s := range r.card.GetSections() {
 			widgets += len(s.GetWidgets())
@@ -537,10 +608,10 @@ func TestEveryScreen(t *testing.T) {
 	}
 	visit("bob@example.com", h.open("bob@example.com", refund.MessageID(0)))
 	visit("dave@example.com", h.open("dave@example.com", demo.Threads[13].MessageID(0)))
-	for i := 0; i < len(queue) && i < 300; i++ {
+	for i := 0; i < len(queue) && i < 400; i++ {
 		visit(queue[i].email, h.click(queue[i].email, queue[i].a, nil))
 	}
-	for _, want := range []string{"home", "list", "conversation"} {
+	for _, want := range []string{"home", "list", "conversation", "settings", "inbox-settings"} {
 		if !names[want] {
 			t.Errorf("walk never reached a %q card (saw %v)", want, names)
 		}
@@ -548,4 +619,96 @@ func TestEveryScreen(t *testing.T) {
 	if len(seen) < 20 {
 		t.Errorf("walk followed only %d buttons", len(seen))
 	}
+	return texts
+}
+
+// visibleText is every text of a card a user reads: header, section
+// headers, labels, texts, buttons, input labels and hints, items.
+func visibleText(c *cardpb.Card) string {
+	var b strings.Builder
+	add := func(ss ...string) {
+		for _, s := range ss {
+			if s != "" {
+				b.WriteString(s + "\n")
+			}
+		}
+	}
+	add(c.GetHeader().GetTitle(), c.GetHeader().GetSubtitle())
+	for _, s := range c.GetSections() {
+		add(s.GetHeader())
+		for _, w := range s.GetWidgets() {
+			d := w.GetDecoratedText()
+			add(d.GetTopLabel(), d.GetText(), d.GetBottomLabel(), d.GetButton().GetText())
+			add(w.GetTextParagraph().GetText())
+			for _, bt := range w.GetButtonList().GetButtons() {
+				add(bt.GetText())
+			}
+			add(w.GetTextInput().GetLabel(), w.GetTextInput().GetHintText())
+			add(w.GetSelectionInput().GetLabel())
+			for _, it := range w.GetSelectionInput().GetItems() {
+				add(it.GetText())
+			}
+		}
+	}
+	return b.String()
+}
+
+var wordRE = regexp.MustCompile(`\p{L}{3,}`)
+
+// words are the lower-cased words of a text, markup and entities left
+// out.
+func words(s string) []string {
+	s = regexp.MustCompile(`<[^>]*>|&[#a-z0-9]+;|\{\{[^}]*\}\}`).ReplaceAllString(s, " ")
+	var out []string
+	for _, w := range wordRE.FindAllString(s, -1) {
+		out = append(out, strings.ToLower(w))
+	}
+	return out
+}
+
+// catalogWords are the words of a language's catalogs.
+func catalogWords(t *testing.T, lang string) map[string]bool {
+	t.Helper()
+	files, err := filepath.Glob("../../internal/i18n/catalog/*." + lang + ".json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no %s catalogs: %v", lang, err)
+	}
+	out := map[string]bool{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range m {
+			for _, w := range words(fmt.Sprint(v)) {
+				out[w] = true
+			}
+		}
+	}
+	return out
+}
+
+func minus(a, b map[string]bool) map[string]bool {
+	out := map[string]bool{}
+	for w := range a {
+		if !b[w] {
+			out[w] = true
+		}
+	}
+	return out
+}
+
+// dataWords are the words of the demo's data (names, subjects, notes,
+// tags, addresses): a screen shows them in whatever language they were
+// written.
+func dataWords() map[string]bool {
+	out := map[string]bool{}
+	for _, w := range words(fmt.Sprintf("%+v %+v %+v", demo.Threads, demo.Inboxes, demo.Tenants)) {
+		out[w] = true
+	}
+	return out
 }

@@ -124,7 +124,7 @@ func (b Builder) Conversation(v desk.View) *cardpb.Card {
 		about = append(about, decorated(b.t("conversation.first_response"), esc(b.t("conversation.after", "Span", b.p().Span(max(0, c.FirstResponseAt.Sub(c.CreatedAt))))), "", nil))
 	}
 	for _, a := range v.Activity {
-		about = append(about, decorated("", esc(b.Describe(a, v.Inbox.DisplayName)), b.ago(v.Now, a.At), nil))
+		about = append(about, decorated("", esc(b.Describe(a, v.Inbox.DisplayName)), b.p().At(v.Now, a.At), nil))
 	}
 	about = append(about, buttons(
 		button(b.t("button.open_in_gmail"), b.gmailSearch(c.RootMessageID)),
