@@ -103,6 +103,7 @@ func TestPlayground(t *testing.T) {
 	// The sync mirrors the state into his Gmail: the thread's labels.
 	p.WaitText("#pg-thread-labels", "Support/Pending")
 	p.WaitText("#pg-thread-labels", "Support/Mine")
+	p.JS(`document.querySelector('#pg-side-body [name=note]').scrollIntoView({block: 'center'})`, nil)
 	p.screenshot("message-card")
 
 	// Carol sees all of it: the labels in her left panel, and the card.
