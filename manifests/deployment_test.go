@@ -25,6 +25,9 @@ var wantScopes = []string{
 	"https://www.googleapis.com/auth/gmail.addons.current.message.metadata",
 	// userIdToken in every event: who the user is (sub, email, hd).
 	"https://www.googleapis.com/auth/userinfo.email",
+	// userLocale and timeZone in every event (with useLocaleFromApp): the
+	// cards speak the user's language and show times in their zone.
+	"https://www.googleapis.com/auth/script.locale",
 }
 
 // wantEndpoints maps each URL field of the deployment to the path under the

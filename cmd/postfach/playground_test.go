@@ -228,3 +228,30 @@ func TestPlaygroundDeployment(t *testing.T) {
 		t.Errorf("deployment.json: %d\n%s\nwant\n%s", resp.StatusCode, got, want)
 	}
 }
+
+// TestPlaygroundInGerman: the language switch words the page and, through
+// the userLocale the host sends, the cards.
+func TestPlaygroundInGerman(t *testing.T) {
+	b := browsertest.New(t)
+	h := startHarness(t)
+	p := newPG(t, b)
+	p.Do("open the playground", chromedp.Navigate(h.app.BaseURL+"/?user=bob@example.com&lang=de"))
+	p.WaitText("#pg-labels", "Posteingang")
+	p.WaitText(".pg-top-right", "Kunden-E-Mail zustellen")
+	p.WaitText("#pg-side-body", "Gemeinsame Postfächer")
+	p.WaitText("#pg-side-body", "Nicht zugewiesen")
+	p.Click("#pg-list", "Password reset mail never arrives")
+	p.WaitText("#pg-side-body", "Mir zuweisen")
+	p.Click("#pg-side-body", "Mir zuweisen")
+	p.WaitText("#pg-side-body", "Zuweisung aufheben")
+	p.WaitText("#pg-toast", "Bob hat sich das zugewiesen")
+	p.screenshot("message-card-de")
+
+	// Back to English with the switch.
+	p.JS(`(() => { const s = document.getElementById('pg-lang'); s.value = 'en'; s.dispatchEvent(new Event('change')); return true; })()`, nil)
+	p.WaitText("#pg-labels", "Inbox")
+	p.WaitText("#pg-side-body", "Shared inboxes")
+	if errs := b.Errors(); len(errs) > 0 {
+		t.Errorf("page errors: %q", errs)
+	}
+}

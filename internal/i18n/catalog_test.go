@@ -22,8 +22,16 @@ const repoRoot = "../.."
 var idPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$`)
 
 // jsCall finds message ids in the playground's scripts: t('id') or
-// t("id", …).
-var jsCall = regexp.MustCompile(`\bt\(\s*['"]([a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+)['"]`)
+// tr("id", …).
+var jsCall = regexp.MustCompile(`\btr?\(\s*['"]([a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+)['"]`)
+
+// htmlAttr finds message ids in the playground's page: data-t="id",
+// data-t-title="id" and the like.
+var htmlAttr = regexp.MustCompile(`\bdata-t(?:-[a-z-]+)?="([a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+)"`)
+
+// jsString finds quoted id-like strings in the scripts (an id looked up
+// by hand keeps its entry alive).
+var jsString = regexp.MustCompile(`['"]([a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+)['"]`)
 
 // usedIDs collects, from every non-test Go file and the playground's
 // scripts, the ids passed to a T or N call (which must exist) and every
@@ -89,13 +97,18 @@ func usedIDs(t *testing.T) (called map[string]string, literals map[string]bool) 
 				}
 				return true
 			})
-		case strings.HasSuffix(path, ".js") && strings.Contains(filepath.ToSlash(path), "internal/playground/static/"):
+		case (strings.HasSuffix(path, ".js") || strings.HasSuffix(path, ".html")) && strings.Contains(filepath.ToSlash(path), "internal/playground/static/"):
 			b, err := os.ReadFile(path)
 			if err != nil {
 				return err
 			}
-			for _, m := range jsCall.FindAllStringSubmatch(string(b), -1) {
-				called[m[1]] = path
+			for _, re := range []*regexp.Regexp{jsCall, htmlAttr} {
+				for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+					called[m[1]] = path
+					literals[m[1]] = true
+				}
+			}
+			for _, m := range jsString.FindAllStringSubmatch(string(b), -1) {
 				literals[m[1]] = true
 			}
 		}

@@ -114,3 +114,33 @@ func Match(locale string) Lang {
 	}
 	return Langs[i]
 }
+
+// Messages returns the raw catalog entries of a language whose ids start
+// with one of the prefixes: a template string, or for a plural message an
+// object of its forms ("one", "other"). The playground's scripts word
+// their chrome with them.
+func Messages(l Lang, prefixes ...string) (map[string]any, error) {
+	files, err := fs.Glob(catalogFS, "catalog/*."+string(l)+".json")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{}
+	for _, f := range files {
+		b, err := catalogFS.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			return nil, fmt.Errorf("i18n: %s: %w", f, err)
+		}
+		for id, v := range m {
+			for _, p := range prefixes {
+				if strings.HasPrefix(id, p) {
+					out[id] = v
+				}
+			}
+		}
+	}
+	return out, nil
+}

@@ -21,6 +21,8 @@ import (
 	"net/http"
 	"path"
 	"strings"
+
+	"github.com/postfach/postfach/internal/i18n"
 )
 
 // Paths the playground serves: the page itself and, below Prefix, its
@@ -29,7 +31,30 @@ const (
 	PathPage       = "/"
 	Prefix         = "/playground/"
 	PathDeployment = Prefix + "deployment.json"
+	PathMessages   = Prefix + "messages.js"
 )
+
+// messagePrefixes are the catalog ids the page's scripts use: the
+// playground's chrome and the card renderer's own words.
+var messagePrefixes = []string{"playground.", "renderer."}
+
+// messagesJS is a script that defines window.PostfachMessages: for each
+// language, the catalog entries the page's scripts word themselves with.
+func messagesJS() ([]byte, error) {
+	all := map[i18n.Lang]map[string]any{}
+	for _, l := range i18n.Langs {
+		m, err := i18n.Messages(l, messagePrefixes...)
+		if err != nil {
+			return nil, err
+		}
+		all[l] = m
+	}
+	b, err := json.Marshal(all)
+	if err != nil {
+		return nil, err
+	}
+	return append(append([]byte("window.PostfachMessages = "), b...), ";\n"...), nil
+}
 
 //go:embed static
 var static embed.FS
@@ -100,6 +125,10 @@ func Handler(o Options) (http.Handler, error) {
 	}
 	files := http.FileServerFS(assets)
 	deployment := append([]byte(nil), o.Deployment...)
+	messages, err := messagesJS()
+	if err != nil {
+		return nil, fmt.Errorf("playground: messages: %w", err)
+	}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+PathPage+"{$}", func(w http.ResponseWriter, _ *http.Request) {
@@ -111,6 +140,11 @@ func Handler(o Options) (http.Handler, error) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		w.Write(deployment)
+	})
+	mux.HandleFunc("GET "+PathMessages, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Write(messages)
 	})
 	mux.HandleFunc("GET "+Prefix+"{file}", func(w http.ResponseWriter, r *http.Request) {
 		name := r.PathValue("file")

@@ -22,12 +22,21 @@ import (
 )
 
 // rendererPage starts a browser and opens testdata/render.html, which loads
-// static/cards.js and cards.css and defines show(card) and window.calls.
+// the catalogs' messages, static/cards.js and cards.css and defines
+// show(card) and window.calls.
 // Both directories are served by the test itself, so it needs nothing but
 // the files.
 func rendererPage(t *testing.T) (*browsertest.Browser, context.Context) {
 	t.Helper()
 	mux := http.NewServeMux()
+	messages, err := messagesJS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux.HandleFunc("/static/messages.js", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		w.Write(messages)
+	})
 	mux.Handle("/static/", http.StripPrefix("/static/", http.FileServer(http.Dir("static"))))
 	mux.Handle("/testdata/", http.StripPrefix("/testdata/", http.FileServer(http.Dir("testdata"))))
 	srv := httptest.NewServer(mux)

@@ -7,6 +7,10 @@
 
 (function () {
   const config = JSON.parse(document.getElementById('pf-config').textContent);
+  // t words a message of the catalogs in the page's language (see cards.js).
+  const t = (id, args) => PostfachCards.t(id, args);
+  // languages are those the server sent catalogs for.
+  const languages = Object.keys(window.PostfachMessages || { en: {} });
   const $ = (id) => document.getElementById(id);
   const el = (tag, props, ...children) => {
     const e = document.createElement(tag);
@@ -27,7 +31,10 @@
   // ---- state ------------------------------------------------------------
 
   const params = new URLSearchParams(location.search);
+  // The language: ?lang=, else the browser's if there is a catalog for it.
+  const browserLang = (navigator.language || 'en').slice(0, 2).toLowerCase();
   const state = {
+    lang: languages.includes(params.get('lang')) ? params.get('lang') : languages.includes(browserLang) ? browserLang : 'en',
     user: config.users.find((u) => u.email === params.get('user')) || config.users[0],
     mobile: params.get('device') === 'mobile',
     deployment: null,
@@ -137,8 +144,8 @@
   function when(ms) {
     const d = new Date(Number(ms));
     const now = new Date();
-    if (d.toDateString() === now.toDateString()) return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-    return d.toLocaleDateString([], { day: 'numeric', month: 'short' });
+    if (d.toDateString() === now.toDateString()) return d.toLocaleTimeString(state.lang, { hour: '2-digit', minute: '2-digit' });
+    return d.toLocaleDateString(state.lang, { day: 'numeric', month: 'short' });
   }
 
   // ---- the deployment -----------------------------------------------------
@@ -179,10 +186,11 @@
   // post sends an event to an add-on endpoint as Google does and returns
   // the response's JSON.
   async function post(url, extra) {
-    const t = await tokens(url);
+    const tok = await tokens(url);
     const common = { hostApp: 'GMAIL', platform: state.mobile ? 'ANDROID' : 'WEB' };
     if (sendsLocale()) {
-      common.userLocale = navigator.language || 'en';
+      // The language picked here, as Gmail sends the user's locale.
+      common.userLocale = state.lang === browserLang ? navigator.language : { de: 'de-DE', en: 'en-US' }[state.lang] || state.lang;
       const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
       common.timeZone = { id: tz, offset: -new Date().getTimezoneOffset() * 60000 };
     }
@@ -190,16 +198,16 @@
     const ev = {
       commonEventObject: common,
       authorizationEventObject: {
-        userOAuthToken: t.userOAuthToken,
-        userIdToken: t.userIdToken,
-        systemIdToken: t.systemIdToken,
+        userOAuthToken: tok.userOAuthToken,
+        userIdToken: tok.userIdToken,
+        systemIdToken: tok.systemIdToken,
         authorizedScopes: (state.deployment && state.deployment.oauthScopes) || [],
       },
     };
-    if (extra.gmail) ev.gmail = Object.assign({ accessToken: t.userOAuthToken }, extra.gmail);
+    if (extra.gmail) ev.gmail = Object.assign({ accessToken: tok.userOAuthToken }, extra.gmail);
     const r = await fetch(url, {
       method: 'POST',
-      headers: { Authorization: 'Bearer ' + t.systemIdToken, 'Content-Type': 'application/json' },
+      headers: { Authorization: 'Bearer ' + tok.systemIdToken, 'Content-Type': 'application/json' },
       body: JSON.stringify(ev),
     });
     const text = await r.text();
@@ -223,7 +231,7 @@
     state.root = kind;
     if (!url) {
       state.stack = [];
-      renderSidebar(kind === 'message' ? 'This deployment has no message-open trigger.' : 'Open a message to use ' + tr.name + '.');
+      renderSidebar(kind === 'message' ? t('playground.no_message_trigger') : t('playground.open_a_message', { Name: tr.name }));
       return;
     }
     sidebarBusy(true);
@@ -346,17 +354,17 @@
   function showError(e) {
     const body = $('pg-side-body');
     body.replaceChildren(el('div', { class: 'pg-side-error', role: 'alert' },
-      el('strong', { text: 'The add-on could not be loaded' }),
+      el('strong', { text: t('playground.addon_failed') }),
       el('p', { text: (e.status ? 'HTTP ' + e.status + ': ' : '') + e.message })));
   }
 
   let toastTimer = 0;
   function toast(text) {
-    const t = $('pg-toast');
-    t.textContent = text;
-    t.hidden = false;
+    const box = $('pg-toast');
+    box.textContent = text;
+    box.hidden = false;
     clearTimeout(toastTimer);
-    toastTimer = setTimeout(() => { t.hidden = true; }, 6000);
+    toastTimer = setTimeout(() => { box.hidden = true; }, 6000);
   }
 
   // openLink follows an OpenLink: links into Gmail open the mail here; any
@@ -371,12 +379,12 @@
       if (m) { search(m[1], true); return; }
       const t = /^[a-z-]+\/([0-9a-f]+)$/i.exec(hash);
       if (t) { openThread(t[1]); return; }
-      toast('Opened Gmail');
+      toast(t('playground.opened_gmail'));
       return;
     }
     const prefixes = triggers().linkPrefixes;
     if (!prefixes.some((p) => url.startsWith(p))) {
-      toast('Blocked: ' + url + ' is not under the deployment\'s openLinkUrlPrefixes');
+      toast(t('playground.link_blocked', { URL: url }));
       return;
     }
     const w = window.open(url, '_blank', link.openAs === 'OVERLAY' ? 'popup,width=600,height=700' : '');
@@ -401,7 +409,7 @@
           inReplyTo: header(m, 'In-Reply-To'), draftId: d.draftId,
         });
       } catch (e) {
-        toast('Could not open the draft: ' + e.message);
+        toast(t('playground.draft_failed', { Error: e.message }));
       }
     }
     if (ga.updateDraftActionMarkup) updateDraft(ga.updateDraftActionMarkup);
@@ -416,10 +424,14 @@
     renderLabels();
   }
 
+  function systemLabels() {
+    return { INBOX: t('playground.inbox'), STARRED: t('playground.starred'), SENT: t('playground.sent_label') };
+  }
+
   function renderLabels() {
     const ul = $('pg-labels');
     ul.replaceChildren();
-    const system = { INBOX: 'Inbox', STARRED: 'Starred', SENT: 'Sent' };
+    const system = systemLabels();
     const order = ['INBOX', 'STARRED', 'SENT'];
     const sys = state.labels.filter((l) => system[l.id]).sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
     const user = state.labels.filter((l) => !system[l.id]).sort((a, b) => a.name.localeCompare(b.name));
@@ -432,7 +444,7 @@
       onclick: () => { state.labelId = l.id; state.query = ''; $('pg-search').value = ''; closeThread(); loadList(); renderLabels(); },
     }, el('span', { class: 'pg-label-name', text }), el('span', { class: 'pg-count', text: count ? String(count) : '' })));
     for (const l of sys) ul.append(item(l, system[l.id], 0, l.id === 'INBOX' ? l.threadsUnread : 0));
-    if (user.length) ul.append(el('li', { class: 'pg-labels-head', text: 'Labels' }));
+    if (user.length) ul.append(el('li', { class: 'pg-labels-head', text: t('playground.labels') }));
     for (const l of user) {
       const parts = l.name.split('/');
       ul.append(item(l, parts[parts.length - 1], parts.length - 1, l.threadsTotal));
@@ -446,7 +458,7 @@
     if (state.query) q.set('q', state.query);
     else q.set('labelIds', state.labelId);
     const lbl = state.labels.find((l) => l.id === state.labelId);
-    $('pg-list-title').textContent = state.query ? 'Search: ' + state.query : lbl ? (lbl.type === 'system' ? { INBOX: 'Inbox', SENT: 'Sent', STARRED: 'Starred' }[lbl.id] : lbl.name) : state.labelId;
+    $('pg-list-title').textContent = state.query ? t('playground.search_title', { Query: state.query }) : lbl ? (lbl.type === 'system' ? systemLabels()[lbl.id] : lbl.name) : state.labelId;
     let res;
     try {
       res = await gmail('GET', 'messages', q.toString());
@@ -464,7 +476,7 @@
     const ul = $('pg-list');
     ul.replaceChildren();
     const live = threads.filter(Boolean);
-    if (!live.length) ul.append(el('li', { class: 'pg-list-empty', text: state.query ? 'No mail matches.' : 'No conversations here.' }));
+    if (!live.length) ul.append(el('li', { class: 'pg-list-empty', text: state.query ? t('playground.no_match') : t('playground.list_empty') }));
     for (const t of live) ul.append(threadRow(t));
     return live;
   }
@@ -491,24 +503,24 @@
         el('span', { class: 'pg-row-from', text: froms.join(', ') + (msgs.length > 1 ? ' ' + msgs.length : '') }),
         el('span', { class: 'pg-row-main' },
           el('span', { class: 'pg-chips' }, chips(labelIds)),
-          el('span', { class: 'pg-row-subject', text: header(msgs[0] || {}, 'Subject') || '(no subject)' }),
+          el('span', { class: 'pg-row-subject', text: header(msgs[0] || {}, 'Subject') || t('playground.no_subject') }),
           el('span', { class: 'pg-row-snippet', text: ' – ' + unescapeHTML(last.snippet) })),
         el('span', { class: 'pg-row-date', text: when(last.internalDate) })));
   }
 
   async function openThread(threadId) {
-    let t;
+    let thread;
     try {
-      t = await track(gmail('GET', 'threads/' + threadId, 'format=full'));
+      thread = await track(gmail('GET', 'threads/' + threadId, 'format=full'));
     } catch (e) {
-      toast(e.status === 404 ? 'That conversation is not in this mailbox.' : e.message);
+      toast(e.status === 404 ? t('playground.not_in_mailbox') : e.message);
       return;
     }
-    state.thread = t;
-    const msgs = t.messages || [];
+    state.thread = thread;
+    const msgs = thread.messages || [];
     $('pg-list').hidden = true;
     $('pg-thread').hidden = false;
-    $('pg-thread-subject').textContent = header(msgs[0] || {}, 'Subject') || '(no subject)';
+    $('pg-thread-subject').textContent = header(msgs[0] || {}, 'Subject') || t('playground.no_subject');
     const labelIds = [...new Set(msgs.flatMap((m) => m.labelIds || []))];
     $('pg-thread-labels').replaceChildren(...chips(labelIds));
     const box = $('pg-thread-messages');
@@ -517,20 +529,20 @@
       box.append(el('div', { class: 'pg-msg', dataset: { messageId: m.id } },
         el('div', { class: 'pg-msg-head' },
           el('span', { class: 'pg-avatar pg-avatar-small', text: displayName(header(m, 'From')).slice(0, 1).toUpperCase() }),
-          el('span', { class: 'pg-msg-from' }, el('strong', { text: displayName(header(m, 'From')) }), el('span', { class: 'pg-muted', text: ' to ' + header(m, 'To') })),
+          el('span', { class: 'pg-msg-from' }, el('strong', { text: displayName(header(m, 'From')) }), el('span', { class: 'pg-muted', text: ' ' + t('playground.to', { To: header(m, 'To') }) })),
           el('span', { class: 'pg-spacer' }),
-          el('span', { class: 'pg-muted', text: new Date(Number(m.internalDate)).toLocaleString() })),
+          el('span', { class: 'pg-muted', text: new Date(Number(m.internalDate)).toLocaleString(state.lang) })),
         el('pre', { class: 'pg-msg-body', text: bodyText(m.payload) })));
     }
     const last = msgs[msgs.length - 1];
     box.append(el('div', { class: 'pg-thread-actions' },
-      el('button', { type: 'button', class: 'pg-secondary', id: 'pg-reply', onclick: () => reply(last) }, '↩ Reply')));
+      el('button', { type: 'button', class: 'pg-secondary', id: 'pg-reply', onclick: () => reply(last) }, '↩ ' + t('playground.reply'))));
     // Reading marks the thread read, as Gmail does.
     if (labelIds.includes('UNREAD')) {
       track(gmail('POST', 'threads/' + threadId + '/modify', '', { removeLabelIds: ['UNREAD'] })).catch(() => {});
     }
     // Gmail fires the contextual trigger for the open message.
-    state.context = { messageId: addonID('msg-f:', last.id), threadId: addonID('thread-f:', t.id) };
+    state.context = { messageId: addonID('msg-f:', last.id), threadId: addonID('thread-f:', thread.id) };
     placeSidebar();
     await runTrigger('message');
   }
@@ -564,8 +576,8 @@
       await loadLabels();
       if (!state.thread) await loadList();
       else {
-        const t = await gmail('GET', 'threads/' + state.thread.id, 'format=minimal').catch(() => null);
-        if (t) $('pg-thread-labels').replaceChildren(...chips([...new Set((t.messages || []).flatMap((m) => m.labelIds || []))]));
+        const th = await gmail('GET', 'threads/' + state.thread.id, 'format=minimal').catch(() => null);
+        if (th) $('pg-thread-labels').replaceChildren(...chips([...new Set((th.messages || []).flatMap((m) => m.labelIds || []))]));
       }
     } catch (e) {
       // The next poll tries again.
@@ -597,7 +609,7 @@
     f.elements.inReplyTo.value = d.inReplyTo || '';
     composeRefs = d.references || d.inReplyTo || '';
     $('pg-compose-body').textContent = d.body || '';
-    $('pg-compose-from').textContent = 'from ' + state.user.email;
+    $('pg-compose-from').textContent = t('playground.from', { Email: state.user.email });
     $('pg-compose-error').hidden = true;
     $('pg-compose-addon').replaceChildren();
     const tr = triggers();
@@ -711,7 +723,7 @@
     try {
       await track(gmail('POST', 'messages/send', '', body));
       closeCompose();
-      toast('Message sent');
+      toast(t('playground.sent'));
       refresh(true);
     } catch (e) {
       $('pg-compose-error').textContent = e.message;
@@ -749,7 +761,7 @@
     }
     const res = await r.json();
     $('pg-deliver-dialog').close();
-    toast('Delivered to ' + res.mailboxes.length + ' mailbox' + (res.mailboxes.length === 1 ? '' : 'es'));
+    toast(t('playground.delivered', { Count: res.mailboxes.length }));
     refresh(true);
   }
 
@@ -766,12 +778,26 @@
     }
   }
 
+  // applyChrome words the page's own elements: data-t sets the text,
+  // data-t-title, data-t-placeholder, data-t-aria-label and data-t-value
+  // the attribute or value.
+  function applyChrome() {
+    PostfachCards.lang = state.lang;
+    document.documentElement.lang = state.lang;
+    for (const e of document.querySelectorAll('[data-t]')) e.textContent = t(e.dataset.t);
+    for (const e of document.querySelectorAll('[data-t-title]')) e.title = t(e.dataset.tTitle);
+    for (const e of document.querySelectorAll('[data-t-placeholder]')) e.placeholder = t(e.dataset.tPlaceholder);
+    for (const e of document.querySelectorAll('[data-t-aria-label]')) e.setAttribute('aria-label', t(e.dataset.tAriaLabel));
+    for (const e of document.querySelectorAll('[data-t-value]')) e.value = t(e.dataset.tValue);
+    $('pg-lang').value = state.lang;
+  }
+
   function renderUser() {
     const u = state.user;
     $('pg-user-name').textContent = u.name;
     $('pg-user-email').textContent = u.email + ' · ' + u.tenantName;
     $('pg-avatar').textContent = u.name.slice(0, 1).toUpperCase();
-    document.title = u.name + ' – Postfach playground';
+    document.title = t('playground.title', { Name: u.name });
     $('pg-desktop').setAttribute('aria-pressed', String(!state.mobile));
     $('pg-mobile').setAttribute('aria-pressed', String(state.mobile));
   }
@@ -779,11 +805,13 @@
   function saveURL() {
     const q = new URLSearchParams({ user: state.user.email });
     if (state.mobile) q.set('device', 'mobile');
+    if (state.lang !== browserLang) q.set('lang', state.lang);
     history.replaceState(null, '', '?' + q);
   }
 
   // start (re)loads everything for the current user and device.
   async function start() {
+    applyChrome();
     renderUser();
     saveURL();
     state.thread = null;
@@ -801,11 +829,19 @@
   }
 
   function setup() {
+    const langSel = $('pg-lang');
+    for (const l of languages) {
+      langSel.append(el('option', { value: l, text: (window.PostfachMessages[l] || {})['playground.language_name'] || l }));
+    }
+    langSel.addEventListener('change', () => {
+      state.lang = langSel.value;
+      start();
+    });
     const sel = $('pg-user');
     const tenants = [...new Set(config.users.map((u) => u.tenantName))];
-    for (const t of tenants) {
-      const g = el('optgroup', { label: t });
-      for (const u of config.users.filter((u) => u.tenantName === t)) {
+    for (const tn of tenants) {
+      const g = el('optgroup', { label: tn });
+      for (const u of config.users.filter((u) => u.tenantName === tn)) {
         g.append(el('option', { value: u.email, text: u.name + ' <' + u.email + '>' }));
       }
       sel.append(g);

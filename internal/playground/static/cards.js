@@ -13,6 +13,9 @@
 //   PostfachCards.sanitize(html) -> string: the card text-formatting subset
 //     Google allows, everything else escaped so that it shows as text
 //   PostfachCards.clearLoading(cardElement): removes an action's spinner
+//   PostfachCards.lang: the language the renderer's own words are in ("en",
+//     "de"); PostfachCards.t(id, args) words a catalog message in it, from
+//     window.PostfachMessages (the server's /playground/messages.js)
 //
 // Card text is never assigned through innerHTML: formatted text is parsed by
 // a small tokenizer that builds DOM nodes for the allowed tags only. A widget
@@ -31,6 +34,20 @@
 
   function isObj(v) { return v !== null && typeof v === 'object' && !Array.isArray(v); }
 
+  // tr words message id of the catalogs in api.lang (English when the
+  // language lacks it; the id itself when no catalog has it). args fills
+  // its {{.Name}} placeholders; args.Count picks a plural form.
+  function tr(id, args) {
+    var all = window.PostfachMessages || {};
+    var m = (all[api.lang] || {})[id];
+    if (m === undefined) m = (all.en || {})[id];
+    if (m === undefined) return id;
+    if (isObj(m)) m = args && args.Count === 1 ? m.one : m.other;
+    return String(m).replace(/\{\{\s*\.(\w+)\s*\}\}/g, function (_, k) {
+      return args && args[k] !== undefined ? String(args[k]) : '';
+    });
+  }
+
   // normalize turns proto field names written in snake_case (which Google's
   // proto JSON parser accepts as well) into the camelCase used below.
   function normalize(v) {
@@ -45,7 +62,7 @@
   }
 
   function placeholder(what) {
-    var p = el('div', 'pf-unsupported', 'Unsupported ' + what);
+    var p = el('div', 'pf-unsupported', tr('renderer.unsupported', { What: what }));
     p.setAttribute('data-unsupported', what);
     return p;
   }
@@ -343,8 +360,8 @@
     });
     var btn = el('button', 'pf-icon-button pf-card-actions', '\u22ee');
     btn.type = 'button';
-    btn.title = 'More actions';
-    btn.setAttribute('aria-label', 'More actions');
+    btn.title = tr('renderer.more_actions');
+    btn.setAttribute('aria-label', tr('renderer.more_actions'));
     btn.setAttribute('data-pf', 'cardActions');
     btn.addEventListener('click', function (ev) {
       ev.stopPropagation();
@@ -414,8 +431,8 @@
       sec.className += ' pf-collapsible';
       var cc = isObj(s.collapseControl) ? s.collapseControl : {};
       appendAll(sec, unknownFields(cc, ['horizontalAlignment', 'expandButton', 'collapseButton'], 'collapseControl'));
-      var more = (isObj(cc.expandButton) && cc.expandButton.text) || 'Show more';
-      var less = (isObj(cc.collapseButton) && cc.collapseButton.text) || 'Show less';
+      var more = (isObj(cc.expandButton) && cc.expandButton.text) || tr('renderer.show_more');
+      var less = (isObj(cc.collapseButton) && cc.collapseButton.text) || tr('renderer.show_less');
       var toggle = el('button', 'pf-section-toggle');
       toggle.type = 'button';
       toggle.setAttribute('data-pf', 'sectionToggle');
@@ -477,11 +494,11 @@
     if (max > 0) {
       p.classList.add('pf-clamped');
       p.style.webkitLineClamp = String(max);
-      var more = el('button', 'pf-text-button pf-show-more', 'Show more');
+      var more = el('button', 'pf-text-button pf-show-more', tr('renderer.show_more'));
       more.type = 'button';
       more.addEventListener('click', function () {
         var clamped = p.classList.toggle('pf-clamped');
-        more.textContent = clamped ? 'Show more' : 'Show less';
+        more.textContent = clamped ? tr('renderer.show_more') : tr('renderer.show_less');
       });
       wrap.appendChild(more);
       // Hide the toggle when the text fits; measured after layout.
@@ -497,7 +514,7 @@
     img.src = im.imageUrl || '';
     img.alt = im.altText || '';
     img.addEventListener('error', function () {
-      var alt = el('div', 'pf-image-missing', im.altText || 'Image');
+      var alt = el('div', 'pf-image-missing', im.altText || tr('renderer.image'));
       img.replaceWith(alt);
     });
     wrap.appendChild(img);
@@ -1083,12 +1100,12 @@
   function problem(n) {
     if (n.getAttribute('data-pf-input') !== 'textInput' || n.value === '') return '';
     var limit = Number(n.getAttribute('data-limit')) || 0;
-    if (limit && Array.from(n.value).length > limit) return 'Must be at most ' + limit + ' characters';
+    if (limit && Array.from(n.value).length > limit) return tr('renderer.too_long', { Count: limit });
     var t = n.getAttribute('data-input-type');
     var v = n.value.trim();
-    if (t === 'INTEGER' && !/^[-+]?\d+$/.test(v)) return 'Enter a whole number';
-    if (t === 'FLOAT' && !/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(v)) return 'Enter a number';
-    if (t === 'EMAIL' && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v)) return 'Enter a valid email address';
+    if (t === 'INTEGER' && !/^[-+]?\d+$/.test(v)) return tr('renderer.integer');
+    if (t === 'FLOAT' && !/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(v)) return tr('renderer.number');
+    if (t === 'EMAIL' && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v)) return tr('renderer.email');
     return '';
   }
 
@@ -1108,7 +1125,7 @@
         var v = values[name];
         var empty = !v || (v.stringInputs && (v.stringInputs.value.length === 0 ||
           (v.stringInputs.value.length === 1 && v.stringInputs.value[0] === '' && n.getAttribute('data-pf-input') !== 'switchControl')));
-        if (empty) msg = 'Required';
+        if (empty) msg = tr('renderer.required');
       }
       if (msg) { showError(n, msg); ok = false; }
     });
@@ -1136,10 +1153,12 @@
     return root;
   }
 
-  window.PostfachCards = {
+  var api = window.PostfachCards = {
     render: render,
     formInputs: formInputs,
     sanitize: sanitize,
-    clearLoading: clearLoading
+    clearLoading: clearLoading,
+    t: tr,
+    lang: 'en'
   };
 })();
