@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/postfach/postfach/internal/i18n"
 	"github.com/postfach/postfach/internal/inbox"
 	"github.com/postfach/postfach/internal/mailboxauth"
 )
@@ -57,41 +58,37 @@ func (s *Server) oauthCallback(c echo.Context, conn *mailboxauth.Connector) erro
 		e = oauthErrorCode(e)
 		log.WarnContext(ctx, "mailbox consent not given", "error", e)
 		if e == "access_denied" {
-			return oauthPage(c, http.StatusForbidden, "Mailbox not connected",
-				"You did not allow Postfach to access your mailbox, so nothing was connected. You can connect it later from the Postfach sidebar.", st.Email)
+			return oauthPage(c, http.StatusForbidden, "oauth.not_connected", "oauth.denied", st.Email)
 		}
-		return oauthPage(c, http.StatusBadRequest, "Mailbox not connected",
-			"Google did not complete the consent ("+e+"). Open Connect mailbox again from the Postfach sidebar.", st.Email)
+		return oauthPage(c, http.StatusBadRequest, "oauth.not_connected", "oauth.consent_error", st.Email, "Code", e)
 	}
 	m, err := conn.Complete(ctx, q.Get("state"), q.Get("code"))
 	switch {
 	case err == nil:
 		log.InfoContext(ctx, "mailbox connected", "mailbox", m.Address)
-		return oauthPage(c, http.StatusOK, "Mailbox connected",
-			"Postfach can now sync your mailbox. You can close this tab.", m.Address)
+		return oauthPage(c, http.StatusOK, "oauth.connected", "oauth.connected_detail", m.Address)
 	case errors.Is(err, mailboxauth.ErrNotStarted):
 		log.WarnContext(ctx, "mailbox connected, sync not started", "mailbox", m.Address, "error", err)
-		return oauthPage(c, http.StatusOK, "Mailbox connected",
-			"Your mailbox is connected, but its first sync did not finish. Postfach retries by itself; your admin sees the details. You can close this tab.", m.Address)
+		return oauthPage(c, http.StatusOK, "oauth.connected", "oauth.connected_not_synced", m.Address)
 	case errors.Is(err, context.Canceled):
 		return nil
 	}
-	status, title, msg := http.StatusInternalServerError, "Mailbox not connected", "Postfach could not store the connection. Try again in a moment."
+	status, title, msg := http.StatusInternalServerError, "oauth.not_connected", "oauth.store_failed"
 	switch {
 	case errors.Is(err, mailboxauth.ErrBadCallback):
-		status, msg = http.StatusBadRequest, "This page was opened without Google's answer. Open Connect mailbox again from the Postfach sidebar."
+		status, msg = http.StatusBadRequest, "oauth.bad_callback"
 	case errors.Is(err, mailboxauth.ErrStateExpired):
-		status, msg = http.StatusUnauthorized, "This link has expired. Open Connect mailbox again from the Postfach sidebar."
+		status, msg = http.StatusUnauthorized, "oauth.expired_detail"
 	case errors.Is(err, mailboxauth.ErrExchange), errors.Is(err, mailboxauth.ErrProfile):
-		status, msg = http.StatusBadGateway, "Google did not complete the connection. Try again in a moment from the Postfach sidebar."
+		status, msg = http.StatusBadGateway, "oauth.google_failed"
 	case errors.Is(err, mailboxauth.ErrWrongAccount):
-		status, msg = http.StatusForbidden, "You signed in to Google with another account. Connect again and choose the account of this mailbox."
+		status, msg = http.StatusForbidden, "oauth.wrong_account"
 	case errors.Is(err, mailboxauth.ErrScopeNotGranted):
-		status, msg = http.StatusForbidden, "Postfach needs permission to read and label your mail to sync it. Connect again and allow Gmail access."
+		status, msg = http.StatusForbidden, "oauth.scope_missing"
 	case errors.Is(err, mailboxauth.ErrLinkedElsewhere):
-		status, msg = http.StatusConflict, "This mailbox is already linked to another organisation's Postfach."
+		status, msg = http.StatusConflict, "oauth.linked_elsewhere"
 	case errors.Is(err, inbox.ErrNotFound):
-		status, msg = http.StatusNotFound, "Postfach is not set up for your organisation yet. Ask your admin to set it up first."
+		status, msg = http.StatusNotFound, "oauth.not_installed"
 	}
 	if status >= 500 {
 		log.ErrorContext(ctx, "mailbox connect failed", "error", err)
@@ -107,16 +104,13 @@ func (s *Server) oauthStateError(c echo.Context, step string, err error) error {
 	switch {
 	case errors.Is(err, mailboxauth.ErrStateExpired):
 		s.log.WarnContext(ctx, "expired oauth state", "step", step)
-		return oauthPage(c, http.StatusUnauthorized, "Link expired",
-			"This link has expired. Open Connect mailbox again from the Postfach sidebar.", "")
+		return oauthPage(c, http.StatusUnauthorized, "oauth.expired", "oauth.expired_detail", "")
 	case errors.Is(err, mailboxauth.ErrBadState):
 		s.log.WarnContext(ctx, "invalid oauth state", "step", step, "remote_ip", c.RealIP())
-		return oauthPage(c, http.StatusBadRequest, "Invalid link",
-			"This link is not valid. Open Connect mailbox from the Postfach sidebar.", "")
+		return oauthPage(c, http.StatusBadRequest, "oauth.invalid", "oauth.invalid_detail", "")
 	}
 	s.log.ErrorContext(ctx, "oauth "+step+" failed", "error", err)
-	return oauthPage(c, http.StatusInternalServerError, "Something went wrong",
-		"Postfach could not start the connection. Try again in a moment.", "")
+	return oauthPage(c, http.StatusInternalServerError, "error.generic_title", "oauth.start_failed", "")
 }
 
 // oauthErrorCode keeps an error code from the query printable and short:
@@ -138,7 +132,7 @@ func oauthErrorCode(s string) string {
 }
 
 var oauthPageTemplate = template.Must(template.New("oauth").Parse(`<!doctype html>
-<html lang="en">
+<html lang="{{.Lang}}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -148,16 +142,22 @@ var oauthPageTemplate = template.Must(template.New("oauth").Parse(`<!doctype htm
 <body>
 <h1>{{.Title}}</h1>
 <p>{{.Message}}</p>
-{{if .Mailbox}}<p>Mailbox: <strong>{{.Mailbox}}</strong></p>{{end}}
+{{if .Mailbox}}<p>{{.MailboxLabel}} <strong>{{.Mailbox}}</strong></p>{{end}}
 </body>
 </html>
 `))
 
-// oauthPage renders a small page. The callback's URL carries the code, so
-// the page sends no referrer, loads nothing and is not cached or framed.
-func oauthPage(c echo.Context, status int, title, message, mailbox string) error {
+// oauthPage renders a small page in the browser's language
+// (Accept-Language): title and message are message ids, args the
+// message's name/value pairs. The callback's URL carries the code, so the
+// page sends no referrer, loads nothing and is not cached or framed.
+func oauthPage(c echo.Context, status int, titleID, messageID, mailbox string, args ...any) error {
+	p := i18n.NewPrinter(i18n.MatchAccept(c.Request().Header.Get("Accept-Language")), nil)
 	var b bytes.Buffer
-	if err := oauthPageTemplate.Execute(&b, struct{ Title, Message, Mailbox string }{title, message, mailbox}); err != nil {
+	data := struct{ Lang, Title, Message, MailboxLabel, Mailbox string }{
+		string(p.Lang()), p.T(titleID), p.T(messageID, args...), p.T("oauth.mailbox"), mailbox,
+	}
+	if err := oauthPageTemplate.Execute(&b, data); err != nil {
 		return err
 	}
 	noStore(c)

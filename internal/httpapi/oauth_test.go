@@ -543,3 +543,31 @@ func forge(state string) string {
 	b = bytes.Replace(b, []byte(alice), []byte(bob), 1)
 	return base64.RawURLEncoding.EncodeToString(b) + "." + mac
 }
+
+// TestOAuthPageLanguage: the connect pages speak the browser's language.
+func TestOAuthPageLanguage(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	for accept, want := range map[string]string{
+		"":                        "This link is not valid",
+		"de-CH,de;q=0.9,en;q=0.5": "Dieser Link ist ungültig",
+		"fr-FR,fr;q=0.9":          "This link is not valid",
+	} {
+		req, err := http.NewRequest(http.MethodGet, w.BaseURL+mailboxauth.ConnectPath, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if accept != "" {
+			req.Header.Set("Accept-Language", accept)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), want) {
+			t.Errorf("Accept-Language %q: %d, want %q in\n%s", accept, resp.StatusCode, want, body)
+		}
+	}
+}

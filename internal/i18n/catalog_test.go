@@ -33,6 +33,23 @@ var htmlAttr = regexp.MustCompile(`\bdata-t(?:-[a-z-]+)?="([a-z][a-z0-9_]*(?:\.[
 // by hand keeps its entry alive).
 var jsString = regexp.MustCompile(`['"]([a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+)['"]`)
 
+// idArgs are the functions that take message ids, and which of their
+// arguments are ids: Printer.T and N, the cards' b.t, httpapi's s.t(c, id),
+// cards.ErrorCard, inbox.Refusal, desk.Msg and httpapi's oauthPage.
+var idArgs = map[string][]int{
+	"T": {0}, "N": {0}, "t": {0, 1}, "ErrorCard": {0, 1}, "Refusal": {0}, "Msg": {0}, "oauthPage": {2, 3},
+}
+
+// literalID returns the message id a string literal spells.
+func literalID(e ast.Expr) (string, bool) {
+	lit, ok := e.(*ast.BasicLit)
+	if !ok || lit.Kind != token.STRING {
+		return "", false
+	}
+	s, err := strconv.Unquote(lit.Value)
+	return s, err == nil && idPattern.MatchString(s)
+}
+
 // usedIDs collects, from every non-test Go file and the playground's
 // scripts, the ids passed to a T or N call (which must exist) and every
 // string literal that looks like an id (which keeps a catalog entry
@@ -65,33 +82,32 @@ func usedIDs(t *testing.T) (called map[string]string, literals map[string]bool) 
 							literals[s] = true
 						}
 					}
-				case *ast.CallExpr:
-					sel, ok := n.Fun.(*ast.SelectorExpr)
-					if !ok || len(n.Args) == 0 {
-						return true
-					}
-					name := sel.Sel.Name
-					arg := n.Args[0]
-					if name == "t" || name == "ErrorCard" || name == "Refusal" || name == "Msg" {
-						// b.t(id), b.ErrorCard(id, id), inbox.Refusal(id), desk.Msg(id)
-					} else if name == "T" || name == "N" {
-					} else {
-						return true
-					}
-					if name == "t" && len(n.Args) >= 2 {
-						// s.t(c, id, …) in httpapi
-						if _, isLit := n.Args[0].(*ast.BasicLit); !isLit {
-							arg = n.Args[1]
+				case *ast.CompositeLit:
+					// desk.Message{ID: "…"}
+					for _, e := range n.Elts {
+						kv, ok := e.(*ast.KeyValueExpr)
+						if !ok {
+							continue
 						}
-					}
-					for _, a := range append([]ast.Expr{arg}, n.Args[1:]...) {
-						if lit, ok := a.(*ast.BasicLit); ok && lit.Kind == token.STRING {
-							if s, err := strconv.Unquote(lit.Value); err == nil && idPattern.MatchString(s) {
-								called[s] = fset.Position(lit.Pos()).String()
+						if k, isIdent := kv.Key.(*ast.Ident); isIdent && k.Name == "ID" {
+							if id, ok := literalID(kv.Value); ok {
+								called[id] = fset.Position(kv.Pos()).String()
 							}
 						}
-						if name != "ErrorCard" {
-							break
+					}
+				case *ast.CallExpr:
+					var name string
+					switch fn := n.Fun.(type) {
+					case *ast.SelectorExpr:
+						name = fn.Sel.Name
+					case *ast.Ident:
+						name = fn.Name
+					}
+					for _, i := range idArgs[name] {
+						if i < len(n.Args) {
+							if id, ok := literalID(n.Args[i]); ok {
+								called[id] = fset.Position(n.Args[i].Pos()).String()
+							}
 						}
 					}
 				}

@@ -144,3 +144,17 @@ func Messages(l Lang, prefixes ...string) (map[string]any, error) {
 	}
 	return out, nil
 }
+
+// MatchAccept picks the language for an HTTP Accept-Language header, as
+// Match does for one locale.
+func MatchAccept(header string) Lang {
+	tags, _, err := language.ParseAcceptLanguage(header)
+	if err != nil || len(tags) == 0 {
+		return English
+	}
+	_, i, conf := matcher.Match(tags...)
+	if conf == language.No {
+		return English
+	}
+	return Langs[i]
+}
