@@ -52,8 +52,18 @@ var (
 	bundle   *i18n.Bundle
 	ids      map[Lang]map[string]bool
 	loadErr  error
-	matcher  = language.NewMatcher([]language.Tag{language.English, language.German})
+	matcher  = newMatcher()
 )
+
+// newMatcher matches locales to Langs (the first, English, is the
+// fallback).
+func newMatcher() language.Matcher {
+	tags := make([]language.Tag, len(Langs))
+	for i, l := range Langs {
+		tags[i] = language.Make(string(l))
+	}
+	return language.NewMatcher(tags)
+}
 
 func load() {
 	bundle = i18n.NewBundle(language.English)
