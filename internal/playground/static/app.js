@@ -658,6 +658,7 @@
           try {
             composeResponse(await track(post(a.function, { common: { parameters, formInputs }, gmail: {} })));
           } catch (e) {
+            PostfachCards.clearLoading(box.firstChild);
             toast(e.message);
           }
         }));
