@@ -337,7 +337,7 @@ func testCoreLoop(t *testing.T, h *harness) {
 	if late.status != http.StatusOK || !strings.HasPrefix(late.notification, "Not saved: Bob assigned this to themselves") {
 		t.Fatalf("stale action: %d %q %s", late.status, late.notification, late.raw)
 	}
-	if !strings.Contains(cardText(late.card), "Not saved") || !strings.Contains(cardText(late.card), "s ago") {
+	if !strings.Contains(cardText(late.card), "Not saved") || !strings.Contains(cardText(late.card), "Bob assigned this to themselves · just now") {
 		t.Errorf("stale card does not explain the collision: %s", cardText(late.card))
 	}
 	c, err := h.app.Store.GetConversation(ctx, "example.com", inbox.ConversationID("support", rootID))

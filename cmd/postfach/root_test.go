@@ -167,7 +167,7 @@ func TestRoutesAndRefusals(t *testing.T) {
 		want         int
 		wantBody     string
 	}{
-		{"GET", "/", "", http.StatusOK, "Postfach playground"},
+		{"GET", "/", "", http.StatusOK, `id="pf-config"`},
 		{"GET", "/index.html", "", http.StatusNotFound, ""},
 		{"GET", "/playground/no-such.js", "", http.StatusNotFound, ""},
 		{"GET", "/no-such-page", "", http.StatusNotFound, ""},
