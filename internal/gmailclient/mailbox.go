@@ -120,6 +120,7 @@ const (
 	unitsHistory      = 2
 	unitsLabelsList   = 1
 	unitsLabelsCreate = 5
+	unitsLabelsPatch  = 5
 	unitsThreadModify = 10
 	unitsModify       = 5
 	unitsBatchModify  = 50
@@ -417,6 +418,23 @@ func (m *mailbox) Labels(ctx context.Context, names []string) (map[string]string
 		out[n] = l.Id
 	}
 	return out, nil
+}
+
+func (m *mailbox) RenameLabel(ctx context.Context, id, name string) error {
+	err := m.call(ctx, unitsLabelsPatch, func() error {
+		_, err := m.svc.Users.Labels.Patch("me", id, &gmail.Label{Name: name}).Context(ctx).Do()
+		return err
+	})
+	var gerr *googleapi.Error
+	switch {
+	case notFound(err):
+		return fmt.Errorf("labels.patch %s: %w", id, syncer.ErrLabelGone)
+	case errors.As(err, &gerr) && gerr.Code == http.StatusConflict:
+		return fmt.Errorf("labels.patch %s to %q: %w", id, name, syncer.ErrLabelTaken)
+	case err != nil:
+		return fmt.Errorf("labels.patch %s: %w", id, err)
+	}
+	return nil
 }
 
 func (m *mailbox) listLabels(ctx context.Context) (map[string]string, error) {
