@@ -39,6 +39,12 @@ type Gmail interface {
 	// an error wrapping ErrLabelGone when the mailbox has no label id (the
 	// user deleted it), ErrLabelTaken when another label has the name.
 	RenameLabel(ctx context.Context, id, name string) error
+	// LabelMessages returns how many messages carry a label
+	// (users.labels.get), or an error wrapping ErrLabelGone.
+	LabelMessages(ctx context.Context, id string) (int64, error)
+	// DeleteLabel deletes a label, taking it off every message; a label
+	// that no longer exists is no error.
+	DeleteLabel(ctx context.Context, id string) error
 	// ModifyThread adds and removes labels on every message of a thread.
 	ModifyThread(ctx context.Context, threadID string, add, remove []string) error
 	// ModifyMessages adds and removes the same labels on many messages, in

@@ -122,15 +122,9 @@ func (s *Syncer) renameIn(ctx context.Context, mb inbox.Mailbox, before, after i
 			r.gone = true
 			s.log.Info("label deleted in gmail, forgotten", "mailbox", mb.Address, "label", r.old)
 		case errors.Is(err, ErrLabelTaken):
-			ids, lerr := g.Labels(ctx, []string{r.new})
-			if lerr != nil {
-				err = lerr
-				break
-			}
-			r.adopt = ids[r.new]
-			s.log.Warn("label name taken, adopted", "mailbox", mb.Address, "label", r.new, "left", r.old)
+			err = s.resolveTaken(ctx, g, mb.Address, &r)
 		}
-		if err != nil && !errors.Is(err, ErrLabelGone) && !errors.Is(err, ErrLabelTaken) {
+		if err != nil && !errors.Is(err, ErrLabelGone) {
 			failed = fmt.Errorf("rename label %q of %s: %w", r.old, mb.Address, err)
 			break // children after a failed parent would be renamed out of order
 		}
@@ -159,4 +153,41 @@ func (s *Syncer) renameIn(ctx context.Context, mb inbox.Mailbox, before, after i
 	}
 	s.log.Info("labels renamed", "mailbox", mb.Address, "inbox", after.ID, "renamed", len(done))
 	return failed
+}
+
+// resolveTaken handles a new name that another label already has. An
+// empty one (typically created by a sync that saw the new settings before
+// this rename, which labels no thread with it) is deleted and the old
+// label, which the threads carry, is renamed after all. One that messages
+// carry (the user's own, or one a mirror used meanwhile) is adopted: the
+// mailbox remembers it, and the old label keeps its old name and is no
+// longer Postfach's; its threads get the adopted one with their next
+// change.
+func (s *Syncer) resolveTaken(ctx context.Context, g Gmail, address string, r *labelRename) error {
+	ids, err := g.Labels(ctx, []string{r.new})
+	if err != nil {
+		return err
+	}
+	taken := ids[r.new]
+	n, err := g.LabelMessages(ctx, taken)
+	if err != nil && !errors.Is(err, ErrLabelGone) {
+		return err
+	}
+	if n == 0 {
+		if err := g.DeleteLabel(ctx, taken); err != nil {
+			return err
+		}
+		err := g.RenameLabel(ctx, r.id, r.new)
+		if errors.Is(err, ErrLabelGone) {
+			r.gone = true
+			return nil
+		}
+		if err == nil {
+			s.log.Info("empty label of the new name replaced by the renamed one", "mailbox", address, "label", r.new)
+		}
+		return err
+	}
+	r.adopt = taken
+	s.log.Warn("label name taken, adopted", "mailbox", address, "label", r.new, "left", r.old, "messages", n)
+	return nil
 }

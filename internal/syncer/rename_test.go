@@ -248,3 +248,73 @@ func tree(ib inbox.Inbox, mine bool) []string {
 	}
 	return out
 }
+
+// TestInboxChangeAfterASync: the inbox's language changes while a sync
+// already labelled a thread with the new settings (creating the German
+// labels), the user deleted one of the inbox's labels and created a label
+// with one of the new names by hand. The labels Postfach created meanwhile
+// give way to the renamed ones, so every thread ends with exactly its
+// German label; the deleted label is forgotten and created again when
+// needed; the user's label is adopted.
+func TestInboxChangeAfterASync(t *testing.T) {
+	forEachStore(t, func(t *testing.T, store string) {
+		e := newEnv(t, envOptions{store: store})
+		ctx := context.Background()
+		e.deliverToGroup(support, mail("Dana <dana@customer.example>", "support@example.com", "", "Refund", "r1@customer.example"))
+		e.deliverToGroup(support, mail("Eve <eve@customer.example>", "support@example.com", "", "Invoice", "r2@customer.example"))
+		e.settle()
+		svc := e.gmailAs("carol@example.com")
+		if err := svc.Users.Labels.Delete("me", e.remembered("carol@example.com")["Postfach/Support/Closed"]).Do(); err != nil {
+			t.Fatal(err)
+		}
+		mine, err := svc.Users.Labels.Create("me", &gmail.Label{Name: "Postfach/Support/Wartend"}).Do()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _ := e.sim.FindByMessageID("carol@example.com", "r2@customer.example")
+		if _, err := svc.Users.Messages.Modify("me", m.ID, &gmail.ModifyMessageRequest{AddLabelIds: []string{mine.Id}}).Do(); err != nil {
+			t.Fatal(err)
+		}
+		open := e.remembered("bob@example.com")["Postfach/Support/Open"]
+
+		after, err := e.store.UpdateInbox(ctx, "example.com", "support", func(ib *inbox.Inbox) error { ib.Settings.Language = "de"; return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A sync sees the new settings first: it creates the German labels.
+		if err := e.syncer.Sync(ctx, "bob@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := e.gmailLabels("bob@example.com")["Postfach/Support/Offen"]; !ok {
+			t.Fatal("the sync did not create the German labels: no race to test")
+		}
+		if err := e.syncer.InboxChanged(ctx, support, after); err != nil {
+			t.Fatalf("InboxChanged: %v", err)
+		}
+		e.settle()
+		e.checkLabels(after)
+		if got := e.remembered("bob@example.com")["Postfach/Support/Offen"]; got != open {
+			t.Errorf("bob remembers Offen as %q, want the renamed Open %q", got, open)
+		}
+		if got := e.remembered("carol@example.com")["Postfach/Support/Wartend"]; got != mine.Id {
+			t.Errorf("carol remembers Wartend as %q, want her own label %q", got, mine.Id)
+		}
+		// Carol's deleted Closed comes back as Erledigt when needed.
+		c := e.conv(support, "r2@customer.example")
+		ev, err := c.SetStatus("bob@example.com", inbox.StatusClosed, e.clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.store.UpdateConversation(ctx, c, ev); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.syncer.ConversationChanged(ctx, e.conv(support, "r2@customer.example")); err != nil {
+			t.Fatal(err)
+		}
+		e.settle()
+		e.checkLabels(after)
+		if _, ok := e.gmailLabels("carol@example.com")["Postfach/Support/Erledigt"]; !ok {
+			t.Error("Erledigt was not created again in carol's mailbox")
+		}
+	})
+}
