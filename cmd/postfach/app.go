@@ -137,6 +137,9 @@ func newApp(ctx context.Context, cfg config, l net.Listener, log *slog.Logger) (
 			// context ends with the response.
 			a.Syncer.ConversationChangedAsync(a.background, c)
 		}
+		deskOpts.OnInboxChange = func(_ context.Context, before, after inbox.Inbox) {
+			a.Syncer.InboxChangedAsync(a.background, before, after) // rename its labels
+		}
 		opts.Sync = &httpapi.SyncOptions{
 			Syncer:                  a.Syncer,
 			Tokens:                  tokens,

@@ -4,6 +4,7 @@ import (
 	cardpb "google.golang.org/genproto/googleapis/apps/card/v1"
 
 	"github.com/postfach/postfach/internal/desk"
+	"github.com/postfach/postfach/internal/i18n"
 	"github.com/postfach/postfach/internal/inbox"
 )
 
@@ -28,6 +29,8 @@ const (
 	InputRole        = "role"
 	InputLabelPrefix = "label_prefix"
 	InputReplyStatus = "reply_status"
+	// InputLabelLanguage is the language of an inbox's Gmail labels.
+	InputLabelLanguage = "label_language"
 )
 
 // ParamEmail names the member or admin a button is about.
@@ -184,6 +187,7 @@ func (b Builder) InboxSettings(ib inbox.Inbox) *cardpb.Card {
 			item(b.t("settings.reply_pending"), string(inbox.StatusPending), rs == inbox.StatusPending),
 			item(b.t("settings.reply_closed"), string(inbox.StatusClosed), rs == inbox.StatusClosed),
 			item(b.t("settings.reply_leave"), "none", rs == "")),
+		b.labelLanguage(ib.Settings.Language),
 		buttons(button(b.t("button.save_options"), in(desk.AdminSetOptions))),
 	))
 	c.Sections = append(c.Sections, section("",
@@ -192,6 +196,18 @@ func (b Builder) InboxSettings(ib inbox.Inbox) *cardpb.Card {
 			button(b.t("button.all_settings"), b.action(ParamOp, OpSettings)),
 		)))
 	return c
+}
+
+// labelLanguage is the dropdown of an inbox's label language; each
+// language is named as it calls itself. "" (an inbox stored before the
+// setting existed) is English.
+func (b Builder) labelLanguage(lang string) *cardpb.Widget {
+	if lang == "" {
+		lang = string(i18n.English)
+	}
+	return dropdown(InputLabelLanguage, b.t("settings.label_language"),
+		item(b.t("labels.language_en"), string(i18n.English), lang == string(i18n.English)),
+		item(b.t("labels.language_de"), string(i18n.German), lang == string(i18n.German)))
 }
 
 // ConfirmDelete asks before an inbox is deleted.

@@ -81,7 +81,7 @@ func screens() map[string]*cardpb.Card {
 		Inboxes:   []inbox.Inbox{ib},
 		Mailboxes: append(adminHome.Problems, inbox.Mailbox{Address: "carol@example.com"}, inbox.Mailbox{Address: "x@example.com", LastError: "watch: googleapi: Error 403", Problem: inbox.ProblemWatchRefused})}
 	custom := ib
-	custom.Settings = inbox.InboxSettings{LabelPrefix: "Team", ReplyStatus: ""}
+	custom.Settings = inbox.InboxSettings{LabelPrefix: "Team", ReplyStatus: "", Language: "de"}
 	return map[string]*cardpb.Card{
 		"home_admin":              b.Home(adminHome),
 		"home_admin_empty":        b.Home(desk.Home{Tenant: tenant, User: home.User, Admin: true}),

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/postfach/postfach/internal/i18n"
 	"github.com/postfach/postfach/internal/inbox"
 )
 
@@ -74,7 +75,7 @@ const (
 	AdminAddMember   AdminOp = "admin-add-member"   // InboxID, Emails, Role
 	AdminRemove      AdminOp = "admin-remove-member"
 	AdminSetRole     AdminOp = "admin-set-role"     // InboxID, Emails[0], Role
-	AdminSetOptions  AdminOp = "admin-set-options"  // InboxID, LabelPrefix, ReplyStatus
+	AdminSetOptions  AdminOp = "admin-set-options"  // InboxID, LabelPrefix, ReplyStatus, LabelLanguage
 	AdminAddAdmin    AdminOp = "admin-add-admin"    // Emails
 	AdminRemoveAdmin AdminOp = "admin-remove-admin" // Emails[0]
 )
@@ -99,6 +100,12 @@ type AdminAction struct {
 	Role        string
 	LabelPrefix string
 	ReplyStatus string // open | pending | closed | "" (leave the status alone)
+	// LabelLanguage is the language of the inbox's Gmail labels (en, de);
+	// "" keeps the inbox's.
+	LabelLanguage string
+	// Lang is the language the admin uses Postfach in (from the request,
+	// not the card): a new inbox's labels are named in it.
+	Lang i18n.Lang
 }
 
 // AdminResult is the outcome of an admin action.
@@ -186,6 +193,10 @@ func (s *Service) createInbox(ctx context.Context, t inbox.Tenant, u User, a Adm
 		Settings:  inbox.DefaultInboxSettings(),
 		CreatedAt: s.now(),
 	}
+	ib.Settings.Language = string(i18n.English)
+	if a.Lang.Valid() {
+		ib.Settings.Language = string(a.Lang)
+	}
 	for _, e := range emails {
 		ib.Members = append(ib.Members, inbox.Member{Email: e, Role: inbox.RoleAgent})
 	}
@@ -265,8 +276,10 @@ func (s *Service) changeAdmins(ctx context.Context, t inbox.Tenant, a AdminActio
 func (s *Service) changeInbox(ctx context.Context, t inbox.Tenant, u User, a AdminAction) (AdminResult, error) {
 	var removed []string
 	var notice Message
+	var before inbox.Inbox
 	ib, err := s.store.UpdateInbox(ctx, t.Domain, a.InboxID, func(ib *inbox.Inbox) error {
 		removed = nil
+		before = *ib
 		switch a.Op {
 		case AdminRenameInbox:
 			ib.Name = strings.TrimSpace(a.Name)
@@ -322,7 +335,14 @@ func (s *Service) changeInbox(ctx context.Context, t inbox.Tenant, u User, a Adm
 					return err
 				}
 			}
-			ib.Settings = inbox.InboxSettings{ReplyStatus: st, LabelPrefix: strings.TrimSpace(a.LabelPrefix)}
+			lang := ib.Settings.Language
+			if a.LabelLanguage != "" {
+				if !i18n.Lang(a.LabelLanguage).Valid() {
+					return inbox.Invalid("unknown label language %q", a.LabelLanguage)
+				}
+				lang = a.LabelLanguage
+			}
+			ib.Settings = inbox.InboxSettings{ReplyStatus: st, LabelPrefix: strings.TrimSpace(a.LabelPrefix), Language: lang}
 			notice = Msg("notice.settings_saved")
 		}
 		return nil
@@ -332,6 +352,9 @@ func (s *Service) changeInbox(ctx context.Context, t inbox.Tenant, u User, a Adm
 	}
 	if err != nil {
 		return AdminResult{}, err
+	}
+	if s.onInbox != nil && (a.Op == AdminRenameInbox || a.Op == AdminSetOptions) {
+		s.onInbox(ctx, before, ib)
 	}
 	for _, e := range removed {
 		n, err := s.unassignAll(ctx, ib, u, e)

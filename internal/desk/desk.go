@@ -67,6 +67,7 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 	onChange func(context.Context, inbox.Conversation)
+	onInbox  func(ctx context.Context, before, after inbox.Inbox)
 }
 
 // Options configure a Service.
@@ -78,11 +79,15 @@ type Options struct {
 	// OnChange, if set, is called after an action changed a conversation
 	// (to mirror it as Gmail labels). It must not block for long.
 	OnChange func(context.Context, inbox.Conversation)
+	// OnInboxChange, if set, is called after an admin changed an inbox's
+	// name or options, with the inbox before and after (to rename its
+	// Gmail labels). It must not block for long.
+	OnInboxChange func(ctx context.Context, before, after inbox.Inbox)
 }
 
 // New builds a Service.
 func New(o Options) *Service {
-	s := &Service{store: o.Store, reader: o.Reader, now: o.Now, log: o.Logger, onChange: o.OnChange}
+	s := &Service{store: o.Store, reader: o.Reader, now: o.Now, log: o.Logger, onChange: o.OnChange, onInbox: o.OnInboxChange}
 	if s.now == nil {
 		s.now = time.Now
 	}

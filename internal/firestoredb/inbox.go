@@ -117,6 +117,7 @@ func encodeInbox(ib inbox.Inbox) inboxDoc {
 	}
 	d.Settings.ReplyStatus = string(ib.Settings.ReplyStatus)
 	d.Settings.LabelPrefix = ib.Settings.LabelPrefix
+	d.Settings.Language = ib.Settings.Language
 	return d
 }
 
@@ -130,6 +131,7 @@ func decodeInbox(tenantID string, d inboxDoc) inbox.Inbox {
 		Settings: inbox.InboxSettings{
 			ReplyStatus: inbox.Status(d.Settings.ReplyStatus),
 			LabelPrefix: d.Settings.LabelPrefix,
+			Language:    d.Settings.Language,
 		},
 	}
 	for _, m := range d.Members {
@@ -291,4 +293,6 @@ func (s *Store) ListInboxes(ctx context.Context, tenantID string) ([]inbox.Inbox
 type settingsDoc struct {
 	ReplyStatus string `firestore:"replyStatus"`
 	LabelPrefix string `firestore:"labelPrefix"`
+	// Language is absent in inboxes stored before it existed: "".
+	Language string `firestore:"language,omitempty"`
 }

@@ -120,6 +120,8 @@ const (
 	unitsHistory      = 2
 	unitsLabelsList   = 1
 	unitsLabelsCreate = 5
+	unitsLabelsPatch  = 5
+	unitsLabelsDelete = 5
 	unitsThreadModify = 10
 	unitsModify       = 5
 	unitsBatchModify  = 50
@@ -417,6 +419,48 @@ func (m *mailbox) Labels(ctx context.Context, names []string) (map[string]string
 		out[n] = l.Id
 	}
 	return out, nil
+}
+
+func (m *mailbox) RenameLabel(ctx context.Context, id, name string) error {
+	err := m.call(ctx, unitsLabelsPatch, func() error {
+		_, err := m.svc.Users.Labels.Patch("me", id, &gmail.Label{Name: name}).Context(ctx).Do()
+		return err
+	})
+	var gerr *googleapi.Error
+	switch {
+	case notFound(err):
+		return fmt.Errorf("labels.patch %s: %w", id, syncer.ErrLabelGone)
+	case errors.As(err, &gerr) && gerr.Code == http.StatusConflict:
+		return fmt.Errorf("labels.patch %s to %q: %w", id, name, syncer.ErrLabelTaken)
+	case err != nil:
+		return fmt.Errorf("labels.patch %s: %w", id, err)
+	}
+	return nil
+}
+
+func (m *mailbox) LabelMessages(ctx context.Context, id string) (int64, error) {
+	var l *gmail.Label
+	err := m.call(ctx, unitsLabelsList, func() (err error) {
+		l, err = m.svc.Users.Labels.Get("me", id).Context(ctx).Do()
+		return err
+	})
+	if notFound(err) {
+		return 0, fmt.Errorf("labels.get %s: %w", id, syncer.ErrLabelGone)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("labels.get %s: %w", id, err)
+	}
+	return l.MessagesTotal, nil
+}
+
+func (m *mailbox) DeleteLabel(ctx context.Context, id string) error {
+	err := m.call(ctx, unitsLabelsDelete, func() error {
+		return m.svc.Users.Labels.Delete("me", id).Context(ctx).Do()
+	})
+	if err != nil && !notFound(err) {
+		return fmt.Errorf("labels.delete %s: %w", id, err)
+	}
+	return nil
 }
 
 func (m *mailbox) listLabels(ctx context.Context) (map[string]string, error) {

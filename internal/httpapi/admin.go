@@ -53,6 +53,9 @@ func (s *Server) adminAction(c echo.Context, op desk.AdminOp) error {
 		Role:        form(cards.InputRole),
 		LabelPrefix: form(cards.InputLabelPrefix),
 		ReplyStatus: form(cards.InputReplyStatus),
+
+		LabelLanguage: form(cards.InputLabelLanguage),
+		Lang:          s.printer(c).Lang(),
 	}
 	if e := p(cards.ParamEmail); e != "" {
 		a.Emails = e // a member's or admin's own button

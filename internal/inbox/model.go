@@ -93,6 +93,12 @@ type InboxSettings struct {
 	// LabelPrefix roots the inbox's Gmail label tree:
 	// <LabelPrefix>/<inbox name>/Open|Pending|Closed|Mine.
 	LabelPrefix string
+	// Language is the language the leaves of the label tree are named in
+	// ("en", "de"): labels are shared by the whole team, so they follow
+	// the inbox, not each viewer. "" is English (inboxes stored before
+	// the setting existed). Which languages exist is the i18n package's
+	// business; the desk checks the value, the domain only its shape.
+	Language string
 }
 
 // DefaultInboxSettings are the settings of a new inbox.
@@ -144,6 +150,9 @@ func (ib Inbox) Validate() error {
 	if p := ib.Settings.LabelPrefix; p != "" && (strings.ContainsAny(p, "/\x00") || utf8.RuneCountInString(p) > 40 || strings.TrimSpace(p) != p) {
 		return Refusal("refusal.label_prefix", "Prefix", p)
 	}
+	if l := ib.Settings.Language; l != "" && !validLanguage(l) {
+		return invalidf("inbox language %q is not a language code", l)
+	}
 	seen := map[string]bool{}
 	for _, m := range ib.Members {
 		if NormalizeEmail(m.Email) != m.Email || m.Email == "" {
@@ -158,6 +167,20 @@ func (ib Inbox) Validate() error {
 		seen[m.Email] = true
 	}
 	return nil
+}
+
+// validLanguage reports whether l looks like a BCP 47 primary language
+// subtag: two or three lower-case letters.
+func validLanguage(l string) bool {
+	if len(l) < 2 || len(l) > 3 {
+		return false
+	}
+	for _, r := range l {
+		if r < 'a' || r > 'z' {
+			return false
+		}
+	}
+	return true
 }
 
 // Status is where a conversation stands.

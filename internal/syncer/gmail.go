@@ -33,6 +33,18 @@ type Gmail interface {
 	// Labels returns the ids of the named labels, creating those that do
 	// not exist yet.
 	Labels(ctx context.Context, names []string) (map[string]string, error)
+	// RenameLabel gives the label id a new full name (users.labels.patch):
+	// the label keeps its id, so every message keeps it. Gmail renames
+	// only that label, not the ones nested under its old name. It returns
+	// an error wrapping ErrLabelGone when the mailbox has no label id (the
+	// user deleted it), ErrLabelTaken when another label has the name.
+	RenameLabel(ctx context.Context, id, name string) error
+	// LabelMessages returns how many messages carry a label
+	// (users.labels.get), or an error wrapping ErrLabelGone.
+	LabelMessages(ctx context.Context, id string) (int64, error)
+	// DeleteLabel deletes a label, taking it off every message; a label
+	// that no longer exists is no error.
+	DeleteLabel(ctx context.Context, id string) error
 	// ModifyThread adds and removes labels on every message of a thread.
 	ModifyThread(ctx context.Context, threadID string, add, remove []string) error
 	// ModifyMessages adds and removes the same labels on many messages, in
@@ -44,6 +56,12 @@ type Gmail interface {
 // ErrHistoryGone: the history cursor is older than Gmail keeps (history.list
 // answered 404); a full sync is needed.
 var ErrHistoryGone = errors.New("gmail history no longer available")
+
+// ErrLabelGone: the label id no longer exists in the mailbox.
+var ErrLabelGone = errors.New("gmail label no longer exists")
+
+// ErrLabelTaken: another label of the mailbox already has the name.
+var ErrLabelTaken = errors.New("gmail label name is taken")
 
 // Dialer opens the Gmail API of a mailbox without a user present.
 type Dialer interface {

@@ -4,26 +4,40 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/postfach/postfach/internal/i18n"
 	"github.com/postfach/postfach/internal/inbox"
 )
 
-// labelMine is the leaf of the label that marks, in a member's own mailbox,
-// the conversations the member owns.
-const labelMine = "Mine"
-
 // labelTree returns the Gmail label names of an inbox:
 // <prefix>/<inbox name>/Open|Pending|Closed (and /Mine in members'
-// mailboxes), parents first so Gmail nests them.
+// mailboxes), parents first so Gmail nests them. The leaves are in the
+// inbox's language (InboxSettings.Language), shared by the whole team.
 func labelTree(ib inbox.Inbox, kind inbox.MailboxKind) []string {
-	root := labelRoot(ib)
-	names := []string{prefixOf(ib), root}
+	names := []string{prefixOf(ib), labelRoot(ib)}
 	for _, st := range inbox.Statuses {
-		names = append(names, root+"/"+st.Label())
+		names = append(names, statusLabel(ib, st))
 	}
 	if kind == inbox.MailboxMember {
-		names = append(names, root+"/"+labelMine)
+		names = append(names, mineLabel(ib))
 	}
 	return names
+}
+
+// leaf words a label's last level in the inbox's language: a status, or
+// Mine for st == "".
+func leaf(ib inbox.Inbox, st inbox.Status) string {
+	p := i18n.NewPrinter(i18n.Lang(ib.Settings.Language), nil) // "" and unknown: English
+	switch st {
+	case inbox.StatusOpen:
+		return p.T("labels.open")
+	case inbox.StatusPending:
+		return p.T("labels.pending")
+	case inbox.StatusClosed:
+		return p.T("labels.closed")
+	case "":
+		return p.T("labels.mine")
+	}
+	return string(st)
 }
 
 func prefixOf(ib inbox.Inbox) string {
@@ -39,8 +53,8 @@ func labelRoot(ib inbox.Inbox) string {
 	return prefixOf(ib) + "/" + strings.ReplaceAll(strings.TrimSpace(ib.Name), "/", "-")
 }
 
-func statusLabel(ib inbox.Inbox, st inbox.Status) string { return labelRoot(ib) + "/" + st.Label() }
-func mineLabel(ib inbox.Inbox) string                    { return labelRoot(ib) + "/" + labelMine }
+func statusLabel(ib inbox.Inbox, st inbox.Status) string { return labelRoot(ib) + "/" + leaf(ib, st) }
+func mineLabel(ib inbox.Inbox) string                    { return labelRoot(ib) + "/" + leaf(ib, "") }
 
 // labelMeaning is what one of Postfach's label ids stands for in a mailbox.
 type labelMeaning struct {

@@ -107,6 +107,8 @@ func testRoundTripInboxSettings(t *testing.T, h Harness) {
 		{"b-default", inbox.DefaultInboxSettings()},
 		{"c-custom", inbox.InboxSettings{ReplyStatus: inbox.StatusClosed, LabelPrefix: "Équipe 🙂 [Kundendienst] \"DE\""}},
 		{"d-prefix-only", inbox.InboxSettings{LabelPrefix: "Helpdesk"}},
+		{"e-german", inbox.InboxSettings{ReplyStatus: inbox.StatusPending, LabelPrefix: "Postfach", Language: "de"}},
+		{"f-language-only", inbox.InboxSettings{Language: "en"}},
 	} {
 		ib := newInbox(domainA, tc.id, "Inbox "+tc.id)
 		ib.Settings = tc.settings
