@@ -248,8 +248,7 @@ func (s *Store) AppendMessage(ctx context.Context, c inbox.Conversation, message
 
 // GetConversation implements inbox.Store.
 func (s *Store) GetConversation(ctx context.Context, tenantID, id string) (inbox.Conversation, error) {
-	c, err := scanConversation(s.reads.QueryRowContext(ctx,
-		`SELECT `+conversationColumns+` FROM conversations WHERE tenant_id = ? AND id = ?`, tenantID, id))
+	c, err := scanConversation(s.reads.QueryRowContext(ctx, getConversationQuery, tenantID, id))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return inbox.Conversation{}, fmt.Errorf("get conversation %s/%s: %w", tenantID, id, inbox.ErrNotFound)
@@ -258,6 +257,9 @@ func (s *Store) GetConversation(ctx context.Context, tenantID, id string) (inbox
 	}
 	return c, nil
 }
+
+// getConversationQuery selects one conversation by its key.
+var getConversationQuery = `SELECT ` + conversationColumns + ` FROM conversations WHERE tenant_id = ? AND id = ?`
 
 // findByMessageIDQuery selects the conversations a Message-ID is indexed to
 // in a tenant, in inbox order; it searches the key of message_ids.

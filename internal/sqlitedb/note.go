@@ -142,26 +142,63 @@ func (s *Store) RecentHistory(ctx context.Context, tenantID, conversationID stri
 	}
 	var ns []inbox.Note
 	var as []inbox.Activity
-	err := func() error {
-		tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true}) // a deferred BEGIN, even on ":memory:"
-		if err != nil {
-			return fmt.Errorf("begin: %w", err)
-		}
-		defer tx.Rollback() //nolint:errcheck // read only: nothing to commit
-		if notes > 0 {
-			if ns, err = listNotes(ctx, tx, tenantID, conversationID, notes); err != nil {
-				return fmt.Errorf("notes: %w", err)
-			}
-		}
-		if activity > 0 {
-			if as, err = listActivity(ctx, tx, tenantID, conversationID, activity); err != nil {
-				return fmt.Errorf("activity: %w", err)
-			}
-		}
-		return nil
-	}()
+	err := s.readTx(ctx, func(tx *sql.Tx) (err error) {
+		ns, as, err = recentHistory(ctx, tx, tenantID, conversationID, notes, activity)
+		return err
+	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("recent history of %s/%s: %w", tenantID, conversationID, err)
+	}
+	return ns, as, nil
+}
+
+// GetConversationHistory implements inbox.Store: GetConversation and
+// RecentHistory's queries in one read transaction, so that the history is
+// that of the conversation returned.
+func (s *Store) GetConversationHistory(ctx context.Context, tenantID, id string, notes, activity int) (inbox.Conversation, []inbox.Note, []inbox.Activity, error) {
+	notes, activity = min(notes, inbox.MaxRecentNotes), min(activity, inbox.MaxRecentActivity)
+	var c inbox.Conversation
+	var ns []inbox.Note
+	var as []inbox.Activity
+	err := s.readTx(ctx, func(tx *sql.Tx) (err error) {
+		c, err = scanConversation(tx.QueryRowContext(ctx, getConversationQuery, tenantID, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return inbox.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		ns, as, err = recentHistory(ctx, tx, tenantID, id, notes, activity)
+		return err
+	})
+	if err != nil {
+		return inbox.Conversation{}, nil, nil, fmt.Errorf("get conversation %s/%s with its history: %w", tenantID, id, err)
+	}
+	return c, ns, as, nil
+}
+
+// readTx runs f in a read transaction: one snapshot for all its queries.
+func (s *Store) readTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true}) // a deferred BEGIN, even on ":memory:"
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read only: nothing to commit
+	return f(tx)
+}
+
+// recentHistory reads the newest notes and activity entries in q; a limit
+// ≤ 0 reads nothing of its kind.
+func recentHistory(ctx context.Context, q querier, tenantID, conversationID string, notes, activity int) (ns []inbox.Note, as []inbox.Activity, err error) {
+	if notes > 0 {
+		if ns, err = listNotes(ctx, q, tenantID, conversationID, notes); err != nil {
+			return nil, nil, fmt.Errorf("notes: %w", err)
+		}
+	}
+	if activity > 0 {
+		if as, err = listActivity(ctx, q, tenantID, conversationID, activity); err != nil {
+			return nil, nil, fmt.Errorf("activity: %w", err)
+		}
 	}
 	return ns, as, nil
 }
