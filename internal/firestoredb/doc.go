@@ -138,9 +138,8 @@
 // increments one of counterShards shard documents of the inbox, chosen at
 // random, by field transforms (Set with MergeAll and firestore.Increment),
 // so the transaction neither reads nor locks a shard and writers of one
-// inbox spread over the shards. InboxCounts sums the shards: one query of
-// the inbox's shards, billed one read per shard written so far (at most
-// counterShards), whatever the number of conversations. The
+// inbox spread over the shards. InboxCounts sums the shards: a lookup of
+// counterShards (16) documents, whatever the number of conversations. The
 // shards are keyed by inbox id and outlive DeleteInbox, as the
 // conversations do. ReconcileCounts recounts in a read-only transaction
 // (shards and count aggregations in one snapshot) and adds the difference
@@ -154,7 +153,7 @@
 // what the sidebar's hot paths cost and holds them to their targets: the
 // message-open card reads 3 documents (the Message-ID lookup, the inbox and
 // the conversation's recent copy), the homepage the tenant, the inboxes and
-// at most counterShards shards per inbox, an ingested new mail writes 3 besides its
+// counterShards shards per inbox, an ingested new mail writes 3 besides its
 // activity entry (conversation, a counter shard, the thread link), an
 // assign 3 (conversation, entry, a counter shard), a note reads 2 (the
 // conversation, checked and then updated apart from the save) and writes 3
