@@ -219,7 +219,7 @@ func loadtest(ctx context.Context, o loadtestOptions, mix map[string]int, getenv
 	res.StartupMillis = float64(time.Since(t0).Microseconds()) / 1000
 
 	t1 := time.Now()
-	ids, err := seedLoad(ctx, counted.Store, o.Conversations, progress)
+	ids, err := seedLoad(ctx, counted.Store, o.Conversations, seedWriters[o.Store], progress)
 	if err != nil {
 		return res, err
 	}
@@ -300,10 +300,30 @@ func loadtest(ctx context.Context, o loadtestOptions, mix map[string]int, getenv
 	return res, nil
 }
 
+// seedWriters is how many conversations seedLoad creates at once, by
+// store. On Firestore one: every create's transaction queries the inbox's
+// Message-ID index, and the emulator locks that query's whole range, so
+// concurrent creates in one inbox wait out each other's locks (200
+// conversations on the emulator: 188/s with one writer, 25/s with two,
+// 13/s with four, single creates waiting up to 16 s; the counter shards
+// are no factor: with that query left out, four writers on 4 shards
+// create 666/s). SQLite serializes its writes itself.
+var seedWriters = map[string]int{"sqlite": 4, "firestore": 1}
+
+// Retries of a seed create the store gave up on as inbox.ErrUnavailable
+// (after its own contention deadline): up to seedAttempts calls, pausing
+// seedBackoff, doubled after each.
+const (
+	seedAttempts = 5
+	seedBackoff  = 100 * time.Millisecond
+)
+
 // seedLoad makes Support hold n load conversations (besides the demo's),
-// written through the store API; those already there from an earlier run
-// on the same data are kept. It returns the ids of all n.
-func seedLoad(ctx context.Context, s inbox.Store, n int, progress io.Writer) ([]string, error) {
+// written through the store API by at most writers creates at a time; a
+// create the store reports unavailable is retried (see seedAttempts), and
+// those already there from an earlier run on the same data are kept. It
+// returns the ids of all n.
+func seedLoad(ctx context.Context, s inbox.Store, n, writers int, progress io.Writer) ([]string, error) {
 	ib, err := s.GetInbox(ctx, "example.com", "support")
 	if err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
@@ -314,7 +334,7 @@ func seedLoad(ctx context.Context, s inbox.Store, n int, progress io.Writer) ([]
 	var next, done atomic.Int64
 	var wg sync.WaitGroup
 	errc := make(chan error, 1)
-	for range 4 {
+	for range max(1, writers) {
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1)) - 1
@@ -335,10 +355,7 @@ func seedLoad(ctx context.Context, s inbox.Store, n int, progress io.Writer) ([]
 					}
 					c.Assignee = members[i%len(members)]
 					ids[i] = c.ID
-					err = s.CreateConversation(ctx, c, []string{root}, ev)
-					if errors.Is(err, inbox.ErrAlreadyExists) {
-						err = nil
-					}
+					err = seedCreate(ctx, s, c, root, ev)
 				}
 				if err != nil {
 					select {
@@ -360,6 +377,36 @@ func seedLoad(ctx context.Context, s inbox.Store, n int, progress io.Writer) ([]
 	default:
 	}
 	return ids, ctx.Err()
+}
+
+// seedCreate creates one seed conversation, retrying inbox.ErrUnavailable;
+// one created before (by an earlier run, or by an attempt whose commit
+// went through although its answer was lost) counts as created. It looks
+// the conversation up first: a lookup by key is cheap on every store,
+// while a create that finds it there has done a create's work first (on
+// the Firestore emulator a query that scans the whole inbox).
+func seedCreate(ctx context.Context, s inbox.Store, c inbox.Conversation, root string, ev inbox.Activity) error {
+	if _, err := s.GetConversation(ctx, c.TenantID, c.ID); err == nil {
+		return nil
+	}
+	pause := seedBackoff
+	for attempt := 1; ; attempt++ {
+		err := s.CreateConversation(ctx, c, []string{root}, ev)
+		if err == nil || errors.Is(err, inbox.ErrAlreadyExists) {
+			return nil
+		}
+		if !errors.Is(err, inbox.ErrUnavailable) || attempt == seedAttempts {
+			return err
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w (after: %w)", ctx.Err(), err)
+		case <-t.C:
+		}
+		pause *= 2
+	}
 }
 
 // loader sends add-on requests as Google would, with tokens minted by the

@@ -2,9 +2,19 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/postfach/postfach/internal/inbox"
+	"github.com/postfach/postfach/internal/sqlitedb"
 )
 
 // A short loadtest run end to end: every kind is sent and answered, the
@@ -39,9 +49,11 @@ func TestLoadtest(t *testing.T) {
 	if ks := res.Kinds[kindBaseline]; ks != nil && ks.Reads != 0 {
 		t.Errorf("baseline: %.2f store reads per request, want none", ks.Reads)
 	}
-	// Demo mail is ingested: its card needs no Gmail call.
-	if ks := res.Kinds[kindOpen]; ks == nil || ks.Gmail != 0 {
-		t.Errorf("message-open: %+v, want no Gmail calls", ks)
+	// Demo mail is ingested: its card needs no Gmail call, and 3 store
+	// reads (issue 9): the thread link, the conversation with its recent
+	// history, the inbox.
+	if ks := res.Kinds[kindOpen]; ks == nil || ks.Gmail != 0 || ks.Reads > 3 {
+		t.Errorf("message-open: %+v, want no Gmail calls and ≤ 3 store reads", ks)
 	}
 	if ks := res.Kinds[kindAction]; ks != nil && ks.Writes < 1 {
 		t.Errorf("action: %.2f store writes per request, want at least one", ks.Writes)
@@ -65,5 +77,106 @@ func TestLoadtestFlags(t *testing.T) {
 	}
 	if _, err := parseMix("homepage=2, baseline=1"); err != nil {
 		t.Errorf("parseMix: %v", err)
+	}
+}
+
+// flakyStore answers the first call of CreateConversation for each
+// conversation chosen by fail with inbox.ErrUnavailable (writing nothing),
+// as a store does when a write stayed contended past its deadline; always
+// fails every call.
+type flakyStore struct {
+	inbox.Store
+	fail   func(id string) bool
+	always bool
+	mu     sync.Mutex
+	calls  map[string]int
+}
+
+func (s *flakyStore) CreateConversation(ctx context.Context, c inbox.Conversation, mids []string, ev inbox.Activity) error {
+	s.mu.Lock()
+	s.calls[c.ID]++
+	n := s.calls[c.ID]
+	s.mu.Unlock()
+	if s.fail(c.ID) && (s.always || n == 1) {
+		return fmt.Errorf("create conversation %s: %w", c.ID, inbox.ErrUnavailable)
+	}
+	return s.Store.CreateConversation(ctx, c, mids, ev)
+}
+
+// seedLoad retries a create the store reports unavailable, and gives up
+// after seedAttempts calls of one that stays so; the counts after the seed
+// equal the conversations seeded.
+func TestSeedLoadRetriesUnavailable(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		always  bool
+		n       int
+		wantErr bool
+	}{
+		{name: "unavailable once", n: 30},
+		{name: "unavailable for good", n: 3, always: true, wantErr: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			db, err := sqlitedb.Open(ctx, filepath.Join(t.TempDir(), "seed.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			now := time.Now()
+			if err := db.CreateTenant(ctx, inbox.Tenant{Domain: "example.com", Name: "Example", CreatedAt: now}); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.CreateInbox(ctx, inbox.Inbox{TenantID: "example.com", ID: "support", Address: "support@example.com",
+				Name: "Support", Settings: inbox.DefaultInboxSettings(), CreatedAt: now}); err != nil {
+				t.Fatal(err)
+			}
+			var failing sync.Map // ids answered unavailable: every third asked for
+			var asked atomic.Int64
+			s := &flakyStore{Store: db, always: tc.always, calls: map[string]int{}, fail: func(id string) bool {
+				if v, ok := failing.Load(id); ok {
+					return v.(bool)
+				}
+				v, _ := failing.LoadOrStore(id, asked.Add(1)%3 == 1)
+				return v.(bool)
+			}}
+			ids, err := seedLoad(ctx, s, tc.n, 2, nil)
+			if tc.wantErr {
+				if !errors.Is(err, inbox.ErrUnavailable) {
+					t.Fatalf("seedLoad = %v, want inbox.ErrUnavailable", err)
+				}
+				for id, n := range s.calls {
+					if v, _ := failing.Load(id); v.(bool) && n != seedAttempts {
+						t.Errorf("%s: %d calls, want %d", id, n, seedAttempts)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("seedLoad: %v", err)
+			}
+			retried := 0
+			for _, id := range ids {
+				want := 1
+				if v, _ := failing.Load(id); v.(bool) {
+					want, retried = 2, retried+1
+				}
+				if s.calls[id] != want {
+					t.Errorf("%s: %d calls, want %d", id, s.calls[id], want)
+				}
+			}
+			if retried == 0 {
+				t.Fatal("no create was answered unavailable")
+			}
+			c, err := db.InboxCounts(ctx, "example.com", "support")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.Open + c.Pending + c.Closed; got != tc.n {
+				t.Errorf("counts after the seed: %+v (%d conversations), want %d", c, got, tc.n)
+			}
+		})
 	}
 }

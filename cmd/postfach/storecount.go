@@ -179,3 +179,8 @@ func (s *countingStore) DeleteMailbox(ctx context.Context, address string) error
 	s.writes.Add(1)
 	return s.Store.DeleteMailbox(ctx, address)
 }
+
+func (s *countingStore) GetConversationHistory(ctx context.Context, tenantID, id string, notes, activity int) (inbox.Conversation, []inbox.Note, []inbox.Activity, error) {
+	s.reads.Add(1)
+	return s.Store.GetConversationHistory(ctx, tenantID, id, notes, activity)
+}

@@ -78,7 +78,7 @@ func (s *Service) OpenMessage(ctx context.Context, u User, access GmailAccess, i
 			return Opened{}, fmt.Errorf("find conversation of %s: %w", id, err)
 		}
 		for _, c := range convs {
-			o, ok, err := s.openIfMember(ctx, u, c, m.Subject)
+			o, ok, err := s.openIfMember(ctx, u, c, m.Subject, nil)
 			if err != nil || ok {
 				return o, err
 			}
@@ -124,14 +124,17 @@ func (s *Service) openLinked(ctx context.Context, u User, threadID string) (Open
 			// stale (the mailbox moved), not the caller's to follow.
 			continue
 		}
-		c, err := s.store.GetConversation(ctx, u.Domain, l.ConversationID)
+		// The conversation with its history in one read: the card needs
+		// both, and the caller's membership is checked before either is
+		// shown.
+		c, notes, acts, err := s.store.GetConversationHistory(ctx, u.Domain, l.ConversationID, ViewNotes, ViewActivity)
 		if errors.Is(err, inbox.ErrNotFound) {
 			continue
 		}
 		if err != nil {
 			return Opened{}, false, fmt.Errorf("get conversation %s: %w", l.ConversationID, err)
 		}
-		o, ok, err := s.openIfMember(ctx, u, c, c.Subject)
+		o, ok, err := s.openIfMember(ctx, u, c, c.Subject, &history{notes: notes, activity: acts})
 		if err != nil || ok {
 			return o, ok, err
 		}
@@ -139,9 +142,17 @@ func (s *Service) openLinked(ctx context.Context, u User, threadID string) (Open
 	return Opened{}, false, nil
 }
 
+// history is a conversation's newest notes and activity entries, as the
+// card shows them, read with the conversation.
+type history struct {
+	notes    []inbox.Note
+	activity []inbox.Activity
+}
+
 // openIfMember returns the card view of c if the caller works in its inbox;
-// ok is false if not, or if the inbox was deleted.
-func (s *Service) openIfMember(ctx context.Context, u User, c inbox.Conversation, subject string) (Opened, bool, error) {
+// ok is false if not, or if the inbox was deleted. h is c's history when it
+// was read with c; nil reads it.
+func (s *Service) openIfMember(ctx context.Context, u User, c inbox.Conversation, subject string, h *history) (Opened, bool, error) {
 	ib, err := s.store.GetInbox(ctx, u.Domain, c.InboxID)
 	if errors.Is(err, inbox.ErrNotFound) {
 		return Opened{}, false, nil // the inbox was deleted
@@ -153,6 +164,10 @@ func (s *Service) openIfMember(ctx context.Context, u User, c inbox.Conversation
 	if !ok {
 		// The mail is known, but in an inbox the caller does not work.
 		return Opened{}, false, nil
+	}
+	if h != nil {
+		v := s.viewOf(ib, me, c, *h)
+		return Opened{View: &v, Subject: subject}, true, nil
 	}
 	v, err := s.view(ctx, ib, me, c)
 	if err != nil {
@@ -235,5 +250,10 @@ func (s *Service) view(ctx context.Context, ib inbox.Inbox, me inbox.Member, c i
 	if err != nil {
 		return View{}, fmt.Errorf("history of %s: %w", c.ID, err)
 	}
-	return View{Inbox: ib, Me: me, Conversation: c, Notes: notes, Activity: acts, Now: s.now()}, nil
+	return s.viewOf(ib, me, c, history{notes: notes, activity: acts}), nil
+}
+
+// viewOf is the card view of c with its history h.
+func (s *Service) viewOf(ib inbox.Inbox, me inbox.Member, c inbox.Conversation, h history) View {
+	return View{Inbox: ib, Me: me, Conversation: c, Notes: h.notes, Activity: h.activity, Now: s.now()}
 }

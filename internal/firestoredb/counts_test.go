@@ -73,9 +73,9 @@ func TestReconcileCountsRepairsDrift(t *testing.T) {
 		t.Fatal(err)
 	}
 	for k, data := range []map[string]any{
-		{"open": firestore.Increment(5)},
-		{"assigned": map[string]any{"ghost@acme.example": firestore.Increment(3)}},
-		{"assigned": map[string]any{carol: firestore.Increment(-1)}},
+		{"inboxId": "support", "open": firestore.Increment(5)},
+		{"inboxId": "support", "assigned": map[string]any{"ghost@acme.example": firestore.Increment(3)}},
+		{"inboxId": "support", "assigned": map[string]any{carol: firestore.Increment(-1)}},
 	} {
 		if _, err := s.countsRef(domain, "support", k).Set(ctx, data, firestore.MergeAll); err != nil {
 			t.Fatalf("write shard %d: %v", k, err)

@@ -139,7 +139,7 @@
 // random, by field transforms (Set with MergeAll and firestore.Increment),
 // so the transaction neither reads nor locks a shard and writers of one
 // inbox spread over the shards. InboxCounts sums the shards: a lookup of
-// counterShards documents, whatever the number of conversations. The
+// counterShards (16) documents, whatever the number of conversations. The
 // shards are keyed by inbox id and outlive DeleteInbox, as the
 // conversations do. ReconcileCounts recounts in a read-only transaction
 // (shards and count aggregations in one snapshot) and adds the difference

@@ -165,6 +165,42 @@ func (s *Store) RecentHistory(ctx context.Context, tenantID, conversationID stri
 	if err := snap.DataTo(&d); err != nil {
 		return nil, nil, fmt.Errorf("%s: decode: %w", op, err)
 	}
+	ns, as, err := s.historyOf(ctx, tenantID, conversationID, d, notes, activity)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return ns, as, nil
+}
+
+// GetConversationHistory implements inbox.Store with one document read:
+// the conversation document holds the copy RecentHistory serves, so both
+// come from one snapshot (a conversation stored before the copy existed
+// and not written since reads its subcollections as well).
+func (s *Store) GetConversationHistory(ctx context.Context, tenantID, id string, notes, activity int) (inbox.Conversation, []inbox.Note, []inbox.Activity, error) {
+	notes, activity = min(notes, inbox.MaxRecentNotes), min(activity, inbox.MaxRecentActivity)
+	op := fmt.Sprintf("get conversation %s/%s with its history", tenantID, id)
+	snap, err := s.get(ctx, nil, s.conversationRef(tenantID, id))
+	if err != nil {
+		return inbox.Conversation{}, nil, nil, wrap(op, err)
+	}
+	c, d, err := decodeConversation(tenantID, snap)
+	if err != nil {
+		return inbox.Conversation{}, nil, nil, fmt.Errorf("%s: %w", op, err)
+	}
+	if notes <= 0 && activity <= 0 {
+		return c, nil, nil, nil
+	}
+	ns, as, err := s.historyOf(ctx, tenantID, id, d, notes, activity)
+	if err != nil {
+		return inbox.Conversation{}, nil, nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return c, ns, as, nil
+}
+
+// historyOf returns the newest notes and activity entries of the stored
+// conversation d from its recent copy, or from the subcollections when it
+// has none. The limits are capped already.
+func (s *Store) historyOf(ctx context.Context, tenantID, conversationID string, d convDoc, notes, activity int) ([]inbox.Note, []inbox.Activity, error) {
 	if d.Recent == nil {
 		return s.listHistory(ctx, tenantID, conversationID, notes, activity)
 	}

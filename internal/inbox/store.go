@@ -153,6 +153,12 @@ type Store interface {
 	// adapter may serve this from a bounded copy kept with the
 	// conversation. Unknown conversations give empty results.
 	RecentHistory(ctx context.Context, tenantID, conversationID string, notes, activity int) ([]Note, []Activity, error)
+	// GetConversationHistory is GetConversation and RecentHistory in one
+	// read: the conversation with what its card shows, both as of one
+	// moment, so that an adapter keeping the history with the
+	// conversation reads it once. Returns ErrNotFound if the conversation
+	// does not exist.
+	GetConversationHistory(ctx context.Context, tenantID, id string, notes, activity int) (Conversation, []Note, []Activity, error)
 
 	// PutThreadLink records that a conversation's mail sits in a Gmail
 	// thread of a mailbox. Idempotent. Returns ErrInvalid for empty fields.

@@ -48,7 +48,7 @@ func encodeTags(tags []string) (string, error) {
 	return string(b), err
 }
 
-func insertActivity(ctx context.Context, tx *sql.Tx, ev inbox.Activity) error {
+func insertActivity(ctx context.Context, tx *stx, ev inbox.Activity) error {
 	_, err := tx.ExecContext(ctx,
 		`INSERT INTO activity (tenant_id, conversation_id, id, version, actor, kind, from_value, to_value, at)
 		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -78,7 +78,7 @@ func normalizeMessageIDs(raw []string) ([]string, error) {
 
 // indexMessageIDs indexes ids to c within c's inbox. An id already indexed
 // to a conversation of the inbox keeps it.
-func indexMessageIDs(ctx context.Context, tx *sql.Tx, c inbox.Conversation, ids []string) error {
+func indexMessageIDs(ctx context.Context, tx *stx, c inbox.Conversation, ids []string) error {
 	for _, id := range ids {
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO message_ids (tenant_id, message_id, inbox_id, conversation_id) VALUES (?, ?, ?, ?)
@@ -95,7 +95,7 @@ const messageIDIndexedQuery = `SELECT 1 FROM message_ids
 
 // messageIDIndexed reports whether a Message-ID is indexed in an inbox,
 // inside a transaction.
-func messageIDIndexed(ctx context.Context, tx *sql.Tx, tenantID, inboxID, messageID string) (bool, error) {
+func messageIDIndexed(ctx context.Context, tx *stx, tenantID, inboxID, messageID string) (bool, error) {
 	var one int
 	err := tx.QueryRowContext(ctx, messageIDIndexedQuery, tenantID, messageID, inboxID).Scan(&one)
 	switch {
@@ -130,7 +130,7 @@ func (s *Store) CreateConversation(ctx context.Context, c inbox.Conversation, me
 		return fmt.Errorf("create conversation %s/%s: %w", c.TenantID, c.ID, err)
 	}
 
-	err = inTx(ctx, s.write, func(tx *sql.Tx) error {
+	err = inTx(ctx, s.writes, func(tx *stx) error {
 		ok, err := inboxExists(ctx, tx, c.TenantID, c.InboxID)
 		if err != nil {
 			return err
@@ -195,7 +195,7 @@ func (s *Store) AppendMessage(ctx context.Context, c inbox.Conversation, message
 		return fmt.Errorf("append message to %s/%s: %w", c.TenantID, c.ID, err)
 	}
 
-	err = inTx(ctx, s.write, func(tx *sql.Tx) error {
+	err = inTx(ctx, s.writes, func(tx *stx) error {
 		var inboxID string
 		var version int64
 		var stored inbox.Conversation
@@ -248,8 +248,7 @@ func (s *Store) AppendMessage(ctx context.Context, c inbox.Conversation, message
 
 // GetConversation implements inbox.Store.
 func (s *Store) GetConversation(ctx context.Context, tenantID, id string) (inbox.Conversation, error) {
-	c, err := scanConversation(s.reads.QueryRowContext(ctx,
-		`SELECT `+conversationColumns+` FROM conversations WHERE tenant_id = ? AND id = ?`, tenantID, id))
+	c, err := scanConversation(s.reads.QueryRowContext(ctx, getConversationQuery, tenantID, id))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return inbox.Conversation{}, fmt.Errorf("get conversation %s/%s: %w", tenantID, id, inbox.ErrNotFound)
@@ -258,6 +257,9 @@ func (s *Store) GetConversation(ctx context.Context, tenantID, id string) (inbox
 	}
 	return c, nil
 }
+
+// getConversationQuery selects one conversation by its key.
+var getConversationQuery = `SELECT ` + conversationColumns + ` FROM conversations WHERE tenant_id = ? AND id = ?`
 
 // findByMessageIDQuery selects the conversations a Message-ID is indexed to
 // in a tenant, in inbox order; it searches the key of message_ids.
@@ -324,7 +326,7 @@ func updateArgs(c inbox.Conversation, tags string) []any {
 // run inside the write transaction. It returns the stored status and
 // assignee (nil when the conversation does not exist), which the write's
 // delta of the inbox's counts is computed from.
-func mergeTimes(ctx context.Context, tx *sql.Tx, c *inbox.Conversation) (*inbox.Conversation, error) {
+func mergeTimes(ctx context.Context, tx *stx, c *inbox.Conversation) (*inbox.Conversation, error) {
 	var last, first int64
 	var was inbox.Conversation
 	err := tx.QueryRowContext(ctx,
@@ -359,7 +361,7 @@ func (s *Store) UpdateConversation(ctx context.Context, c inbox.Conversation, ev
 		return fmt.Errorf("update conversation %s/%s: %w", c.TenantID, c.ID, err)
 	}
 
-	err = inTx(ctx, s.write, func(tx *sql.Tx) error {
+	err = inTx(ctx, s.writes, func(tx *stx) error {
 		merged := c
 		stored, err := mergeTimes(ctx, tx, &merged)
 		if err != nil {
@@ -391,7 +393,7 @@ func (s *Store) UpdateConversation(ctx context.Context, c inbox.Conversation, ev
 
 // whyNotUpdated explains an UPDATE that matched no row: the conversation is
 // missing, lives in another inbox, or has another version.
-func whyNotUpdated(ctx context.Context, tx *sql.Tx, c inbox.Conversation) error {
+func whyNotUpdated(ctx context.Context, tx *stx, c inbox.Conversation) error {
 	var inboxID string
 	var version int64
 	err := tx.QueryRowContext(ctx,

@@ -52,7 +52,7 @@ func addToCounts(c *inbox.Counts, bucket string, n int) {
 
 // addCounts adds delta to an inbox's kept counts, inside the write
 // transaction that makes the change.
-func addCounts(ctx context.Context, tx *sql.Tx, tenantID, inboxID string, delta inbox.Counts) error {
+func addCounts(ctx context.Context, tx *stx, tenantID, inboxID string, delta inbox.Counts) error {
 	for bucket, n := range countBuckets(delta) {
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO inbox_counts (tenant_id, inbox_id, bucket, n) VALUES (?, ?, ?, ?)
@@ -64,7 +64,7 @@ func addCounts(ctx context.Context, tx *sql.Tx, tenantID, inboxID string, delta 
 	return nil
 }
 
-// queryer is a *sql.Tx or a stmtCache.
+// queryer is an stx or a stmtCache.
 type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
@@ -105,7 +105,7 @@ func (s *Store) InboxCounts(ctx context.Context, tenantID, inboxID string) (inbo
 
 // recount counts an inbox's conversations by status and assignee, with
 // the indexes of CountConversations.
-func recount(ctx context.Context, tx *sql.Tx, tenantID, inboxID string) (inbox.Counts, error) {
+func recount(ctx context.Context, tx *stx, tenantID, inboxID string) (inbox.Counts, error) {
 	rows, err := tx.QueryContext(ctx,
 		`SELECT status, assignee, count(*) FROM conversations
 		 WHERE tenant_id = ? AND inbox_id = ? GROUP BY status, assignee`, tenantID, inboxID)
@@ -143,7 +143,7 @@ func (s *Store) ReconcileCounts(ctx context.Context, tenantID, inboxID string) (
 		return inbox.CountsRepair{}, fmt.Errorf("reconcile counts: %w", invalid("counts need a tenant and an inbox"))
 	}
 	var r inbox.CountsRepair
-	err := inTx(ctx, s.write, func(tx *sql.Tx) error {
+	err := inTx(ctx, s.writes, func(tx *stx) error {
 		var err error
 		if r.Kept, err = readCounts(ctx, tx, tenantID, inboxID); err != nil {
 			return fmt.Errorf("read counts: %w", err)

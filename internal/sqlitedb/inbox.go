@@ -51,7 +51,7 @@ func (s *Store) CreateInbox(ctx context.Context, ib inbox.Inbox) error {
 	if err != nil {
 		return fmt.Errorf("create inbox %s/%s: %w", ib.TenantID, ib.ID, err)
 	}
-	err = inTx(ctx, s.write, func(tx *sql.Tx) error {
+	err = inTx(ctx, s.writes, func(tx *stx) error {
 		ok, err := tenantExists(ctx, tx, ib.TenantID)
 		if err != nil {
 			return err
@@ -141,7 +141,7 @@ func (s *Store) ListInboxes(ctx context.Context, tenantID string) ([]inbox.Inbox
 }
 
 // inboxExists reports whether an inbox is stored, inside a transaction.
-func inboxExists(ctx context.Context, tx *sql.Tx, tenantID, inboxID string) (bool, error) {
+func inboxExists(ctx context.Context, tx *stx, tenantID, inboxID string) (bool, error) {
 	var one int
 	err := tx.QueryRowContext(ctx,
 		`SELECT 1 FROM inboxes WHERE tenant_id = ? AND id = ?`, tenantID, inboxID).Scan(&one)
@@ -158,11 +158,11 @@ func inboxExists(ctx context.Context, tx *sql.Tx, tenantID, inboxID string) (boo
 // the keys and the address is written (CreatedAt too).
 func (s *Store) UpdateInbox(ctx context.Context, tenantID, inboxID string, fn func(*inbox.Inbox) error) (inbox.Inbox, error) {
 	ib, err := readModifyWrite(ctx, s,
-		func(tx *sql.Tx) (inbox.Inbox, error) {
+		func(tx *stx) (inbox.Inbox, error) {
 			return scanInbox(tx.QueryRowContext(ctx, getInboxQuery, tenantID, inboxID))
 		},
 		fn, inbox.Inbox.ValidateUpdate,
-		func(tx *sql.Tx, ib inbox.Inbox) error {
+		func(tx *stx, ib inbox.Inbox) error {
 			members, err := encodeMembers(ib.Members)
 			if err != nil {
 				return err

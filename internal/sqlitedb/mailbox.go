@@ -92,7 +92,7 @@ func (s *Store) CreateMailbox(ctx context.Context, m inbox.Mailbox) error {
 	if err != nil {
 		return fmt.Errorf("create mailbox %s: %w", m.Address, err)
 	}
-	err = inTx(ctx, s.write, func(tx *sql.Tx) error {
+	err = inTx(ctx, s.writes, func(tx *stx) error {
 		ok, err := tenantExists(ctx, tx, m.TenantID)
 		if err != nil {
 			return err
@@ -196,11 +196,11 @@ func (s *Store) queryMailboxes(ctx context.Context, query string, args ...any) (
 // UpdateMailbox implements inbox.Store with readModifyWrite.
 func (s *Store) UpdateMailbox(ctx context.Context, address string, fn func(*inbox.Mailbox) error) (inbox.Mailbox, error) {
 	m, err := readModifyWrite(ctx, s,
-		func(tx *sql.Tx) (inbox.Mailbox, error) {
+		func(tx *stx) (inbox.Mailbox, error) {
 			return scanMailbox(tx.QueryRowContext(ctx, getMailboxQuery, address))
 		},
 		fn, inbox.Mailbox.ValidateUpdate,
-		func(tx *sql.Tx, m inbox.Mailbox) error {
+		func(tx *stx, m inbox.Mailbox) error {
 			args, err := mailboxArgs(m)
 			if err != nil {
 				return err
@@ -224,7 +224,7 @@ func (s *Store) UpdateMailbox(ctx context.Context, address string, fn func(*inbo
 // DeleteMailbox implements inbox.Store: the mailbox and its thread links go
 // in one transaction.
 func (s *Store) DeleteMailbox(ctx context.Context, address string) error {
-	err := inTx(ctx, s.write, func(tx *sql.Tx) error {
+	err := inTx(ctx, s.writes, func(tx *stx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM mailboxes WHERE address = ?`, address)
 		if err != nil {
 			return fmt.Errorf("delete: %w", err)

@@ -24,7 +24,7 @@ func (s *Store) AddNote(ctx context.Context, n inbox.Note, ev inbox.Activity) er
 	if err := ev.ValidateFor(n.TenantID, n.ConversationID); err != nil {
 		return fmt.Errorf("add note to %s/%s: %w", n.TenantID, n.ConversationID, err)
 	}
-	err := inTx(ctx, s.write, func(tx *sql.Tx) error {
+	err := inTx(ctx, s.writes, func(tx *stx) error {
 		var one int
 		err := tx.QueryRowContext(ctx,
 			`SELECT 1 FROM conversations WHERE tenant_id = ? AND id = ?`, n.TenantID, n.ConversationID).Scan(&one)
@@ -63,7 +63,7 @@ const (
 		ORDER BY at DESC, id DESC LIMIT ?`
 )
 
-// querier is a *sql.DB or a *sql.Tx.
+// querier is a *sql.DB, a stmtCache or an stx.
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
@@ -142,26 +142,60 @@ func (s *Store) RecentHistory(ctx context.Context, tenantID, conversationID stri
 	}
 	var ns []inbox.Note
 	var as []inbox.Activity
-	err := func() error {
-		tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true}) // a deferred BEGIN, even on ":memory:"
-		if err != nil {
-			return fmt.Errorf("begin: %w", err)
-		}
-		defer tx.Rollback() //nolint:errcheck // read only: nothing to commit
-		if notes > 0 {
-			if ns, err = listNotes(ctx, tx, tenantID, conversationID, notes); err != nil {
-				return fmt.Errorf("notes: %w", err)
-			}
-		}
-		if activity > 0 {
-			if as, err = listActivity(ctx, tx, tenantID, conversationID, activity); err != nil {
-				return fmt.Errorf("activity: %w", err)
-			}
-		}
-		return nil
-	}()
+	err := s.readTx(ctx, func(tx *stx) (err error) {
+		ns, as, err = recentHistory(ctx, tx, tenantID, conversationID, notes, activity)
+		return err
+	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("recent history of %s/%s: %w", tenantID, conversationID, err)
+	}
+	return ns, as, nil
+}
+
+// GetConversationHistory implements inbox.Store: GetConversation and
+// RecentHistory's queries in one read transaction, so that the history is
+// that of the conversation returned.
+func (s *Store) GetConversationHistory(ctx context.Context, tenantID, id string, notes, activity int) (inbox.Conversation, []inbox.Note, []inbox.Activity, error) {
+	notes, activity = min(notes, inbox.MaxRecentNotes), min(activity, inbox.MaxRecentActivity)
+	var c inbox.Conversation
+	var ns []inbox.Note
+	var as []inbox.Activity
+	err := s.readTx(ctx, func(tx *stx) (err error) {
+		c, err = scanConversation(tx.QueryRowContext(ctx, getConversationQuery, tenantID, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return inbox.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		ns, as, err = recentHistory(ctx, tx, tenantID, id, notes, activity)
+		return err
+	})
+	if err != nil {
+		return inbox.Conversation{}, nil, nil, fmt.Errorf("get conversation %s/%s with its history: %w", tenantID, id, err)
+	}
+	return c, ns, as, nil
+}
+
+// readTx runs f in a read transaction: one snapshot for all its queries,
+// prepared through the readers' statement cache.
+func (s *Store) readTx(ctx context.Context, f func(tx *stx) error) error {
+	// A deferred BEGIN, even on ":memory:"; nothing to commit.
+	return runTx(ctx, s.read, s.reads, &sql.TxOptions{ReadOnly: true}, f)
+}
+
+// recentHistory reads the newest notes and activity entries in q; a limit
+// ≤ 0 reads nothing of its kind.
+func recentHistory(ctx context.Context, q querier, tenantID, conversationID string, notes, activity int) (ns []inbox.Note, as []inbox.Activity, err error) {
+	if notes > 0 {
+		if ns, err = listNotes(ctx, q, tenantID, conversationID, notes); err != nil {
+			return nil, nil, fmt.Errorf("notes: %w", err)
+		}
+	}
+	if activity > 0 {
+		if as, err = listActivity(ctx, q, tenantID, conversationID, activity); err != nil {
+			return nil, nil, fmt.Errorf("activity: %w", err)
+		}
 	}
 	return ns, as, nil
 }

@@ -289,7 +289,7 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		return err
 	}
 	for _, m := range ms {
-		err := inTx(ctx, db, func(tx *sql.Tx) error {
+		err := runTx(ctx, db, nil, nil, func(tx *stx) error {
 			// Read the version inside the (immediate) transaction: another
 			// process may be migrating the same file.
 			var current int
@@ -327,22 +327,34 @@ func (s *Store) schemaVersion(ctx context.Context) (int, error) {
 
 // # Helpers
 
-// inTx runs fn in a write transaction and commits it if fn returns nil.
-// A database that stayed locked by another connection past the busy
-// timeout (SQLITE_BUSY, SQLITE_LOCKED) is inbox.ErrUnavailable: the
-// transaction is rolled back, nothing was written.
-func inTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) (err error) {
+// inTx runs fn in a write transaction on c's pool, its statements
+// prepared through c (see stx; nil runs them unprepared), and commits it
+// if fn returns nil. A database that stayed locked by another connection
+// past the busy timeout (SQLITE_BUSY, SQLITE_LOCKED) is
+// inbox.ErrUnavailable: the transaction is rolled back, nothing was
+// written.
+func inTx(ctx context.Context, c *stmtCache, fn func(tx *stx) error) error {
+	return runTx(ctx, c.db, c, nil, fn)
+}
+
+// runTx is inTx on db with cache c (nil: unprepared) and options opts.
+func runTx(ctx context.Context, db *sql.DB, c *stmtCache, opts *sql.TxOptions, fn func(tx *stx) error) (err error) {
 	defer func() {
 		if isBusy(err) && !errors.Is(err, inbox.ErrUnavailable) {
 			err = fmt.Errorf("%w: database busy: %w", inbox.ErrUnavailable, err)
 		}
 	}()
-	tx, err := db.BeginTx(ctx, nil)
+	if c != nil {
+		// After the transaction, which holds a connection of the pool
+		// until then: prepare what it met unprepared.
+		defer c.prepareWanted(context.WithoutCancel(ctx))
+	}
+	tx, err := db.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after Commit
-	if err := fn(tx); err != nil {
+	if err := fn(&stx{tx: tx, cache: c}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -416,10 +428,10 @@ func (e fnError) Error() string { return e.err.Error() }
 // interleaves. fn's error comes back as is; sql.ErrNoRows from read is
 // inbox.ErrNotFound.
 func readModifyWrite[T any](ctx context.Context, s *Store,
-	read func(*sql.Tx) (T, error), fn func(*T) error, check func(next, stored T) error, write func(*sql.Tx, T) error,
+	read func(*stx) (T, error), fn func(*T) error, check func(next, stored T) error, write func(*stx, T) error,
 ) (T, error) {
 	var out T
-	err := inTx(ctx, s.write, func(tx *sql.Tx) error {
+	err := inTx(ctx, s.writes, func(tx *stx) error {
 		stored, err := read(tx)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):

@@ -26,11 +26,93 @@ type stmtCache struct {
 
 	mu     sync.RWMutex
 	stmts  map[string]*sql.Stmt
+	wanted map[string]bool // met in a transaction before being prepared
 	closed bool
 }
 
 func newStmtCache(db *sql.DB) *stmtCache {
-	return &stmtCache{db: db, stmts: make(map[string]*sql.Stmt)}
+	return &stmtCache{db: db, stmts: make(map[string]*sql.Stmt), wanted: make(map[string]bool)}
+}
+
+// lookup returns the prepared statement for query, or nil if it is not
+// prepared yet (then it is remembered for prepareWanted). It never
+// prepares: a transaction holds its pool's connection, and preparing
+// through the pool meanwhile could wait for that very connection (the
+// writer's pool has one).
+func (c *stmtCache) lookup(query string) *sql.Stmt {
+	c.mu.RLock()
+	st, ok := c.stmts[query]
+	known := c.wanted[query] || c.closed || len(c.stmts)+len(c.wanted) >= maxCachedStmts
+	c.mu.RUnlock()
+	if ok || known {
+		return st
+	}
+	c.mu.Lock()
+	if len(c.stmts)+len(c.wanted) < maxCachedStmts {
+		c.wanted[query] = true
+	}
+	c.mu.Unlock()
+	return nil
+}
+
+// prepareWanted prepares the statements lookup met unprepared; called
+// when no transaction of the pool's caller holds a connection.
+func (c *stmtCache) prepareWanted(ctx context.Context) {
+	c.mu.Lock()
+	queries := make([]string, 0, len(c.wanted))
+	for q := range c.wanted {
+		queries = append(queries, q)
+	}
+	clear(c.wanted)
+	c.mu.Unlock()
+	for _, q := range queries {
+		c.stmt(ctx, q)
+	}
+}
+
+// stx is a transaction whose statements run prepared: each query text's
+// statement from the cache of the transaction's pool, bound to the
+// transaction by Tx.StmtContext, which reuses what is prepared on the
+// transaction's connection already. A text not prepared yet runs
+// unprepared once and is prepared after the transaction (see lookup). With
+// a nil cache (the migrations) every statement runs unprepared.
+type stx struct {
+	tx    *sql.Tx
+	cache *stmtCache
+}
+
+func (t *stx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if t.cache == nil {
+		return nil
+	}
+	if st := t.cache.lookup(query); st != nil {
+		return t.tx.StmtContext(ctx, st)
+	}
+	return nil
+}
+
+// ExecContext is sql.Tx.ExecContext, prepared.
+func (t *stx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return t.tx.ExecContext(ctx, query, args...)
+}
+
+// QueryContext is sql.Tx.QueryContext, prepared.
+func (t *stx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return t.tx.QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext is sql.Tx.QueryRowContext, prepared.
+func (t *stx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return t.tx.QueryRowContext(ctx, query, args...)
 }
 
 // stmt returns the prepared statement for query, preparing it on first

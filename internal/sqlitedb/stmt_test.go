@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -15,8 +16,8 @@ import (
 )
 
 // countCompilations makes db's connection count the SQL statements SQLite
-// compiles: the authorizer runs while a statement is prepared, never while
-// a prepared one runs. db must have exactly one connection (":memory:").
+// compiles, but for transaction control: the authorizer runs while a
+// statement is prepared, never while a prepared one runs. db must have exactly one connection (":memory:").
 func countCompilations(t *testing.T, db *sql.DB) *atomic.Int64 {
 	t.Helper()
 	var n atomic.Int64
@@ -30,8 +31,12 @@ func countCompilations(t *testing.T, db *sql.DB) *atomic.Int64 {
 		if !ok {
 			return errors.New("the driver connection cannot register an authorizer")
 		}
-		return r.RegisterAuthorizer(func(sqlite.AuthorizerActionCode, string, string, string, string) sqlite.AuthorizerReturnCode {
-			n.Add(1)
+		return r.RegisterAuthorizer(func(action sqlite.AuthorizerActionCode, _, _, _, _ string) sqlite.AuthorizerReturnCode {
+			// BEGIN, COMMIT and ROLLBACK are the driver's own, compiled
+			// on every transaction whatever the store prepares.
+			if action != sqlite.AuthTransaction {
+				n.Add(1)
+			}
 			return sqlite.AuthorizerOK
 		})
 	})
@@ -42,7 +47,10 @@ func countCompilations(t *testing.T, db *sql.DB) *atomic.Int64 {
 }
 
 // TestHotQueriesArePreparedOnce runs each hot store call a few times and
-// checks that SQLite compiles its SQL only on the first.
+// checks that SQLite compiles its SQL only on the first (or, for a
+// transaction, the first two: a statement met unprepared in one is
+// prepared after it); reads, and the statements inside write and read
+// transactions alike.
 func TestHotQueriesArePreparedOnce(t *testing.T) {
 	ctx := context.Background()
 	s := MustOpen(t, ":memory:")
@@ -66,6 +74,12 @@ func TestHotQueriesArePreparedOnce(t *testing.T) {
 	link := inbox.ThreadLink{TenantID: domain, ConversationID: c.ID, Mailbox: ib.Address, ThreadID: "t1"}
 	q := inbox.ConversationQuery{TenantID: domain, InboxID: ib.ID, Statuses: []inbox.Status{inbox.StatusOpen}, Assignee: inbox.Unassigned}
 
+	mailbox := inbox.Mailbox{TenantID: domain, Address: "alice@" + domain, Kind: inbox.MailboxMember, CreatedAt: at}
+	if err := s.CreateMailbox(ctx, mailbox); err != nil {
+		t.Fatal(err)
+	}
+	var seq atomic.Int64
+
 	compiled := countCompilations(t, s.read)
 	tests := []struct {
 		name string
@@ -86,11 +100,72 @@ func TestHotQueriesArePreparedOnce(t *testing.T) {
 		{"FindThreadLinks", func() error { _, err := s.FindThreadLinks(ctx, ib.Address, "t1"); return err }},
 		{"GetInbox", func() error { _, err := s.GetInbox(ctx, domain, ib.ID); return err }},
 		{"GetTenant", func() error { _, err := s.GetTenant(ctx, domain); return err }},
+		{"InboxCounts", func() error { _, err := s.InboxCounts(ctx, domain, ib.ID); return err }},
+		// Transactions: their statements run prepared too (issue 9).
+		{"RecentHistory", func() error { _, _, err := s.RecentHistory(ctx, domain, c.ID, 3, 5); return err }},
+		{"GetConversationHistory", func() error { _, _, _, err := s.GetConversationHistory(ctx, domain, c.ID, 3, 5); return err }},
+		{"CreateConversation", func() error {
+			n := seq.Add(1)
+			nc, ev, err := inbox.NewConversation(ib, fmt.Sprintf("<new%d@mail.example>", n), "New", "customer@example.org", "Customer", at, at)
+			if err != nil {
+				return err
+			}
+			return s.CreateConversation(ctx, nc, []string{nc.RootMessageID}, ev)
+		}},
+		{"AppendMessage", func() error {
+			n := seq.Add(1)
+			mail := inbox.Headers{MessageID: fmt.Sprintf("<reply%d@mail.example>", n), InReplyTo: c.RootMessageID, References: c.RootMessageID,
+				From: "customer@example.org", To: ib.Address, Subject: "Re: Subject", Date: at.Add(time.Duration(n) * time.Minute)}.Mail()
+			next := c
+			ev := next.Receive(ib, mail, at)
+			if err := s.AppendMessage(ctx, next, mail.Thread.All(), ev); err != nil {
+				return err
+			}
+			c = next
+			return nil
+		}},
+		{"UpdateConversation", func() error {
+			next := c
+			status := inbox.StatusPending
+			if c.Status == inbox.StatusPending {
+				status = inbox.StatusOpen
+			}
+			ev, err := next.SetStatus("alice@"+domain, status, at)
+			if err != nil {
+				return err
+			}
+			if err := s.UpdateConversation(ctx, next, ev); err != nil {
+				return err
+			}
+			c = next
+			return nil
+		}},
+		{"AddNote", func() error {
+			n, err := inbox.NewNote(c, "alice@"+domain, "a note", at)
+			if err != nil {
+				return err
+			}
+			return s.AddNote(ctx, n, c.NoteActivity(n))
+		}},
+		{"UpdateInbox", func() error {
+			_, err := s.UpdateInbox(ctx, domain, ib.ID, func(ib *inbox.Inbox) error { ib.Name += "!"; return nil })
+			return err
+		}},
+		{"UpdateTenant", func() error {
+			_, err := s.UpdateTenant(ctx, domain, func(t *inbox.Tenant) error { t.Name += "!"; return nil })
+			return err
+		}},
+		{"UpdateMailbox", func() error {
+			_, err := s.UpdateMailbox(ctx, mailbox.Address, func(m *inbox.Mailbox) error { m.HistoryID++; return nil })
+			return err
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := tc.call(); err != nil { // compiles, once
-				t.Fatal(err)
+			for range 2 { // compiles: unprepared in the first transaction, prepared after it
+				if err := tc.call(); err != nil {
+					t.Fatal(err)
+				}
 			}
 			before := compiled.Load()
 			if before == 0 {

@@ -115,11 +115,11 @@ func (p prefixScanner) Scan(dest ...any) error { return p.row.Scan(append([]any{
 // UpdateTenant implements inbox.Store with readModifyWrite.
 func (s *Store) UpdateTenant(ctx context.Context, domain string, fn func(*inbox.Tenant) error) (inbox.Tenant, error) {
 	t, err := readModifyWrite(ctx, s,
-		func(tx *sql.Tx) (inbox.Tenant, error) {
+		func(tx *stx) (inbox.Tenant, error) {
 			return scanTenant(tx.QueryRowContext(ctx, getTenantQuery, domain), domain)
 		},
 		fn, inbox.Tenant.ValidateUpdate,
-		func(tx *sql.Tx, t inbox.Tenant) error {
+		func(tx *stx, t inbox.Tenant) error {
 			admins, err := encodeAdmins(t.Admins)
 			if err != nil {
 				return err
@@ -135,7 +135,7 @@ func (s *Store) UpdateTenant(ctx context.Context, domain string, fn func(*inbox.
 }
 
 // tenantExists reports whether a tenant is stored, inside a transaction.
-func tenantExists(ctx context.Context, tx *sql.Tx, domain string) (bool, error) {
+func tenantExists(ctx context.Context, tx *stx, domain string) (bool, error) {
 	var one int
 	err := tx.QueryRowContext(ctx, `SELECT 1 FROM tenants WHERE domain = ?`, domain).Scan(&one)
 	switch {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,15 +18,26 @@ import (
 )
 
 // pushAsync delivers notifications as the push endpoint does in production
-// (httpapi): record each, kick a background sync, then wait for the syncs.
+// (httpapi), each its own request as Pub/Sub sends them, all at once:
+// record each, kick a background sync; then it waits for the syncs.
 func (e *env) pushAsync(notes []gmailsim.Notification) {
 	e.t.Helper()
 	ctx := context.Background()
+	errs := make(chan error, len(notes))
+	var wg sync.WaitGroup
 	for _, n := range notes {
-		if err := e.syncer.Notify(ctx, n.EmailAddress, n.HistoryID); err != nil {
-			e.t.Fatalf("notify %v: %v", n, err)
-		}
-		e.syncer.Kick(ctx, n.EmailAddress)
+		wg.Go(func() {
+			if err := e.syncer.Notify(ctx, n.EmailAddress, n.HistoryID); err != nil {
+				errs <- fmt.Errorf("notify %v: %w", n, err)
+				return
+			}
+			e.syncer.Kick(ctx, n.EmailAddress)
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		e.t.Fatal(err)
 	}
 	e.syncer.Wait()
 }

@@ -75,7 +75,8 @@ type Syncer struct {
 	// run once more.
 	mu      sync.Mutex
 	running map[string]bool
-	locks   map[string]*sync.Mutex // serialises Sync per mailbox in this process
+	locks   map[string]*sync.Mutex  // serialises Sync per mailbox in this process
+	notes   map[string]*notifyQueue // announcements being recorded, per mailbox
 	wg      sync.WaitGroup
 }
 
@@ -86,6 +87,7 @@ func New(o Options) *Syncer {
 		window: o.ResyncWindow, ttl: o.LeaseTTL, now: o.Now, log: o.Logger,
 		running: map[string]bool{},
 		locks:   map[string]*sync.Mutex{},
+		notes:   map[string]*notifyQueue{},
 	}
 	if s.holder == "" {
 		s.holder = inbox.NewID(time.Now())
@@ -113,8 +115,91 @@ var ErrUnknownMailbox = errors.New("mailbox is not linked")
 // mailbox. Once it returns nil the work is safely recorded: a sync will pick
 // it up even if this process dies now. It returns an error wrapping
 // ErrUnknownMailbox for a mailbox that is not linked.
+//
+// Announcements of one mailbox that arrive while one of them is being
+// recorded (a burst of mail is a burst of pushes, each its own request)
+// are recorded together, by one write of the highest of their ids, once
+// the write in flight is done; each returns when a write that covers its
+// id has committed. So a mailbox's document takes at most two writes per
+// round trip to the store however many pushes arrive, instead of one per
+// push, all on one document.
 func (s *Syncer) Notify(ctx context.Context, address string, historyID uint64) error {
 	address = inbox.NormalizeEmail(address)
+	s.mu.Lock()
+	q := s.notes[address]
+	if q == nil {
+		b := newNotifyBatch(historyID)
+		s.notes[address] = &notifyQueue{writing: b}
+		s.mu.Unlock()
+		s.recordBatch(ctx, address, b)
+		return b.err
+	}
+	b := q.writing
+	if b.id < historyID {
+		// The write in flight does not cover this id: the next one will.
+		if q.next == nil {
+			q.next = newNotifyBatch(historyID)
+		}
+		q.next.id = max(q.next.id, historyID)
+		b = q.next
+	}
+	s.mu.Unlock()
+	select {
+	case <-b.done:
+		return b.err
+	case <-ctx.Done():
+		return fmt.Errorf("record notification for %s: %w", address, ctx.Err())
+	}
+}
+
+// notifyQueue is the recording of one mailbox's announcements: the write
+// in flight and the batch that waits for it.
+type notifyQueue struct {
+	writing, next *notifyBatch
+}
+
+// notifyBatch is one write of an announced history id, shared by every
+// Notify it covers.
+type notifyBatch struct {
+	id   uint64
+	done chan struct{} // closed once err is set
+	err  error
+}
+
+func newNotifyBatch(id uint64) *notifyBatch {
+	return &notifyBatch{id: id, done: make(chan struct{})}
+}
+
+// recordBatch writes b, then hands the mailbox's queue on: the batch that
+// gathered meanwhile is written in the background (its callers wait for
+// it; the caller of b does not), or the queue is removed.
+func (s *Syncer) recordBatch(ctx context.Context, address string, b *notifyBatch) {
+	b.err = s.record(ctx, address, b.id)
+	close(b.done)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := s.notes[address]
+	q.writing, q.next = q.next, nil
+	if q.writing == nil {
+		delete(s.notes, address)
+		return
+	}
+	next := q.writing
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), notifyTimeout)
+		defer cancel()
+		s.recordBatch(ctx, address, next)
+	}()
+}
+
+// notifyTimeout bounds a write recorded on behalf of other callers, whose
+// own deadlines it does not know.
+const notifyTimeout = 30 * time.Second
+
+// record writes an announced history id to the mailbox.
+func (s *Syncer) record(ctx context.Context, address string, historyID uint64) error {
 	_, err := s.store.UpdateMailbox(ctx, address, func(m *inbox.Mailbox) error {
 		if historyID > m.NotifiedHistoryID {
 			m.NotifiedHistoryID = historyID

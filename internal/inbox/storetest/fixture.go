@@ -188,6 +188,44 @@ func wantRecent(t *testing.T, s inbox.Store, tenantID, id string) {
 	if diff := cmp.Diff(head(mustListActivity(t, s, tenantID, id), inbox.MaxRecentActivity), acts, cmpOpts); diff != "" {
 		t.Errorf("RecentHistory(%s, %s) activity differs from the head of ListActivity (-list +recent):\n%s", tenantID, id, diff)
 	}
+	wantConversationHistory(t, s, tenantID, id, notes, acts)
+}
+
+// wantConversationHistory fails unless GetConversationHistory returns what
+// GetConversation and RecentHistory do (notes and acts, as RecentHistory
+// returned them at its limits), also at smaller limits. A conversation
+// that does not exist must be ErrNotFound.
+func wantConversationHistory(t *testing.T, s inbox.Store, tenantID, id string, notes []inbox.Note, acts []inbox.Activity) {
+	t.Helper()
+	want, err := s.GetConversation(t.Context(), tenantID, id)
+	if errors.Is(err, inbox.ErrNotFound) {
+		_, _, _, err := s.GetConversationHistory(t.Context(), tenantID, id, inbox.MaxRecentNotes, inbox.MaxRecentActivity)
+		wantErr(t, fmt.Sprintf("GetConversationHistory(%s, %s) of no conversation", tenantID, id), err, inbox.ErrNotFound)
+		return
+	}
+	if err != nil {
+		t.Fatalf("GetConversation(%s, %s): %v", tenantID, id, err)
+	}
+	for _, lim := range []struct{ notes, activity int }{
+		{inbox.MaxRecentNotes, inbox.MaxRecentActivity},
+		{1, 2},
+		{0, inbox.MaxRecentActivity + 5},
+	} {
+		c, ns, as, err := s.GetConversationHistory(t.Context(), tenantID, id, lim.notes, lim.activity)
+		if err != nil {
+			t.Errorf("GetConversationHistory(%s, %s, %d, %d): %v", tenantID, id, lim.notes, lim.activity, err)
+			continue
+		}
+		if diff := cmp.Diff(want, c, cmpOpts); diff != "" {
+			t.Errorf("GetConversationHistory(%s, %s) conversation differs from GetConversation (-get +with history):\n%s", tenantID, id, diff)
+		}
+		if diff := cmp.Diff(head(notes, max(lim.notes, 0)), ns, cmpOpts); diff != "" {
+			t.Errorf("GetConversationHistory(%s, %s, %d, %d) notes differ from RecentHistory's (-recent +with history):\n%s", tenantID, id, lim.notes, lim.activity, diff)
+		}
+		if diff := cmp.Diff(head(acts, max(min(lim.activity, inbox.MaxRecentActivity), 0)), as, cmpOpts); diff != "" {
+			t.Errorf("GetConversationHistory(%s, %s, %d, %d) activity differs from RecentHistory's (-recent +with history):\n%s", tenantID, id, lim.notes, lim.activity, diff)
+		}
+	}
 }
 
 // wantFound fails unless FindConversationsByMessageID returns exactly want,

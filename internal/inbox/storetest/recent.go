@@ -196,6 +196,8 @@ func testRecentUnknown(t *testing.T, h Harness) {
 	if err != nil || len(notes) != 0 || len(acts) != 0 {
 		t.Errorf("RecentHistory(unknown) = %v, %v, %v; want empty", notes, acts, err)
 	}
+	_, _, _, err = f.s.GetConversationHistory(t.Context(), domainA, "c-unknown", 3, 5)
+	wantErr(t, "GetConversationHistory(unknown)", err, inbox.ErrNotFound)
 }
 
 func testRecentOtherTenant(t *testing.T, h Harness) {
@@ -206,4 +208,6 @@ func testRecentOtherTenant(t *testing.T, h Harness) {
 	if err != nil || len(notes) != 0 || len(acts) != 0 {
 		t.Errorf("RecentHistory from another tenant = %v, %v, %v; want empty", notes, acts, err)
 	}
+	_, _, _, err = f.s.GetConversationHistory(t.Context(), domainB, c.ID, 3, 5)
+	wantErr(t, "GetConversationHistory from another tenant", err, inbox.ErrNotFound)
 }
