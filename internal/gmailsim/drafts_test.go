@@ -329,8 +329,8 @@ func TestDraftErrors(t *testing.T) {
 			_, err := bob.Users.Drafts.Update("me", "r123", draftMsg("To: a@b.example\r\n\r\nx", "")).Do()
 			return err
 		}, 404, "notFound"},
-		"delete unknown": {func() error { return bob.Users.Drafts.Delete("me", "r123").Do() }, 404, "notFound"},
-		"send unknown": {func() error { _, err := bob.Users.Drafts.Send("me", &gmail.Draft{Id: "r123"}).Do(); return err }, 404, "notFound"},
+		"delete unknown":  {func() error { return bob.Users.Drafts.Delete("me", "r123").Do() }, 404, "notFound"},
+		"send unknown":    {func() error { _, err := bob.Users.Drafts.Send("me", &gmail.Draft{Id: "r123"}).Do(); return err }, 404, "notFound"},
 		"send without id": {func() error { _, err := bob.Users.Drafts.Send("me", &gmail.Draft{}).Do(); return err }, 400, "invalidArgument"},
 		"bad raw": {func() error {
 			_, err := bob.Users.Drafts.Create("me", &gmail.Draft{Message: &gmail.Message{Raw: "!!not base64!!"}}).Do()
