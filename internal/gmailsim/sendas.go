@@ -148,8 +148,8 @@ func (s *Server) handleListSendAs(c *call) error {
 	s.mu.RLock()
 	mb := s.mailboxes[c.addr]
 	resp := &gmail.ListSendAsResponse{}
-	for _, a := range mb.sendAs {
-		a, _ := mb.identity(a.SendAsEmail)
+	for i, a := range mb.sendAs {
+		a.IsPrimary = i == 0
 		resp.SendAs = append(resp.SendAs, a.resource())
 	}
 	s.mu.RUnlock()
@@ -182,7 +182,7 @@ func (s *Server) handleGetSendAs(c *call, email string) error {
 // address"). Whether Gmail keeps the display name then is not documented;
 // the simulator keeps it. A missing From becomes the bare primary address.
 // It returns the From value to write ("" to keep the mail's own) and the
-// Reply-To to add (""for none). The caller holds s.mu.
+// Reply-To to add ("" for none). The caller holds s.mu.
 func (mb *mailbox) fromRewrite(rawFrom string, hasReplyTo bool) (from, replyTo string) {
 	if strings.TrimSpace(rawFrom) == "" {
 		return mb.address, ""
