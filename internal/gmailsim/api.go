@@ -148,6 +148,12 @@ func (s *Server) route(c *call, upload bool) (string, func() error) {
 			return "", func() error { return s.handleUpload(c) }
 		case is(1, "messages", http.MethodPost, http.MethodPut):
 			return "messages.insert", func() error { return s.handleUpload(c) }
+		case is(1, "drafts", http.MethodPost):
+			return "drafts.create", func() error { return s.handleCreateDraft(c, true) }
+		case is(2, "drafts", http.MethodPost) && id == "send":
+			return "drafts.send", func() error { return s.handleSendDraft(c, true) }
+		case is(2, "drafts", http.MethodPut):
+			return "drafts.update", func() error { return s.handleUpdateDraft(c, id, true) }
 		}
 		return "", nil
 	}
@@ -178,6 +184,22 @@ func (s *Server) route(c *call, upload bool) (string, func() error) {
 		return "threads.get", func() error { return s.handleGetThread(c, id) }
 	case is(3, "threads", http.MethodPost) && p[2] == "modify":
 		return "threads.modify", func() error { return s.handleModifyThread(c, id) }
+	case is(1, "drafts", http.MethodGet):
+		return "drafts.list", func() error { return s.handleListDrafts(c) }
+	case is(1, "drafts", http.MethodPost):
+		return "drafts.create", func() error { return s.handleCreateDraft(c, false) }
+	case is(2, "drafts", http.MethodPost) && id == "send":
+		return "drafts.send", func() error { return s.handleSendDraft(c, false) }
+	case is(2, "drafts", http.MethodGet):
+		return "drafts.get", func() error { return s.handleGetDraft(c, id) }
+	case is(2, "drafts", http.MethodPut):
+		return "drafts.update", func() error { return s.handleUpdateDraft(c, id, false) }
+	case is(2, "drafts", http.MethodDelete):
+		return "drafts.delete", func() error { return s.handleDeleteDraft(c, id) }
+	case len(p) == 2 && p[0] == "settings" && p[1] == "sendAs" && verb == http.MethodGet:
+		return "settings.sendAs.list", func() error { return s.handleListSendAs(c) }
+	case len(p) == 3 && p[0] == "settings" && p[1] == "sendAs" && verb == http.MethodGet:
+		return "settings.sendAs.get", func() error { return s.handleGetSendAs(c, p[2]) }
 	case is(1, "labels", http.MethodGet):
 		return "labels.list", func() error { return s.handleListLabels(c) }
 	case is(1, "labels", http.MethodPost):

@@ -54,6 +54,12 @@
 //     answer carries id, threadId and labelIds.
 //   - POST messages/send: users.messages.send with a JSON body {"raw":
 //     base64url, "threadId": …}; see Sending. No recipient is 400.
+//   - POST drafts, GET drafts, GET, PUT, DELETE drafts/{id}, POST
+//     drafts/send: users.drafts; see Drafts. create, update and send also
+//     take the upload path with uploadType multipart or media, which is
+//     what the client's Media(r) sends.
+//   - GET settings/sendAs and settings/sendAs/{address}:
+//     users.settings.sendAs.list and get; see Sending.
 //   - GET threads/{id}: users.threads.get with format minimal, metadata or
 //     full; messages oldest first.
 //   - POST messages/{id}/modify, POST messages/batchModify, POST
@@ -86,6 +92,55 @@
 // of the same Message-ID, which the SENT copy absorbs. So the only copy
 // with SENT is the one in the mailbox that really sent the mail, which is
 // what lets Postfach tell a teammate's reply from a forged From.
+//
+// A mailbox may send as its own address and as its send-as aliases that
+// AddSendAs configured with verification status accepted (the default);
+// settings.sendAs.list shows the primary address first (isPrimary; isDefault
+// unless an alias is the default; no verificationStatus, which the
+// reference says only applies to custom aliases), then the aliases in the
+// order added; settings.sendAs.get is 404 for any other address. Send,
+// messages.send and drafts.send keep a From naming the primary address or
+// an accepted alias, and add the alias's replyToAddress as Reply-To when
+// the mail has none (documented for the field). Any other From address,
+// a pending alias included, is replaced by the primary address, as Gmail
+// is widely reported to do; the display name is kept (not documented
+// either way). A missing From becomes the bare primary address; the alias's
+// displayName is never written into mail.
+//
+// # Drafts
+//
+// A draft is a stable id ("r" and digits) around a message labelled DRAFT
+// only (labelIds in the request are ignored: the drafts guide says a draft
+// message can have no other label). The message is an ordinary one
+// otherwise: messages.list, messages.get and threads.get show it, and
+// threadId is honoured by the rules of insert, so a reply draft whose
+// References name a message of the thread joins it (404 for an unknown
+// threadId). The stored message is the raw bytes given; From and Message-ID
+// are added, and the From rewritten, only when it is sent.
+//
+//   - drafts.create answers the draft with its message's id, threadId and
+//     labelIds; no message or no raw is 400 badRequest, undecodable raw 400
+//     invalidArgument.
+//   - drafts.get takes format minimal, metadata, full (default) or raw.
+//   - drafts.list: newest message first, each draft with its message's id
+//     and threadId only (as documented); q, includeSpamTrash, maxResults
+//     and pageToken as in messages.list.
+//   - drafts.update replaces the message: the draft id stays, the message
+//     gets a new id, and the old message is gone (404).
+//   - drafts.delete deletes the draft and its message for good (204).
+//   - drafts.send takes {"id": draftId} and optionally a message to send
+//     instead of the stored one (the drafts guide describes both). It
+//     removes the draft and sends as messages.send does (a new message id,
+//     SENT, in the draft's thread, delivered through Options.Route) and
+//     answers that message. A draft without recipients is 400 and stays;
+//     an unknown draft, or one sent already, is 404.
+//
+// A draft whose message messages.delete removed is gone too. History
+// records of drafts are not documented; the simulator records create as
+// messageAdded (labelIds [DRAFT]), update as messageAdded of the new
+// message then messageDeleted of the old, delete as messageDeleted, and
+// send as messageDeleted of the draft's message then messageAdded of the
+// sent one.
 //
 // # Header values
 //
@@ -120,7 +175,8 @@
 // the current id; an unknown labelId is 400 invalidArgument, like
 // messages.list.
 //
-// Deliver and Insert (and API inserts) record messageAdded; label changes
+// Deliver and Insert (and API inserts) record messageAdded (drafts: see
+// Drafts); label changes
 // record labelAdded and labelRemoved; DeleteMessage and messages.delete
 // record messageDeleted. Trashing is a labelAdded of TRASH, as in Gmail.
 //
@@ -194,7 +250,9 @@
 // has the table: getProfile 1, messages.get/list/modify 5, insert 25,
 // batchModify 50, send 100, delete 10, threads.get/modify 10, history.list 2,
 // labels.list/get 1, labels.create/update/patch/delete 5, watch 100, stop
-// 50, from Gmail's quota reference. With Options.QuotaPerSecond set, a request
+// 50, drafts.create 10, drafts.get/list 5, drafts.update 15, drafts.delete
+// 10, drafts.send 100, settings.sendAs.list/get 1, from Gmail's quota
+// reference. With Options.QuotaPerSecond set, a request
 // that would take the units of the last second (on Options.Now) past it is
 // answered 429, reason rateLimitExceeded, status RESOURCE_EXHAUSTED, message
 // "User-rate limit exceeded.  Retry after <time>", and is not charged.
@@ -231,14 +289,17 @@
 //
 // # Not covered (yet)
 //
-// messages.trash/untrash/import, send with an upload, threads.list/trash/delete, drafts,
-// attachments.get, batch requests, the per-user concurrency limit, daily
-// limits, and Gmail's spam, category and duplicate-Message-ID handling.
+// messages.trash/untrash/import, send with an upload, threads.list/trash/delete,
+// resumable uploads of drafts, settings.sendAs create/update/delete/verify,
+// signatures, attachments.get, batch requests, the per-user concurrency
+// limit, daily limits, and Gmail's spam, category and duplicate-Message-ID
+// handling. messages.modify and threads.modify may label a draft's message,
+// which Gmail may not allow.
 //
 // # Go API
 //
-// AddMailbox, Deliver, Send, Insert, Modify, DeleteMessage, CreateLabel and
-// ExpireHistory change the state directly, without quota or faults;
-// MessagesOf, FindByMessageID, WatchOf and Usage read it; InjectFaults
+// AddMailbox, AddSendAs, Deliver, Send, Insert, Modify, DeleteMessage,
+// CreateLabel and ExpireHistory change the state directly, without quota or
+// faults; MessagesOf, DraftsOf, FindByMessageID, WatchOf and Usage read it; InjectFaults
 // arms failures. All methods and the handler are safe for concurrent use.
 package gmailsim

@@ -100,7 +100,8 @@ func (s *Server) toAPIError(err error) (*apiError, bool) {
 		return errInvalid("Invalid label: %s", le.id), false
 	case errors.Is(err, ErrTooLarge), errors.As(err, &mbe):
 		return errTooLarge(s.maxSize), false
-	case errors.Is(err, ErrThreadNotFound), errors.Is(err, ErrMessageNotFound), errors.Is(err, ErrLabelNotFound):
+	case errors.Is(err, ErrThreadNotFound), errors.Is(err, ErrMessageNotFound), errors.Is(err, ErrLabelNotFound),
+		errors.Is(err, ErrDraftNotFound):
 		return errNotFound(), false
 	case errors.Is(err, ErrUnknownMailbox):
 		return errFailedPrecondition("Mail service not enabled"), false

@@ -101,6 +101,13 @@ type mailbox struct {
 	historyFloor uint64
 	nextLabel    int    // the n of the last user label id, Label_<n>
 	watch        *watch // nil when the mailbox is not watched
+	// drafts maps a draft id to the id of its current message (see
+	// drafts.go); nextDraft is the number of the last draft id handed out.
+	drafts    map[string]string
+	nextDraft uint64
+	// sendAs holds the send-as identities, the primary address first (see
+	// sendas.go).
+	sendAs []SendAs
 }
 
 func newMailbox(address string) *mailbox {
@@ -111,6 +118,9 @@ func newMailbox(address string) *mailbox {
 		messages:  make(map[string]*message),
 		threads:   make(map[string]*thread),
 		byMsgID:   make(map[string][]*message),
+		drafts:    make(map[string]string),
+		nextDraft: 1<<62 + rand.Uint64N(1<<60),
+		sendAs:    []SendAs{{SendAsEmail: address, IsDefault: true}},
 	}
 	for _, id := range systemLabels {
 		mb.labels[id] = &label{id: id, name: id, system: true}

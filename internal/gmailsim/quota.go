@@ -10,9 +10,18 @@ import (
 )
 
 // quotaCost is what each method costs in Gmail's quota units, from the
-// quota reference (shared/docs/gmail-sync.md §4); messages.insert and
-// messages.delete are from the same page's full table.
+// quota reference (shared/docs/gmail-sync.md §4); messages.insert,
+// messages.delete, the drafts methods and settings.sendAs are from the same
+// page's full table.
 var quotaCost = map[string]int{
+	"drafts.create":        10,
+	"drafts.get":           5,
+	"drafts.list":          5,
+	"drafts.update":        15,
+	"drafts.delete":        10,
+	"drafts.send":          100,
+	"settings.sendAs.list": 1,
+	"settings.sendAs.get":  1,
 	"getProfile":           1,
 	"watch":                100,
 	"stop":                 50,

@@ -19,20 +19,33 @@ import (
 // mailbox). The sender gets no second copy, even when a
 // recipient (a group it belongs to) routes back to it: Gmail keeps the one
 // message with that Message-ID, the SENT one. As Gmail does, Send adds a
-// From of the sender and a Message-ID when raw has none. threadID may name
-// a thread of the sender's mailbox to join (see Insert).
+// From of the sender and a Message-ID when raw has none, and a From address
+// that is neither the sender's own nor one of its accepted send-as aliases
+// (AddSendAs) is replaced by the sender's address, keeping the display
+// name; mail sent as an alias with a Reply-To address gets that Reply-To
+// unless it has one. threadID may name a thread of the sender's mailbox to
+// join (see Insert).
 func (s *Server) Send(from string, raw []byte, threadID string) (Message, []Delivered, error) {
 	addr := normAddress(from)
+	rawFrom, _ := rawField(raw, "From")
+	_, hasReplyTo := rawField(raw, "Reply-To")
 	s.mu.RLock()
-	_, ok := s.mailboxes[addr]
+	mb, ok := s.mailboxes[addr]
+	var newFrom, replyTo string
+	if ok {
+		newFrom, replyTo = mb.fromRewrite(rawFrom, hasReplyTo)
+	}
 	s.mu.RUnlock()
 	if !ok {
 		return Message{}, nil, fmt.Errorf("%w: %s", ErrUnknownMailbox, addr)
 	}
 	h, _ := splitHeader(raw)
+	if newFrom != "" {
+		raw = withField(raw, "From", newFrom)
+	}
 	var prefix []byte
-	if h.get("From") == "" {
-		prefix = append(prefix, "From: "+addr+"\r\n"...)
+	if replyTo != "" {
+		prefix = append(prefix, "Reply-To: "+replyTo+"\r\n"...)
 	}
 	if firstMsgID(h.get("Message-ID")) == "" {
 		s.mu.Lock()

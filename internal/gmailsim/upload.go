@@ -80,45 +80,56 @@ func readAllLimited(w http.ResponseWriter, body io.ReadCloser, limit int64) ([]b
 // resource, then the RFC 822 message.
 func (s *Server) readMultipartUpload(c *call) (insertMetadata, []byte, error) {
 	var meta insertMetadata
-	mt, params, err := mime.ParseMediaType(c.r.Header.Get("Content-Type"))
-	if err != nil || !strings.HasPrefix(mt, "multipart/") || params["boundary"] == "" {
-		return meta, nil, errInvalid("Multipart upload needs a multipart/related body")
-	}
-	body := http.MaxBytesReader(c.w, c.r.Body, s.maxSize+maxMetadataBytes+64<<10)
-	mr := multipart.NewReader(body, params["boundary"])
-
-	p1, err := mr.NextPart()
+	mb, raw, err := s.readMultipartRelated(c)
 	if err != nil {
-		return meta, nil, multipartError(err)
-	}
-	mb, err := io.ReadAll(io.LimitReader(p1, maxMetadataBytes+1))
-	if err != nil {
-		return meta, nil, multipartError(err)
-	}
-	if len(mb) > maxMetadataBytes {
-		return meta, nil, errInvalid("Metadata part too large")
+		return meta, nil, err
 	}
 	if len(strings.TrimSpace(string(mb))) > 0 {
 		if err := json.Unmarshal(mb, &meta); err != nil {
 			return meta, nil, errInvalid("Invalid JSON payload received. %v", err)
 		}
 	}
+	return meta, raw, nil
+}
+
+// readMultipartRelated reads the two parts of a multipart/related upload:
+// the JSON metadata (a Message for messages.*, a Draft for drafts.*) as it
+// is, then the RFC 822 message.
+func (s *Server) readMultipartRelated(c *call) (metadata, raw []byte, err error) {
+	mt, params, err := mime.ParseMediaType(c.r.Header.Get("Content-Type"))
+	if err != nil || !strings.HasPrefix(mt, "multipart/") || params["boundary"] == "" {
+		return nil, nil, errInvalid("Multipart upload needs a multipart/related body")
+	}
+	body := http.MaxBytesReader(c.w, c.r.Body, s.maxSize+maxMetadataBytes+64<<10)
+	mr := multipart.NewReader(body, params["boundary"])
+
+	p1, err := mr.NextPart()
+	if err != nil {
+		return nil, nil, multipartError(err)
+	}
+	metadata, err = io.ReadAll(io.LimitReader(p1, maxMetadataBytes+1))
+	if err != nil {
+		return nil, nil, multipartError(err)
+	}
+	if len(metadata) > maxMetadataBytes {
+		return nil, nil, errInvalid("Metadata part too large")
+	}
 
 	p2, err := mr.NextPart()
 	if err != nil {
-		return meta, nil, multipartError(err)
+		return nil, nil, multipartError(err)
 	}
-	raw, err := io.ReadAll(io.LimitReader(p2, s.maxSize+1))
+	raw, err = io.ReadAll(io.LimitReader(p2, s.maxSize+1))
 	if err != nil {
-		return meta, nil, multipartError(err)
+		return nil, nil, multipartError(err)
 	}
 	if strings.EqualFold(strings.TrimSpace(p2.Header.Get("Content-Transfer-Encoding")), "base64") {
 		raw = decodeBase64Lenient(raw)
 	}
 	if int64(len(raw)) > s.maxSize {
-		return meta, nil, ErrTooLarge
+		return nil, nil, ErrTooLarge
 	}
-	return meta, raw, nil
+	return metadata, raw, nil
 }
 
 func multipartError(err error) error {
