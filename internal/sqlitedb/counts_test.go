@@ -124,7 +124,11 @@ func TestMigrate0005(t *testing.T) {
 	t.Parallel()
 	s, path := MustOpenTemp(t)
 	want := seedCounts(t, s)
-	for _, stmt := range []string{`DROP TABLE inbox_counts`, `PRAGMA user_version = 4`} {
+	for _, stmt := range []string{
+		`DROP TABLE inbox_counts`,
+		`DROP TABLE user_prefs`, // 0006's, which runs again after 0005
+		`PRAGMA user_version = 4`,
+	} {
 		if _, err := s.write.ExecContext(t.Context(), stmt); err != nil {
 			t.Fatalf("%s: %v", stmt, err)
 		}
