@@ -67,6 +67,7 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 	onChange func(context.Context, inbox.Conversation)
+	prefs    prefsCache // users' languages, see Language
 }
 
 // Options configure a Service.
