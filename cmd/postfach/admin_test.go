@@ -71,12 +71,15 @@ func TestAdminSetsUpInbox(t *testing.T) {
 		t.Errorf("member of another tenant: %q", foreign.notification)
 	}
 
-	// Bob is no admin: the screens refuse him, and so do forged actions.
-	if r := h.settingsCard("bob@example.com"); r.status != http.StatusForbidden || !strings.Contains(cardText(r.card), "Admins only") {
-		t.Errorf("bob opens settings: %d %s", r.status, r.raw)
+	// Bob is no admin: Settings shows him only his own preferences, the
+	// admin screens refuse him, and so do forged actions.
+	for _, r := range []response{h.settingsCard("bob@example.com"), h.call("bob@example.com", h.app.BaseURL+"/addon/action",
+		addontest.ActionEvent(addontest.Tokens{}, map[string]string{"op": "settings"}, nil))} {
+		if r.status != http.StatusOK || r.card.GetName() != "settings" || strings.Contains(cardText(r.card), "Billing") || strings.Contains(cardText(r.card), "Create inbox") {
+			t.Errorf("bob opens settings: %d %s", r.status, r.raw)
+		}
 	}
 	for _, params := range []map[string]string{
-		{"op": "settings"},
 		{"op": "inbox-settings", "inbox": billing},
 		{"op": "admin-delete-inbox", "inbox": billing},
 		{"op": "admin-add-admin", "email": "bob@example.com"},

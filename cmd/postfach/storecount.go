@@ -184,3 +184,13 @@ func (s *countingStore) GetConversationHistory(ctx context.Context, tenantID, id
 	s.reads.Add(1)
 	return s.Store.GetConversationHistory(ctx, tenantID, id, notes, activity)
 }
+
+func (s *countingStore) GetUserPrefs(ctx context.Context, tenantID, email string) (inbox.UserPrefs, error) {
+	s.reads.Add(1)
+	return s.Store.GetUserPrefs(ctx, tenantID, email)
+}
+
+func (s *countingStore) PutUserPrefs(ctx context.Context, p inbox.UserPrefs) error {
+	s.writes.Add(1)
+	return s.Store.PutUserPrefs(ctx, p)
+}

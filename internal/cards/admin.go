@@ -52,12 +52,18 @@ func item(text, value string, selected bool) *cardpb.SelectionInput_SelectionIte
 	return &cardpb.SelectionInput_SelectionItem{Text: safe(text), Value: value, Selected: selected}
 }
 
-// Settings renders the admin overview: inboxes, a form for a new one, the
-// tenant's admins and the health of the linked mailboxes.
+// Settings renders the settings screen: the user's own preferences, and
+// for admins below them the admin overview (inboxes, a form for a new one,
+// the tenant's admins and the health of the linked mailboxes).
 func (b Builder) Settings(st desk.Settings) *cardpb.Card {
 	c := &cardpb.Card{
 		Name:   NameSettings,
 		Header: &cardpb.Card_CardHeader{Title: b.t("settings.title"), Subtitle: st.Tenant.Domain},
+	}
+	c.Sections = append(c.Sections, b.prefsSection(st))
+	if !st.Admin {
+		c.Sections = append(c.Sections, section("", buttons(button(b.t("button.my_inboxes"), b.action(ParamOp, OpInboxes)))))
+		return c
 	}
 	if problems := b.mailboxProblems(st.Mailboxes); len(problems) > 0 {
 		c.Sections = append(c.Sections, section(b.t("home.needs_attention"), problems...))

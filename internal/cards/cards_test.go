@@ -77,7 +77,7 @@ func screens() map[string]*cardpb.Card {
 	adminHome.Admin = true
 	adminHome.Problems = []inbox.Mailbox{{Address: "bob@example.com", LastError: "oauth2: \"invalid_grant\" Token has been expired or revoked.", Problem: inbox.ProblemConsentRevoked}}
 	tenant := inbox.Tenant{Domain: "example.com", Admins: []string{"alice@example.com", "carol@example.com"}}
-	settings := desk.Settings{Tenant: tenant, User: desk.User{Email: "carol@example.com", Domain: "example.com"},
+	settings := desk.Settings{Tenant: tenant, User: desk.User{Email: "carol@example.com", Domain: "example.com"}, Admin: true,
 		Inboxes:   []inbox.Inbox{ib},
 		Mailboxes: append(adminHome.Problems, inbox.Mailbox{Address: "carol@example.com"}, inbox.Mailbox{Address: "x@example.com", LastError: "watch: googleapi: Error 403", Problem: inbox.ProblemWatchRefused})}
 	custom := ib
@@ -86,7 +86,10 @@ func screens() map[string]*cardpb.Card {
 		"home_admin":              b.Home(adminHome),
 		"home_admin_empty":        b.Home(desk.Home{Tenant: tenant, User: home.User, Admin: true}),
 		"settings":                b.Settings(settings),
-		"settings_empty":          b.Settings(desk.Settings{Tenant: tenant, User: settings.User}),
+		"settings_empty":          b.Settings(desk.Settings{Tenant: tenant, User: settings.User, Admin: true}),
+		"settings_member":         b.Settings(desk.Settings{Tenant: tenant, User: home.User}),
+		"settings_member_de":      b.For(i18n.NewPrinter(i18n.German, time.UTC)).Settings(desk.Settings{Tenant: tenant, User: home.User, Language: "de"}),
+		"settings_member_en":      b.Settings(desk.Settings{Tenant: tenant, User: home.User, Language: "en"}),
 		"inbox_settings":          b.InboxSettings(ib),
 		"inbox_settings_custom":   b.InboxSettings(custom),
 		"confirm_delete":          b.ConfirmDelete(ib),

@@ -12,10 +12,14 @@ import (
 	"github.com/postfach/postfach/internal/inbox"
 )
 
-// Settings is what the admin screens show.
+// Settings is what the settings screen shows: the caller's own
+// preferences to everyone; to the tenant's admins (Admin) also the inboxes
+// and the linked mailboxes.
 type Settings struct {
 	Tenant    inbox.Tenant
 	User      User
+	Language  string // the caller's language preference; "" follows Gmail
+	Admin     bool
 	Inboxes   []inbox.Inbox
 	Mailboxes []inbox.Mailbox
 }
@@ -34,21 +38,33 @@ func (s *Service) admin(ctx context.Context, u User) (inbox.Tenant, error) {
 	return t, nil
 }
 
-// Settings returns the admin overview. Returns ErrForbidden for non-admins.
+// Settings returns the settings screen of any user of an installed
+// tenant: their preferences, and for admins the admin overview.
 func (s *Service) Settings(ctx context.Context, u User) (Settings, error) {
-	t, err := s.admin(ctx, u)
+	t, err := s.tenant(ctx, u)
 	if err != nil {
 		return Settings{}, err
 	}
-	ibs, err := s.store.ListInboxes(ctx, t.Domain)
+	return s.settings(ctx, t, u)
+}
+
+func (s *Service) settings(ctx context.Context, t inbox.Tenant, u User) (Settings, error) {
+	lang, err := s.Language(ctx, u)
 	if err != nil {
+		return Settings{}, err
+	}
+	st := Settings{Tenant: t, User: u, Language: lang}
+	if !t.IsAdmin(u.Email) {
+		return st, nil
+	}
+	st.Admin = true
+	if st.Inboxes, err = s.store.ListInboxes(ctx, t.Domain); err != nil {
 		return Settings{}, fmt.Errorf("list inboxes: %w", err)
 	}
-	mbs, err := s.store.ListMailboxes(ctx, t.Domain)
-	if err != nil {
+	if st.Mailboxes, err = s.store.ListMailboxes(ctx, t.Domain); err != nil {
 		return Settings{}, fmt.Errorf("list mailboxes: %w", err)
 	}
-	return Settings{Tenant: t, User: u, Inboxes: ibs, Mailboxes: mbs}, nil
+	return st, nil
 }
 
 // InboxSettings returns one inbox for its edit screen (admins only).

@@ -68,6 +68,7 @@ type Service struct {
 	log      *slog.Logger
 	onChange func(context.Context, inbox.Conversation)
 	onInbox  func(ctx context.Context, before, after inbox.Inbox)
+	prefs    prefsCache // users' languages, see Language
 }
 
 // Options configure a Service.

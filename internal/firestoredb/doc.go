@@ -25,6 +25,7 @@
 //	                                        recent:  {notes[], activity[]}, see below
 //	    notes/{noteID}                    id, author, body, createdAt, sortKey
 //	    activity/{activityID}             id, version, actor, kind, from, to, at, sortKey
+//	  userPrefs/{email}                   email, language, updatedAt: a user's own preferences
 //	mailboxes/{address}                   every Mailbox field (global key: a push names only the address);
 //	                                        sealedToken as bytes
 //	threadLinks/{hash}                    tenantId, conversationId, mailbox, threadId

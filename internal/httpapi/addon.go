@@ -94,6 +94,8 @@ func (s *Server) action(c echo.Context) error {
 		return update(c, s.cardsFor(c).Home(h), s.t(c, "notice.mailbox_disconnected"))
 	case cards.OpSettings, cards.OpInboxSettings, cards.OpConfirmDelete:
 		return s.adminScreen(c, op)
+	case cards.OpSavePrefs:
+		return s.savePrefs(c)
 	case cards.OpDetail, cards.OpReload:
 		v, err := s.desk.Conversation(ctx, u, param(cards.ParamConv))
 		if err != nil {

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -9,17 +10,37 @@ import (
 	"github.com/postfach/postfach/addon"
 	"github.com/postfach/postfach/internal/cards"
 	"github.com/postfach/postfach/internal/desk"
+	"github.com/postfach/postfach/internal/i18n"
 	"github.com/postfach/postfach/internal/inbox"
 )
 
-// settings answers the "Settings" universal action: the admin overview, or
-// for everyone else a card that says it is for admins (403).
+// settings answers the "Settings" universal action: the user's own
+// preferences, and for admins the admin overview below them.
 func (s *Server) settings(c echo.Context) error {
 	st, err := s.desk.Settings(c.Request().Context(), user(c))
 	if err != nil {
-		return adminErr(err)
+		return err
 	}
 	return push(c, s.cardsFor(c).Settings(st))
+}
+
+// savePrefs saves the caller's own preferences and answers with the
+// settings screen and a notice, both already in the language saved.
+func (s *Server) savePrefs(c echo.Context) error {
+	lang := addon.EventFrom(c).Common.FormValue(cards.InputLanguage)
+	switch {
+	case lang == cards.LanguageGmail:
+		lang = ""
+	case !i18n.Lang(lang).Valid():
+		return badRequest(fmt.Errorf("no language %q", lang))
+	}
+	r, err := s.desk.SetLanguage(c.Request().Context(), user(c), lang)
+	if err != nil {
+		return err
+	}
+	forgetPrinter(c)
+	b := s.cardsFor(c)
+	return update(c, b.Settings(r.Settings), b.Message(r.Notice, nil))
 }
 
 // adminScreen answers the navigation buttons of the settings screens.

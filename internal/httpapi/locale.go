@@ -14,10 +14,12 @@ import (
 // printerKey caches a request's Printer in its echo context.
 const printerKey = "postfach.printer"
 
-// printer words a request's answers: in the language of the locale Gmail
-// sent (English without one) and in the user's time zone (UTC without
-// one). Gmail sends both only when the deployment asks for them
-// (addOns.common.useLocaleFromApp and the script.locale scope).
+// printer words a request's answers: in the language the user chose in
+// their settings, else of the locale Gmail sent (English without one), and
+// in the user's time zone (UTC without one). Gmail sends both only when
+// the deployment asks for them (addOns.common.useLocaleFromApp and the
+// script.locale scope). The user's choice comes from desk.Language, which
+// caches it: no store read per card in steady state.
 func (s *Server) printer(c echo.Context) *i18n.Printer {
 	if p, ok := c.Get(printerKey).(*i18n.Printer); ok {
 		return p
@@ -29,10 +31,24 @@ func (s *Server) printer(c echo.Context) *i18n.Printer {
 			loc = location(tz.ID, int64(tz.Offset))
 		}
 	}
+	if u := user(c); u.Email != "" {
+		chosen, err := s.desk.Language(c.Request().Context(), u)
+		if err != nil {
+			// The card still answers, in Gmail's language.
+			s.log.WarnContext(c.Request().Context(), "language preference unavailable", "user", u.Email, "error", err)
+		}
+		if l := i18n.Lang(chosen); l.Valid() {
+			lang = l
+		}
+	}
 	p := i18n.NewPrinter(lang, loc)
 	c.Set(printerKey, p)
 	return p
 }
+
+// forgetPrinter drops a request's Printer, so that the next card is worded
+// with the preferences it just saved.
+func forgetPrinter(c echo.Context) { c.Set(printerKey, nil) }
 
 // cardsFor is the card builder for a request, in its user's language.
 func (s *Server) cardsFor(c echo.Context) cards.Builder {

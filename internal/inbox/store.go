@@ -198,4 +198,13 @@ type Store interface {
 	// DeleteMailbox removes a mailbox link and its thread links. Returns
 	// ErrNotFound if it does not exist.
 	DeleteMailbox(ctx context.Context, address string) error
+
+	// GetUserPrefs returns a user's preferences in a tenant, or ErrNotFound
+	// when they never saved any. The key is the pair (tenant, email): the
+	// same address under another tenant is another record.
+	GetUserPrefs(ctx context.Context, tenantID, email string) (UserPrefs, error)
+	// PutUserPrefs stores a user's preferences, replacing any stored ones
+	// (last write wins: only the user writes them). Returns ErrNotFound if
+	// the tenant does not exist, ErrInvalid if p does not validate.
+	PutUserPrefs(ctx context.Context, p UserPrefs) error
 }
