@@ -348,3 +348,21 @@ func TestFixFollowsTheProblem(t *testing.T) {
 		})
 	}
 }
+
+// A mail without a subject is stored without one; the cards say so in the
+// reader's language.
+func TestNoSubject(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		b    Builder
+		want string
+	}{{Builder{}, "(no subject)"}, {Builder{P: i18n.NewPrinter(i18n.German, nil)}, "(kein Betreff)"}} {
+		b, want := tc.b, tc.want
+		if got := b.subject("  "); got != want {
+			t.Errorf("subject of a blank one = %q, want %q", got, want)
+		}
+		if got := b.subject("Hi"); got != "Hi" {
+			t.Errorf("subject(Hi) = %q", got)
+		}
+	}
+}

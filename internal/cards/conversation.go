@@ -20,7 +20,7 @@ func (b Builder) Conversation(v desk.View) *cardpb.Card {
 	card := &cardpb.Card{
 		Name: NameConversation,
 		Header: &cardpb.Card_CardHeader{
-			Title:    clip(c.Subject, 80),
+			Title:    clip(b.subject(c.Subject), 80),
 			Subtitle: clip(v.Inbox.Name+" · "+b.statusLine(v.Inbox, c), 80),
 		},
 	}

@@ -2,6 +2,7 @@ package cards
 
 import (
 	"strconv"
+	"strings"
 
 	cardpb "google.golang.org/genproto/googleapis/apps/card/v1"
 
@@ -67,7 +68,7 @@ func (b Builder) List(l desk.List) *cardpb.Card {
 	for _, conv := range l.Conversations {
 		w := decorated(
 			esc(b.customerLabel(conv))+" · "+b.ago(l.Now, conv.LastMessageAt),
-			"<b>"+esc(clip(conv.Subject, 120))+"</b>",
+			"<b>"+esc(clip(b.subject(conv.Subject), 120))+"</b>",
 			esc(b.statusLine(l.Inbox, conv)),
 			b.action(ParamOp, OpDetail, ParamConv, conv.ID),
 		)
@@ -82,6 +83,14 @@ func (b Builder) List(l desk.List) *cardpb.Card {
 	}
 	c.Sections = []*cardpb.Card_Section{section("", ws...)}
 	return c
+}
+
+// subject is a conversation's subject, or says it has none.
+func (b Builder) subject(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return b.t("conversation.no_subject")
+	}
+	return s
 }
 
 func (b Builder) customerLabel(c inbox.Conversation) string {

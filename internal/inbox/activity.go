@@ -67,10 +67,9 @@ func NewConversation(ib Inbox, root, subject, customer, customerName string, at,
 	if root == "" {
 		return Conversation{}, Activity{}, invalidf("the mail has no usable Message-ID")
 	}
+	// An empty subject stays empty: the screens say "(no subject)" in
+	// the reader's language.
 	subject = strings.TrimSpace(subject)
-	if subject == "" {
-		subject = "(no subject)"
-	}
 	c := Conversation{
 		TenantID:      ib.TenantID,
 		ID:            ConversationID(ib.ID, root),

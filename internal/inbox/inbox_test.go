@@ -133,7 +133,7 @@ func TestConversationChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Subject != "(no subject)" || c.Customer != "dana@x.example" || c.Version != 1 || c.Status != StatusOpen || created.Kind != ActCreated || created.Version != 1 {
+	if c.Subject != "" || c.Customer != "dana@x.example" || c.Version != 1 || c.Status != StatusOpen || created.Kind != ActCreated || created.Version != 1 {
 		t.Fatalf("new conversation = %+v, %+v", c, created)
 	}
 	steps := []struct {

@@ -62,23 +62,26 @@ func TestNotifyCoalesces(t *testing.T) {
 	errs := make(chan error, waiting+1)
 	wg.Go(func() { errs <- s.Notify(ctx, addr, 100) })
 	<-store.entered // the first write is in flight, held at the gate
+	// One at a time, each after the previous has joined the next batch
+	// (ids rise, so each join moves the batch's id to its own): a push
+	// that arrived after both writes were done would rightly write again.
 	for i := range waiting {
-		wg.Go(func() { errs <- s.Notify(ctx, addr, uint64(101+i)) })
-	}
-	// Every waiting Notify has joined the next batch.
-	for {
-		s.mu.Lock()
-		q := s.notes[addr]
-		joined := q != nil && q.next != nil && q.next.id == 100+waiting
-		s.mu.Unlock()
-		if joined {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatal(ctx.Err())
-		default:
-			runtime.Gosched()
+		id := uint64(101 + i)
+		wg.Go(func() { errs <- s.Notify(ctx, addr, id) })
+		for {
+			s.mu.Lock()
+			q := s.notes[addr]
+			joined := q != nil && q.next != nil && q.next.id == id
+			s.mu.Unlock()
+			if joined {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatal(ctx.Err())
+			default:
+				runtime.Gosched()
+			}
 		}
 	}
 	store.mu.Lock()
