@@ -26,9 +26,21 @@
 //	    notes/{noteID}                    id, author, body, createdAt, sortKey
 //	    activity/{activityID}             id, version, actor, kind, from, to, at, sortKey
 //	  userPrefs/{email}                   email, language, updatedAt: a user's own preferences
+//	  presence/{conversationID}           viewers[], claim, takenOver, lastReply, updatedAt, expireAt:
+//	                                        who views and replies right now (inbox.Presence), see below
 //	mailboxes/{address}                   every Mailbox field (global key: a push names only the address);
 //	                                        sealedToken as bytes
 //	threadLinks/{hash}                    tenantId, conversationId, mailbox, threadId
+//
+// Presence records expire by themselves: expireAt is inbox.Presence.ExpiresAt,
+// readers ignore expired entries, and a TTL policy on the presence
+// collection group deletes the documents some time (up to a day) after it:
+//
+//	gcloud firestore fields ttls update expireAt --collection-group=presence --enable-ttl
+//
+// A presence record is read on every card (one document) and written only
+// when the caller's entry is older than inbox.PresenceRefresh, or a claim
+// changes.
 //
 // Every tenant-scoped record lives below tenants/{domain}, so a read by id
 // can only reach the caller's tenant: another tenant's record is simply not

@@ -69,7 +69,7 @@ func (s *Store) AddNote(ctx context.Context, n inbox.Note, ev inbox.Activity) er
 	if err != nil {
 		return wrapCommit(op, err)
 	}
-	if err := s.refreshRecent(ctx, conv, n, ev); err != nil {
+	if err := s.refreshRecent(ctx, conv, &n, ev); err != nil {
 		// Take the note back so that nothing is saved; the deletes touch
 		// only the two new documents, so they meet no contention. They
 		// run even when ctx has ended, within a bound of their own.
@@ -88,7 +88,7 @@ func (s *Store) AddNote(ctx context.Context, n inbox.Note, ev inbox.Activity) er
 	return nil
 }
 
-// refreshRecent adds note n and its entry ev, both saved, to the recent copy
+// refreshRecent adds note n (if not nil) and entry ev, both saved, to the recent copy
 // of the conversation at conv. It reads the copy and writes the field
 // "recent" back on the condition that the document has not changed since
 // (a compare-and-set, retried like an aborted transaction): unlike a
@@ -96,7 +96,7 @@ func (s *Store) AddNote(ctx context.Context, n inbox.Note, ev inbox.Activity) er
 // racing on one conversation settle in milliseconds instead of waiting out
 // each other's locks. A conversation without a copy yet is filled from the
 // subcollections in a transaction.
-func (s *Store) refreshRecent(ctx context.Context, conv *firestore.DocumentRef, n inbox.Note, ev inbox.Activity) error {
+func (s *Store) refreshRecent(ctx context.Context, conv *firestore.DocumentRef, n *inbox.Note, ev inbox.Activity) error {
 	return s.retry(ctx, s.contention, func(time.Time) error {
 		snap, err := s.get(ctx, nil, conv)
 		if err != nil {
@@ -122,13 +122,17 @@ func (s *Store) refreshRecent(ctx context.Context, conv *firestore.DocumentRef, 
 				if err != nil {
 					return err
 				}
-				recent.addNote(n)
+				if n != nil {
+					recent.addNote(*n)
+				}
 				recent.addActivity(ev)
 				return tx.set(conv, map[string]any{fieldRecent: recent}, firestore.Merge([]string{fieldRecent}))
 			})
 		}
 		recent, _ := s.recentOf(ctx, nil, conv, d) // a copy of d.Recent: no I/O
-		recent.addNote(n)
+		if n != nil {
+			recent.addNote(*n)
+		}
 		recent.addActivity(ev)
 		_, err = conv.Update(ctx, []firestore.Update{{Path: fieldRecent, Value: recent}}, firestore.LastUpdateTime(snap.UpdateTime))
 		if status.Code(err) == codes.FailedPrecondition {

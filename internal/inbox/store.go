@@ -207,4 +207,28 @@ type Store interface {
 	// (last write wins: only the user writes them). Returns ErrNotFound if
 	// the tenant does not exist, ErrInvalid if p does not validate.
 	PutUserPrefs(ctx context.Context, p UserPrefs) error
+
+	// GetPresence returns who is viewing, replying to and has replied to a
+	// conversation (see Presence). A conversation without a record has an
+	// empty one with its ids set, not ErrNotFound. Entries past their
+	// expiry may be returned: readers judge them by the time. Returns
+	// ErrInvalid for an empty tenant or conversation id.
+	GetPresence(ctx context.Context, tenantID, conversationID string) (Presence, error)
+	// UpdatePresence applies fn to the stored record (an empty one with its
+	// ids set when there is none) and writes the result, atomically: fn
+	// may run more than once, and racing writers each see the other's
+	// result, so a claim has one holder. fn's error is returned as is and
+	// nothing is written. The record is kept until Presence.ExpiresAt and
+	// may be dropped after it (Firestore: a TTL policy on its expireAt
+	// field; SQLite: records of the tenant that expired before the written
+	// one's UpdatedAt are deleted with the write). Returns ErrInvalid for
+	// an empty tenant or conversation id; it does not check that the
+	// conversation exists.
+	UpdatePresence(ctx context.Context, tenantID, conversationID string, fn func(*Presence) error) (Presence, error)
+	// LogActivity appends an entry that does not change the conversation
+	// (Version 0), such as a reply claim taken over or a flagged reply;
+	// ListActivity and RecentHistory show it. Returns ErrNotFound if the
+	// conversation does not exist, ErrInvalid if ev is incomplete,
+	// ErrAlreadyExists if its id is taken.
+	LogActivity(ctx context.Context, ev Activity) error
 }

@@ -23,6 +23,7 @@ import (
 
 func concurrentCases() []testCase {
 	return []testCase{
+		{"ClaimOneWins", testConcurrentClaimOneWins},
 		{"UpdateOneWins", testConcurrentUpdateOneWins},
 		{"CreateOneWins", testConcurrentCreateOneWins},
 		{"NotesAllKept", testConcurrentNotesAllKept},

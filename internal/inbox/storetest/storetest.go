@@ -17,7 +17,7 @@
 // in parallel.
 // The groups are Tenant, Inbox, Conversation, Append, Update, List, Count,
 // Counters, Note, Activity, Recent, ThreadLink, Mailbox, Prefs, RoundTrip,
-// Concurrent and Persistence.
+// Concurrent, Presence and Persistence.
 //
 // # Skipping
 //
@@ -33,7 +33,7 @@
 //
 //   - the Concurrent group needs transaction isolation (serialisable
 //     read-check-write): racing creates, updates, appends of one mail, lease
-//     takes, read-modify-writes of one mailbox, tenant or inbox, and notes
+//     takes, reply claims (ClaimOneWins), read-modify-writes of one mailbox, tenant or inbox, and notes
 //     racing a change for RecentHistory (RecentNotesAllKept; an adapter that
 //     keeps a copy of the newest entries rewrites it on every note). Every
 //     contended writer gets nil or a documented kind, never the backend's
@@ -173,6 +173,7 @@ func groups() []group {
 		{"Prefs", prefsCases()},
 		{"RoundTrip", roundTripCases()},
 		{"Concurrent", concurrentCases()},
+		{"Presence", presenceCases()},
 		{"Persistence", persistenceCases()},
 	}
 }
