@@ -23,6 +23,9 @@ var wantScopes = []string{
 	// Read the open message's headers (Message-ID, From, Subject) to find
 	// its conversation; no bodies.
 	"https://www.googleapis.com/auth/gmail.addons.current.message.metadata",
+	// Create the reply draft in the user's mailbox (users.drafts.create)
+	// when they press Reply, and open it with openCreatedDraftActionMarkup.
+	"https://www.googleapis.com/auth/gmail.addons.current.action.compose",
 	// userIdToken in every event: who the user is (sub, email, hd).
 	"https://www.googleapis.com/auth/userinfo.email",
 	// userLocale and timeZone in every event (with useLocaleFromApp): the

@@ -99,9 +99,11 @@ func newApp(ctx context.Context, cfg config, l net.Listener, log *slog.Logger) (
 		return nil, fmt.Errorf("%w: %v", errConfig, err)
 	}
 
+	gmailReader := gmailclient.New(gmailclient.Options{Endpoint: cfg.Google.GmailEndpoint})
 	deskOpts := desk.Options{
 		Store:  a.Store,
-		Reader: gmailclient.New(gmailclient.Options{Endpoint: cfg.Google.GmailEndpoint}),
+		Reader: gmailReader,
+		Drafts: gmailReader,
 		Logger: log.With("component", "desk"),
 	}
 	opts := httpapi.Options{

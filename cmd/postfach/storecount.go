@@ -194,3 +194,18 @@ func (s *countingStore) PutUserPrefs(ctx context.Context, p inbox.UserPrefs) err
 	s.writes.Add(1)
 	return s.Store.PutUserPrefs(ctx, p)
 }
+
+func (s *countingStore) GetPresence(ctx context.Context, tenantID, conversationID string) (inbox.Presence, error) {
+	s.reads.Add(1)
+	return s.Store.GetPresence(ctx, tenantID, conversationID)
+}
+
+func (s *countingStore) UpdatePresence(ctx context.Context, tenantID, conversationID string, fn func(*inbox.Presence) error) (inbox.Presence, error) {
+	s.writes.Add(1)
+	return s.Store.UpdatePresence(ctx, tenantID, conversationID, fn)
+}
+
+func (s *countingStore) LogActivity(ctx context.Context, ev inbox.Activity) error {
+	s.writes.Add(1)
+	return s.Store.LogActivity(ctx, ev)
+}

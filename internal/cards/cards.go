@@ -52,6 +52,10 @@ const (
 	OpList    = "list"    // push a list (inbox, filter, cursor)
 	OpDetail  = "detail"  // push a conversation card (conv)
 	OpReload  = "reload"  // re-render a conversation card in place (conv)
+	// OpReply claims the reply and opens a draft (conv); OpTakeOver
+	// does so even when someone else holds the claim.
+	OpReply    = "reply"
+	OpTakeOver = "take-over"
 	// OpDisconnect disconnects the caller's own mailbox.
 	OpDisconnect = "disconnect"
 )
@@ -234,6 +238,12 @@ func (b Builder) Describe(a inbox.Activity, names func(string) string) string {
 		return b.t("activity.noted", "Actor", actor)
 	case inbox.ActReopened:
 		return b.t("activity.reopened")
+	case inbox.ActReplyTakenOver:
+		return b.t("claims.activity.taken_over", "Actor", actor, "Holder", names(a.From))
+	case inbox.ActRepliedDuringClaim:
+		return b.t("claims.activity.during_claim", "Actor", actor, "Holder", names(a.From))
+	case inbox.ActDoubleReply:
+		return b.t("claims.activity.double", "Actor", actor, "Other", names(a.From), "Span", b.p().Span(a.DoubleReplyGap()))
 	}
 	return b.t("activity.changed", "Actor", actor)
 }

@@ -35,6 +35,8 @@ func (b Builder) Conversation(v desk.View) *cardpb.Card {
 		))
 	}
 
+	card.Sections = append(card.Sections, b.replySection(v))
+
 	// Owner.
 	owner := "<i>" + esc(b.t("filter.unassigned")) + "</i>"
 	if c.Assignee != "" {

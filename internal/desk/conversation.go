@@ -21,7 +21,10 @@ type View struct {
 	// caller's card showed, newest first, when an action was refused
 	// because of them. Empty otherwise.
 	Collision []inbox.Activity
-	Now       time.Time
+	// Presence is who else is viewing or replying (see Service.present);
+	// empty when it could not be read.
+	Presence inbox.Presence
+	Now      time.Time
 }
 
 // How much history the conversation card shows.
@@ -167,6 +170,7 @@ func (s *Service) openIfMember(ctx context.Context, u User, c inbox.Conversation
 	}
 	if h != nil {
 		v := s.viewOf(ib, me, c, *h)
+		s.present(ctx, &v)
 		return Opened{View: &v, Subject: subject}, true, nil
 	}
 	v, err := s.view(ctx, ib, me, c)
@@ -250,7 +254,9 @@ func (s *Service) view(ctx context.Context, ib inbox.Inbox, me inbox.Member, c i
 	if err != nil {
 		return View{}, fmt.Errorf("history of %s: %w", c.ID, err)
 	}
-	return s.viewOf(ib, me, c, history{notes: notes, activity: acts}), nil
+	v := s.viewOf(ib, me, c, history{notes: notes, activity: acts})
+	s.present(ctx, &v)
+	return v, nil
 }
 
 // viewOf is the card view of c with its history h.

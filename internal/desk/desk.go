@@ -64,6 +64,7 @@ var ErrMessageUnavailable = errors.New("message unavailable")
 type Service struct {
 	store    inbox.Store
 	reader   MessageReader
+	drafts   DraftWriter
 	now      func() time.Time
 	log      *slog.Logger
 	onChange func(context.Context, inbox.Conversation)
@@ -75,6 +76,8 @@ type Service struct {
 type Options struct {
 	Store  inbox.Store
 	Reader MessageReader
+	// Drafts creates reply drafts (the Reply button); nil refuses it.
+	Drafts DraftWriter
 	Now    func() time.Time // defaults to time.Now
 	Logger *slog.Logger     // defaults to discarding
 	// OnChange, if set, is called after an action changed a conversation
@@ -88,7 +91,7 @@ type Options struct {
 
 // New builds a Service.
 func New(o Options) *Service {
-	s := &Service{store: o.Store, reader: o.Reader, now: o.Now, log: o.Logger, onChange: o.OnChange, onInbox: o.OnInboxChange}
+	s := &Service{store: o.Store, reader: o.Reader, drafts: o.Drafts, now: o.Now, log: o.Logger, onChange: o.OnChange, onInbox: o.OnInboxChange}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -96,6 +96,8 @@ func (s *Server) action(c echo.Context) error {
 		return s.adminScreen(c, op)
 	case cards.OpSavePrefs:
 		return s.savePrefs(c)
+	case cards.OpReply, cards.OpTakeOver:
+		return s.reply(c, op == cards.OpTakeOver)
 	case cards.OpDetail, cards.OpReload:
 		v, err := s.desk.Conversation(ctx, u, param(cards.ParamConv))
 		if err != nil {
@@ -170,4 +172,25 @@ func push(c echo.Context, card *cardpb.Card) error {
 
 func update(c echo.Context, card *cardpb.Card, notice string) error {
 	return reply(c, http.StatusOK, addon.UpdateCard(card, notice))
+}
+
+// reply answers Reply and Take over: claim the reply, create the draft in
+// the caller's mailbox and have Gmail open it; or, when someone else holds
+// the reply, show the card that says who.
+func (s *Server) reply(c echo.Context, takeOver bool) error {
+	ev := addon.EventFrom(c)
+	access := desk.GmailAccess{OAuthToken: ev.Auth.UserOAuthToken}
+	open := ""
+	if ev.Gmail != nil {
+		access.MessageToken, open = ev.Gmail.AccessToken, ev.Gmail.MessageID
+	}
+	r, err := s.desk.Reply(c.Request().Context(), user(c), access, ev.Common.Param(cards.ParamConv), open, takeOver)
+	if err != nil {
+		return err
+	}
+	if r.Draft == nil {
+		b := s.cardsFor(c)
+		return update(c, b.Conversation(r.View), b.Message(r.Notice, r.View.Inbox.DisplayName))
+	}
+	return reply(c, http.StatusOK, addon.OpenCreatedDraft(r.Draft.ID, r.Draft.ThreadID))
 }
