@@ -419,6 +419,9 @@ func (w *worker) append(ctx context.Context, ib inbox.Inbox, c inbox.Conversatio
 		err := w.s.store.AppendMessage(ctx, next, ids, ev)
 		switch {
 		case err == nil:
+			if err := w.replied(ctx, ib, next, mail); err != nil {
+				return inbox.Conversation{}, false, err
+			}
 			return next, ev != nil, nil
 		case errors.Is(err, inbox.ErrAlreadyExists):
 			// Recorded before (a replay, or this mail's copy in another
@@ -576,4 +579,39 @@ func (w *worker) userChange(c inbox.Conversation, statuses []inbox.Status, mine 
 		}, actor
 	}
 	return nil, ""
+}
+
+// replied applies a member's reply, recorded just now, to the
+// conversation's presence: the holder's reply ends the reply claim; a reply
+// sent while someone else held the claim, or a second member's reply to
+// the customer message another answered minutes before, is logged as a
+// flagged entry (inbox.Presence.Replied). Replies from the shared mailbox
+// itself are nobody's in particular and change nothing here.
+func (w *worker) replied(ctx context.Context, ib inbox.Inbox, c inbox.Conversation, mail inbox.Mail) error {
+	if !mail.Outbound(ib) || mail.Mailbox == ib.Address {
+		return nil
+	}
+	now := w.s.now()
+	at := mail.Date
+	if at.IsZero() || at.After(now) {
+		at = now
+	}
+	parent := ""
+	if ids := inbox.ParseMessageIDs(mail.Thread.InReplyTo); len(ids) > 0 {
+		parent = ids[0]
+	}
+	var flagged *inbox.Activity
+	if _, err := w.s.store.UpdatePresence(ctx, c.TenantID, c.ID, func(p *inbox.Presence) error {
+		flagged = p.Replied(mail.Mailbox, at, parent, now)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("presence of %s: %w", c.ID, err)
+	}
+	if flagged != nil {
+		if err := w.s.store.LogActivity(ctx, *flagged); err != nil {
+			return fmt.Errorf("log flagged reply on %s: %w", c.ID, err)
+		}
+		w.s.log.Info("reply flagged", "conversation", c.ID, "kind", flagged.Kind, "by", flagged.Actor, "other", flagged.From)
+	}
+	return nil
 }
