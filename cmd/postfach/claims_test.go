@@ -187,3 +187,29 @@ func testReplyClaims(t *testing.T, h *harness) {
 		t.Errorf("bob is not told of the take-over: %s", got)
 	}
 }
+
+// TestPresenceCost counts store calls per message-open with presence: the
+// first open of a conversation by a user reads 4 (thread link,
+// conversation with history, inbox, presence) and writes 1 (the viewer's
+// entry); opening it again while the entry is fresh reads 4 and writes
+// nothing.
+func TestPresenceCost(t *testing.T) {
+	t.Parallel()
+	var counted *countingStore
+	h := startHarnessWith(t, devConfig{WrapStore: func(s inbox.Store) inbox.Store {
+		counted = &countingStore{Store: s}
+		return counted
+	}})
+	h.settle()
+	h.homepage("bob@example.com") // caches bob's language preference (one read, not presence's)
+	rootID := refund.MessageID(0)
+	for i, want := range []struct{ reads, writes int64 }{{4, 1}, {4, 0}, {4, 0}} {
+		r0, w0 := counted.reads.Load(), counted.writes.Load()
+		if r := h.open("bob@example.com", rootID); r.status != http.StatusOK {
+			t.Fatalf("open: %d %s", r.status, r.raw)
+		}
+		if r, w := counted.reads.Load()-r0, counted.writes.Load()-w0; r != want.reads || w != want.writes {
+			t.Errorf("open %d: %d reads, %d writes; want %d, %d", i+1, r, w, want.reads, want.writes)
+		}
+	}
+}

@@ -41,19 +41,27 @@ func TestLoadtest(t *testing.T) {
 			t.Errorf("%s: no calibration (%+v)", k, ks)
 		}
 	}
-	for _, k := range []string{kindBaseline, kindHome, kindList, kindDetail} {
+	for _, k := range []string{kindBaseline, kindHome, kindList} {
 		if ks := res.Kinds[k]; ks != nil && (ks.Gmail != 0 || ks.Writes != 0) {
 			t.Errorf("%s: %.2f Gmail calls and %.2f store writes per request, want none", k, ks.Gmail, ks.Writes)
 		}
+	}
+	// A conversation card records its viewer's presence: at most one
+	// write, and none while the viewer's entry is fresh (TestPresenceCost).
+	if ks := res.Kinds[kindDetail]; ks != nil && (ks.Gmail != 0 || ks.Writes > 1) {
+		t.Errorf("detail: %.2f Gmail calls and %.2f store writes per request, want none and ≤ 1", ks.Gmail, ks.Writes)
 	}
 	if ks := res.Kinds[kindBaseline]; ks != nil && ks.Reads != 0 {
 		t.Errorf("baseline: %.2f store reads per request, want none", ks.Reads)
 	}
 	// Demo mail is ingested: its card needs no Gmail call, and 3 store
 	// reads (issue 9): the thread link, the conversation with its recent
-	// history, the inbox.
-	if ks := res.Kinds[kindOpen]; ks == nil || ks.Gmail != 0 || ks.Reads > 3 {
-		t.Errorf("message-open: %+v, want no Gmail calls and ≤ 3 store reads", ks)
+	// history, the inbox; plus one for presence (issue 12), and at most
+	// one presence write. A user's first request also reads their
+	// language preference once (a cache miss), hence the fraction allowed
+	// over 4; TestPresenceCost counts a warm open exactly.
+	if ks := res.Kinds[kindOpen]; ks == nil || ks.Gmail != 0 || ks.Reads >= 5 || ks.Writes > 1 {
+		t.Errorf("message-open: %+v, want no Gmail calls, < 5 store reads and ≤ 1 write", ks)
 	}
 	if ks := res.Kinds[kindAction]; ks != nil && ks.Writes < 1 {
 		t.Errorf("action: %.2f store writes per request, want at least one", ks.Writes)
