@@ -128,6 +128,7 @@ func TestMigrate0005(t *testing.T) {
 		`DROP TABLE inbox_counts`,
 		`ALTER TABLE inboxes DROP COLUMN language`, // 0006's, which runs again after 0005
 		`DROP TABLE user_prefs`,                    // 0007's, likewise
+		`DROP TABLE templates`,                     // 0009's, likewise
 		`PRAGMA user_version = 4`,
 	} {
 		if _, err := s.write.ExecContext(t.Context(), stmt); err != nil {

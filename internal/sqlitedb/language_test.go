@@ -22,7 +22,7 @@ func TestMigrate0006(t *testing.T) {
 	if err := s.CreateInbox(ctx, ib); err != nil {
 		t.Fatal(err)
 	}
-	for _, stmt := range []string{`ALTER TABLE inboxes DROP COLUMN language`, `DROP TABLE user_prefs` /* 0007 runs again too */, `PRAGMA user_version = 5`} {
+	for _, stmt := range []string{`ALTER TABLE inboxes DROP COLUMN language`, `DROP TABLE user_prefs` /* 0007 runs again too */, `DROP TABLE templates` /* and 0009 */, `PRAGMA user_version = 5`} {
 		if _, err := s.write.ExecContext(ctx, stmt); err != nil {
 			t.Fatalf("%s: %v", stmt, err)
 		}
