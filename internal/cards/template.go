@@ -144,7 +144,7 @@ func (b Builder) Compose(cp desk.Compose) *cardpb.Card {
 			any = true
 			ins := b.action(ParamOp, OpTemplateInsert, ParamInbox, ts.Inbox.ID, ParamTemplate, tp.ID, ParamConv, conv, ParamValue, cp.Customer)
 			ws = append(ws, &cardpb.Widget{Data: &cardpb.Widget_DecoratedText{DecoratedText: &cardpb.DecoratedText{
-				TopLabel: safe(clip(tp.Name, 80)), Text: esc(preview(tp.Body)), WrapText: true,
+				TopLabel: esc(clip(tp.Name, 80)), Text: esc(preview(tp.Body)), WrapText: true,
 				Control: &cardpb.DecoratedText_Button{Button: button(b.t("button.insert"), ins)},
 			}}})
 		}
