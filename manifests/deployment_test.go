@@ -9,6 +9,7 @@ import (
 	"cloud.google.com/go/gsuiteaddons/apiv1/gsuiteaddonspb"
 	"github.com/google/go-cmp/cmp"
 	scripttype "google.golang.org/genproto/googleapis/apps/script/type"
+	gmailtype "google.golang.org/genproto/googleapis/apps/script/type/gmail"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -25,6 +26,8 @@ var wantScopes = []string{
 	"https://www.googleapis.com/auth/gmail.addons.current.message.metadata",
 	// Create the reply draft in the user's mailbox (users.drafts.create)
 	// when they press Reply, and open it with openCreatedDraftActionMarkup.
+	// Required of every compose trigger: the "Postfach templates" button in
+	// the compose window inserts an inbox's template into the draft.
 	"https://www.googleapis.com/auth/gmail.addons.current.action.compose",
 	// userIdToken in every event: who the user is (sub, email, hd).
 	"https://www.googleapis.com/auth/userinfo.email",
@@ -40,6 +43,7 @@ var wantEndpoints = map[string]string{
 	"addOns.common.homepageTrigger.runFunction":            PathHomepage,
 	"addOns.common.universalActions[0].runFunction":        PathSettings,
 	"addOns.gmail.contextualTriggers[0].onTriggerFunction": PathMessageOpen,
+	"addOns.gmail.composeTrigger.actions[0].runFunction":   PathCompose,
 }
 
 // externalLinkPrefixes are the openLinkUrlPrefixes outside the service:
@@ -149,6 +153,15 @@ func TestDeploymentStrict(t *testing.T) {
 			}
 			if d.GetAddOns().GetGmail() == nil {
 				t.Error("addOns.gmail is missing: without it the add-on does not show in Gmail")
+			}
+			// The compose card chooses the inboxes by the draft's
+			// recipients, which Gmail sends only with METADATA access.
+			ct := d.GetAddOns().GetGmail().GetComposeTrigger()
+			if got := ct.GetDraftAccess(); got != gmailtype.ComposeTrigger_METADATA {
+				t.Errorf("composeTrigger.draftAccess = %v, want METADATA", got)
+			}
+			if a := ct.GetActions(); len(a) != 1 || a[0].GetLabel() == "" {
+				t.Errorf("composeTrigger.actions = %v, want one with a label", a)
 			}
 			if got := d.GetAddOns().GetHttpOptions().GetAuthorizationHeader(); got != scripttype.HttpAuthorizationHeader_SYSTEM_ID_TOKEN {
 				t.Errorf("httpOptions.authorizationHeader = %v, want SYSTEM_ID_TOKEN (the server verifies it)", got)

@@ -29,6 +29,10 @@ const (
 	PathHomepage    = "/addon/homepage"
 	PathMessageOpen = "/addon/message-open"
 	PathAction      = "/addon/action"
+	// PathCompose is the runFunction of the compose trigger
+	// (addOns.gmail.composeTrigger, draftAccess METADATA): the card that
+	// inserts an inbox's template into the draft.
+	PathCompose = "/addon/compose"
 	// PathSettings is the runFunction of the "Settings" universal action
 	// (addOns.common.universalActions): the tenant admin's setup screens.
 	PathSettings = "/addon/settings"

@@ -255,3 +255,39 @@ func TestPlaygroundInGerman(t *testing.T) {
 		t.Errorf("page errors: %q", errs)
 	}
 }
+
+// TestPlaygroundTemplates: bob writes a Support template in the sidebar
+// (one tap from the message card), a typo in a placeholder is refused on
+// save, and in the reply to the customer the deployment's compose trigger
+// inserts it into the draft with the placeholders filled.
+func TestPlaygroundTemplates(t *testing.T) {
+	b := browsertest.New(t)
+	h := startHarness(t)
+	p := newPG(t, b)
+	p.Do("open the playground", chromedp.Navigate(h.app.BaseURL+"/?user=bob@example.com"))
+	p.WaitText("#pg-list", "Refund for order #4411")
+	p.Click("#pg-list", "Refund for order #4411")
+	p.WaitText("#pg-side-body", "Templates")
+	p.Click("#pg-side-body", "Templates")
+	p.WaitText("#pg-side-body", "No templates yet")
+	p.Click("#pg-side-body", "New template")
+	p.Type("#pg-side-body", "template_name", "Refund sent")
+	p.Type("#pg-side-body", "template_body", "Hi {{customer.nickname}}")
+	p.Click("#pg-side-body", "Save template")
+	p.WaitText("#pg-toast", "Unknown placeholder {{customer.nickname}}")
+	p.JS(`(() => { const e = document.querySelector('#pg-side-body [name=template_body]'); e.value = ''; e.dispatchEvent(new Event('input', {bubbles: true})); return true; })()`, nil)
+	p.Type("#pg-side-body", "template_body", "Hi {{customer.name}}, we refunded you. {{agent.name}}, {{inbox.name}}")
+	p.Click("#pg-side-body", "Save template")
+	p.WaitText("#pg-toast", "Template saved")
+	p.WaitText("#pg-side-body", "Refund sent")
+
+	// The reply opens the compose window, which shows the deployment's
+	// compose trigger; its card offers Support's template.
+	p.Click("#pg-reply", "Reply")
+	p.WaitText("#pg-compose-trigger", "Postfach templates")
+	p.Click("#pg-compose-trigger", "Postfach templates")
+	p.WaitText("#pg-compose-addon", "Refund sent")
+	p.Click("#pg-compose-addon", "Insert")
+	p.WaitText("#pg-compose-body", "Hi Dana Fischer, we refunded you. Bob, Support")
+	p.screenshot("compose-template")
+}

@@ -209,3 +209,28 @@ func (s *countingStore) LogActivity(ctx context.Context, ev inbox.Activity) erro
 	s.writes.Add(1)
 	return s.Store.LogActivity(ctx, ev)
 }
+
+func (s *countingStore) CreateTemplate(ctx context.Context, t inbox.Template) error {
+	s.writes.Add(1)
+	return s.Store.CreateTemplate(ctx, t)
+}
+
+func (s *countingStore) GetTemplate(ctx context.Context, tenantID, inboxID, id string) (inbox.Template, error) {
+	s.reads.Add(1)
+	return s.Store.GetTemplate(ctx, tenantID, inboxID, id)
+}
+
+func (s *countingStore) ListTemplates(ctx context.Context, tenantID, inboxID string) ([]inbox.Template, error) {
+	s.reads.Add(1)
+	return s.Store.ListTemplates(ctx, tenantID, inboxID)
+}
+
+func (s *countingStore) UpdateTemplate(ctx context.Context, tenantID, inboxID, id string, fn func(*inbox.Template) error) (inbox.Template, error) {
+	s.writes.Add(1)
+	return s.Store.UpdateTemplate(ctx, tenantID, inboxID, id, fn)
+}
+
+func (s *countingStore) DeleteTemplate(ctx context.Context, tenantID, inboxID, id string) error {
+	s.writes.Add(1)
+	return s.Store.DeleteTemplate(ctx, tenantID, inboxID, id)
+}

@@ -80,6 +80,7 @@ func screens() map[string]*cardpb.Card {
 	settings := desk.Settings{Tenant: tenant, User: desk.User{Email: "carol@example.com", Domain: "example.com"}, Admin: true,
 		Inboxes:   []inbox.Inbox{ib},
 		Mailboxes: append(adminHome.Problems, inbox.Mailbox{Address: "carol@example.com"}, inbox.Mailbox{Address: "x@example.com", LastError: "watch: googleapi: Error 403", Problem: inbox.ProblemWatchRefused})}
+	c0 := conv()
 	custom := ib
 	custom.Settings = inbox.InboxSettings{LabelPrefix: "Team", ReplyStatus: "", Language: "de"}
 	return map[string]*cardpb.Card{
@@ -105,7 +106,29 @@ func screens() map[string]*cardpb.Card {
 		"not_installed":           b.NotInstalled("example.com"),
 		"not_workspace":           b.NotInstalled(""),
 		"error":                   b.Error("No access", "This conversation is not in any of your shared inboxes."),
+		"templates":               b.Templates(templates(false)),
+		"templates_empty":         b.Templates(desk.Templates{Inbox: ib, Me: ib.Members[1]}),
+		"template_new":            b.TemplateEdit(templates(false), nil),
+		"template_edit_admin":     b.TemplateEdit(templates(true), &templates(true).Templates[0]),
+		"template_locked":         b.TemplateEdit(templates(false), &templates(false).Templates[0]),
+		"compose":                 b.Compose(desk.Compose{Inboxes: []desk.Templates{templates(false)}, Matched: true, Customer: "dana@fischer.example"}),
+		"compose_conversation":    b.Compose(desk.Compose{Inboxes: []desk.Templates{templates(false)}, Matched: true, Conversation: &c0}),
+		"compose_empty_de":        b.For(i18n.NewPrinter(i18n.German, time.UTC)).Compose(desk.Compose{Inboxes: []desk.Templates{{Inbox: ib, Me: ib.Members[1]}}}),
 	}
+}
+
+// templates is Support's templates as an agent (admin false) or an admin
+// sees them: a locked one and an open one whose name needs escaping.
+func templates(admin bool) desk.Templates {
+	me := ib.Members[1]
+	if admin {
+		me = ib.Members[0]
+	}
+	return desk.Templates{Inbox: ib, Me: me, Admin: admin, Templates: []inbox.Template{
+		{TenantID: "example.com", InboxID: "support", ID: "t1", Name: "Refund sent", Locked: true,
+			Body: "Hi {{customer.name}},\n\nwe refunded you ({{conversation.ref}}).\n{{agent.name}}, {{inbox.name}}"},
+		{TenantID: "example.com", InboxID: "support", ID: "t2", Name: "<b>Thanks</b> & bye", Body: "Thanks!"},
+	}}
 }
 
 func TestScreensGolden(t *testing.T) {

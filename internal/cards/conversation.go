@@ -131,6 +131,7 @@ func (b Builder) Conversation(v desk.View) *cardpb.Card {
 	about = append(about, buttons(
 		button(b.t("button.open_in_gmail"), b.gmailSearch(c.RootMessageID)),
 		button(b.t("button.refresh"), b.action(ParamOp, OpReload, ParamConv, c.ID)),
+		button(b.t("button.templates"), b.action(ParamOp, OpTemplates, ParamInbox, c.InboxID)),
 		button(b.t("button.my_inboxes"), b.action(ParamOp, OpInboxes)),
 	))
 	card.Sections = append(card.Sections, section(b.t("conversation.activity"), about...))

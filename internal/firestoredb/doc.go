@@ -16,6 +16,7 @@
 //
 //	tenants/{domain}                      name, admins[], createdAt
 //	  inboxes/{inboxID}                   id, address, name, members[], settings, createdAt
+//	    templates/{templateID}            id, name, body, locked, createdAt, updatedAt, updatedBy
 //	  inboxAddresses/{address}            inboxId: claims the address within the tenant
 //	  counts/{inboxID}:{k}                inboxId, open, pending, closed, unassigned, assigned{owner}:
 //	                                        shard k of the inbox's kept counts, see below

@@ -108,6 +108,9 @@ func (s *Server) action(c echo.Context) error {
 		}
 		return update(c, s.cardsFor(c).Conversation(v), "")
 	default:
+		if isTemplateOp(op) {
+			return s.templateAction(c, op)
+		}
 		if aop, ok := desk.ParseAdminOp(op); ok {
 			return s.adminAction(c, aop)
 		}

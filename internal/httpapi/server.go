@@ -139,6 +139,7 @@ func (s *Server) routes(o Options) {
 	s.echo.POST(manifests.PathHomepage, s.homepage, o.Verify)
 	s.echo.POST(manifests.PathMessageOpen, s.messageOpen, o.Verify)
 	s.echo.POST(manifests.PathAction, s.action, o.Verify)
+	s.echo.POST(manifests.PathCompose, s.compose, o.Verify)
 	s.echo.POST(manifests.PathSettings, s.settings, o.Verify)
 	if o.Sync != nil {
 		s.syncRoutes(*o.Sync)

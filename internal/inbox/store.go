@@ -231,4 +231,24 @@ type Store interface {
 	// conversation does not exist, ErrInvalid if ev is incomplete,
 	// ErrAlreadyExists if its id is taken.
 	LogActivity(ctx context.Context, ev Activity) error
+	// CreateTemplate stores a new template of an inbox. Returns ErrNotFound
+	// if the inbox does not exist, ErrAlreadyExists if the id is taken in
+	// the inbox, ErrInvalid if t does not validate.
+	CreateTemplate(ctx context.Context, t Template) error
+	// GetTemplate returns one template of an inbox, or ErrNotFound: the key
+	// is (tenant, inbox, id), so a template of another inbox or tenant is
+	// not found whatever its id.
+	GetTemplate(ctx context.Context, tenantID, inboxID, id string) (Template, error)
+	// ListTemplates returns an inbox's templates, sorted by name then id.
+	// None is an empty result.
+	ListTemplates(ctx context.Context, tenantID, inboxID string) ([]Template, error)
+	// UpdateTemplate applies fn to the stored template and writes the
+	// result, atomically; fn may run more than once and its error is
+	// returned as is. Returns ErrNotFound, or ErrInvalid if fn changed the
+	// keys or the result does not validate.
+	UpdateTemplate(ctx context.Context, tenantID, inboxID, id string, fn func(*Template) error) (Template, error)
+	// DeleteTemplate removes a template. Returns ErrNotFound if it does not
+	// exist. A deleted inbox's templates stay stored, as its
+	// conversations do.
+	DeleteTemplate(ctx context.Context, tenantID, inboxID, id string) error
 }

@@ -124,16 +124,7 @@ func TestMigrate0005(t *testing.T) {
 	t.Parallel()
 	s, path := MustOpenTemp(t)
 	want := seedCounts(t, s)
-	for _, stmt := range []string{
-		`DROP TABLE inbox_counts`,
-		`ALTER TABLE inboxes DROP COLUMN language`, // 0006's, which runs again after 0005
-		`DROP TABLE user_prefs`,                    // 0007's, likewise
-		`PRAGMA user_version = 4`,
-	} {
-		if _, err := s.write.ExecContext(t.Context(), stmt); err != nil {
-			t.Fatalf("%s: %v", stmt, err)
-		}
-	}
+	rewind(t, s, 4)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}

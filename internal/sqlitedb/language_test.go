@@ -22,11 +22,7 @@ func TestMigrate0006(t *testing.T) {
 	if err := s.CreateInbox(ctx, ib); err != nil {
 		t.Fatal(err)
 	}
-	for _, stmt := range []string{`ALTER TABLE inboxes DROP COLUMN language`, `DROP TABLE user_prefs` /* 0007 runs again too */, `PRAGMA user_version = 5`} {
-		if _, err := s.write.ExecContext(ctx, stmt); err != nil {
-			t.Fatalf("%s: %v", stmt, err)
-		}
-	}
+	rewind(t, s, 5)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -16,8 +16,8 @@
 // gets a fresh, empty store from Harness.NewStore. The leaves of a group run
 // in parallel.
 // The groups are Tenant, Inbox, Conversation, Append, Update, List, Count,
-// Counters, Note, Activity, Recent, ThreadLink, Mailbox, Prefs, RoundTrip,
-// Concurrent, Presence and Persistence.
+// Counters, Note, Activity, Recent, ThreadLink, Mailbox, Prefs, Template,
+// RoundTrip, Concurrent, Presence and Persistence.
 //
 // # Skipping
 //
@@ -50,8 +50,8 @@
 //     race writers like the Concurrent group and need the same isolation:
 //     the counts of an inbox must equal a recount by CountConversations
 //     after every write and every race (wantCounts checks it there too);
-//   - Persistence/Reopen and Prefs/Reopen need Harness.Reopen and skip
-//     without it.
+//   - Persistence/Reopen, Prefs/Reopen and Template/Reopen need
+//     Harness.Reopen and skip without it.
 //
 // # Precision
 //
@@ -171,6 +171,7 @@ func groups() []group {
 		{"ThreadLink", threadLinkCases()},
 		{"Mailbox", mailboxCases()},
 		{"Prefs", prefsCases()},
+		{"Template", templateCases()},
 		{"RoundTrip", roundTripCases()},
 		{"Concurrent", concurrentCases()},
 		{"Presence", presenceCases()},

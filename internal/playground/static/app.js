@@ -166,7 +166,7 @@
       homepage: (gm.homepageTrigger && gm.homepageTrigger.runFunction) || (common.homepageTrigger && common.homepageTrigger.runFunction) || '',
       message: ctx ? ctx.onTriggerFunction : '',
       compose: compose ? compose.runFunction : '',
-      composeLabel: compose ? compose.text : '',
+      composeLabel: compose ? (compose.label || compose.text) : '',
       draftAccess: (gm.composeTrigger && gm.composeTrigger.draftAccess) || 'NONE',
       universal: [...(common.universalActions || []), ...(gm.universalActions || [])],
       linkPrefixes: common.openLinkUrlPrefixes || [],
@@ -268,8 +268,13 @@
   function applyResponse(resp) {
     const ra = resp.renderActions || resp;
     const action = ra.action || {};
-    for (const n of action.navigations || []) navigate(n);
-    renderSidebar();
+    const navs = action.navigations || [];
+    for (const n of navs) navigate(n);
+    // A response that changes no card (a notification alone, as for a
+    // refused input) leaves the card, and what the user typed into it,
+    // as it is: Gmail does not redraw it.
+    if (navs.length || !state.stack.length) renderSidebar();
+    else PostfachCards.clearLoading($('pg-side-body').firstChild);
     if (action.notification && action.notification.text) toast(action.notification.text);
     if (action.link) openLink(action.link);
     const ga = ra.hostAppAction && ra.hostAppAction.gmailAction;
