@@ -363,10 +363,14 @@ func TestDocumentBudgets(t *testing.T) {
 	checkOpen := func(path string, open *metered, ids desk.OpenedIDs) {
 		t.Helper()
 		wantOpen := map[string]int{"FindThreadLinks": 1, "GetConversationHistory": 1, "GetInbox": 1}
-		target, maxReads, wantGmail := "0 Gmail reads, ≤ 3 reads, no GetTenant", 3, 0
+		// Presence (issue 12) adds the conversation's presence record: one
+		// read, and on a first view its update (a read and a write in one
+		// transaction); a view while the viewer's entry is fresh writes
+		// nothing (cmd/postfach TestPresenceCost).
+		target, maxReads, wantGmail := "0 Gmail reads, ≤ 5 reads, ≤ 1 write, no GetTenant", 5, 0
 		if ids.ThreadID == "" {
 			wantOpen = map[string]int{"FindConversationsByMessageID": 1, "GetInbox": 1, "RecentHistory": 1}
-			target, maxReads, wantGmail = "1 Gmail read, ≤ 3 reads, no GetTenant", 3, 1
+			target, maxReads, wantGmail = "1 Gmail read, ≤ 5 reads, ≤ 1 write, no GetTenant", 5, 1
 		}
 		for _, call := range open.calls {
 			if want, ok := wantOpen[call.method]; !ok || call.reads != want || call.writes != 0 {
@@ -377,7 +381,7 @@ func TestDocumentBudgets(t *testing.T) {
 		// The Store's own count: reads of calls the log does not name
 		// count too.
 		r, w := open.reads, open.writes
-		check(path, target, gmailReads == wantGmail && r <= maxReads && w == 0 && n == 0,
+		check(path, target, gmailReads == wantGmail && r <= maxReads && w <= 1 && n == 0,
 			"%d Gmail reads, %d reads, %d writes, %d GetTenant", gmailReads, r, w, n)
 	}
 	checkOpen("message-open card", openCard("message-open card of ingested mail (desk.OpenMessage, thread linked)", linked), linked)
