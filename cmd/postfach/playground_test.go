@@ -291,3 +291,113 @@ func TestPlaygroundTemplates(t *testing.T) {
 	p.WaitText("#pg-compose-body", "Hi Dana Fischer, we refunded you. Bob, Support")
 	p.screenshot("compose-template")
 }
+
+// TestPlaygroundClaims: bob and carol, each in a tab of their own, open
+// the same Support mail and see each other; bob's Reply opens the
+// playground's compose window with his reply draft; carol's card shows him
+// replying and she takes over; bob's card tells him; carol sends her draft
+// from the compose window, and the sync ends the claim and sets the
+// inbox's reply status (Pending) for both.
+func TestPlaygroundClaims(t *testing.T) {
+	b := browsertest.New(t)
+	h := startHarness(t)
+	bob := newPG(t, b)
+	carol := &pg{Page: b.Page(t, b.NewTab(t)), t: t}
+	carol.Settle = "playground.idle()"
+	const subject = "Refund for order #4411"
+	reload := func(p *pg) { p.t.Helper(); p.Click(".pg-side-head", "⟳") }
+
+	for _, p := range []struct {
+		*pg
+		email string
+	}{{bob, "bob@example.com"}, {carol, "carol@example.com"}} {
+		p.Do("open the playground", chromedp.Navigate(h.app.BaseURL+"/?user="+p.email))
+		p.WaitText("#pg-user-email", p.email)
+		p.WaitText("#pg-list", subject)
+		p.Click("#pg-list", subject)
+		p.WaitText("#pg-side-body", "Assign to me")
+	}
+	// Presence: carol opened second and sees bob; bob sees her after a reload.
+	carol.WaitText("#pg-side-body", "Bob is viewing")
+	reload(bob)
+	bob.WaitText("#pg-side-body", "Carol is viewing")
+
+	// Bob replies: the compose window opens with his draft, to the
+	// customer, "Re: " the subject, from him.
+	bob.Click("#pg-side-body", "Reply")
+	bob.WaitFor("the compose window", `document.getElementById('pg-compose-dialog').open`)
+	bob.WaitText("#pg-compose-from", "from Bob <bob@example.com>")
+	var draft struct{ To, Subject, From string }
+	bob.JS(`(() => { const f = document.getElementById('pg-compose-form'); return {To: f.elements.to.value, Subject: f.elements.subject.value, From: document.getElementById('pg-compose-from').innerText}; })()`, &draft)
+	if draft.To != "dana@fischer-design.example" || draft.Subject != "Re: "+subject || !strings.Contains(draft.From, "Bob") {
+		t.Errorf("bob's compose window: %+v", draft)
+	}
+	bob.Click("#pg-compose-dialog", "Close")
+	bob.WaitFor("the compose window closed", `!document.getElementById('pg-compose-dialog').open`)
+	reload(bob)
+	bob.WaitText("#pg-side-body", "You are replying")
+	if n := len(h.app.Gmail.DraftsOf("bob@example.com")); n != 1 {
+		t.Errorf("bob has %d drafts after closing the compose window, want 1 (closing keeps it)", n)
+	}
+
+	// Carol's card shows bob replying and offers Take over.
+	reload(carol)
+	carol.WaitText("#pg-side-body", "Bob is replying")
+	carol.Click("#pg-side-body", "Take over")
+	carol.WaitFor("carol's compose window", `document.getElementById('pg-compose-dialog').open`)
+	carol.WaitText("#pg-compose-from", "carol@example.com")
+	var subj string
+	carol.JS(`document.getElementById('pg-compose-form').elements.subject.value`, &subj)
+	if subj != "Re: "+subject {
+		t.Errorf("carol's draft subject = %q", subj)
+	}
+	reload(bob)
+	bob.WaitText("#pg-side-body", "Carol took over your reply")
+	bob.WaitText("#pg-side-body", "Carol is replying")
+	bob.screenshot("claims")
+
+	// Carol writes and sends from the compose window: her draft goes out.
+	carol.Do("write the reply", chromedp.Click(chromedp.CSS("#pg-compose-body")), chromedp.SendKeys(chromedp.CSS("#pg-compose-body"), "Dana, the refund is on its way."))
+	carol.Click("#pg-compose-dialog", "Send")
+	carol.WaitText("#pg-toast", "Message sent")
+	if n := len(h.app.Gmail.DraftsOf("carol@example.com")); n != 0 {
+		t.Errorf("carol has %d drafts after sending hers, want 0 (sent as the draft)", n)
+	}
+	// What went out: her reply in her copy of the thread, to the customer
+	// by name, threaded, with what she wrote.
+	root, _ := h.app.Gmail.FindByMessageID("carol@example.com", refund.MessageID(0))
+	sent, err := h.gmailAs("carol@example.com").Users.Messages.List("me").Q("in:sent").Do()
+	if err != nil || len(sent.Messages) != 1 {
+		t.Fatalf("carol's sent mail: %v %v", sent, err)
+	}
+	m, err := h.gmailAs("carol@example.com").Users.Messages.Get("me", sent.Messages[0].Id).Format("full").Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	headers := map[string]string{}
+	for _, hd := range m.Payload.Headers {
+		headers[hd.Name] = hd.Value
+	}
+	if m.ThreadId != root.ThreadID || headers["To"] != "Dana Fischer <dana@fischer-design.example>" ||
+		headers["In-Reply-To"] != "<"+refund.MessageID(0)+">" || !strings.Contains(headers["From"], "carol@example.com") ||
+		!strings.Contains(m.Snippet, "the refund is on its way") {
+		t.Errorf("carol's reply: thread %s (want %s), headers %v, snippet %q", m.ThreadId, root.ThreadID, headers, m.Snippet)
+	}
+	for _, p := range []*pg{carol, bob} {
+		deadline := time.Now().Add(45 * time.Second)
+		for {
+			reload(p)
+			s := p.Text("#pg-side-body")
+			if !strings.Contains(s, "is replying") && !strings.Contains(s, "You are replying") && strings.Contains(s, "Mark open") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the claim did not end in Pending:\n%s", s)
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
+	}
+	if errs := b.Errors(); len(errs) > 0 {
+		t.Errorf("page errors: %q", errs)
+	}
+}

@@ -411,7 +411,8 @@
         openCompose({
           to: header(m, 'To'), cc: header(m, 'Cc'), subject: header(m, 'Subject'),
           body: bodyText(m.payload), threadId: d.draftThreadId || m.threadId || '',
-          inReplyTo: header(m, 'In-Reply-To'), draftId: d.draftId,
+          inReplyTo: header(m, 'In-Reply-To'), references: header(m, 'References'),
+          from: header(m, 'From'), draftId: d.draftId,
         });
       } catch (e) {
         toast(t('playground.draft_failed', { Error: e.message }));
@@ -604,17 +605,41 @@
     });
   }
 
+  // The compose window's state beyond its form: the References chain, the
+  // From line (the draft's own when it opened a draft the add-on created,
+  // which may be a send-as address), and the draft it edits, if any: a
+  // draft is sent with drafts.send and kept when the window closes, as
+  // Gmail keeps it; a new message is sent with messages.send.
   let composeRefs = '';
+  let composeFrom = '';
+  let composeDraftID = '';
+  // composeNames keeps the display names of the addresses the window was
+  // opened with ("Dana Fischer" <dana@…>): the To and Cc fields are
+  // type=email and take bare addresses only, and the mail sent puts the
+  // names back.
+  let composeNames = new Map();
   function openCompose(d) {
     const f = $('pg-compose-form');
-    f.elements.to.value = d.to || '';
-    f.elements.cc.value = d.cc || '';
+    composeNames = new Map();
+    const bare = (list) => parseAddrs(list || '').map((a) => {
+      if (a.name) composeNames.set(a.email.toLowerCase(), a.name);
+      return a.email;
+    }).join(', ');
+    f.elements.to.value = bare(d.to);
+    f.elements.cc.value = bare(d.cc);
     f.elements.subject.value = d.subject || '';
     f.elements.threadId.value = d.threadId || '';
     f.elements.inReplyTo.value = d.inReplyTo || '';
     composeRefs = d.references || d.inReplyTo || '';
+    composeFrom = d.from || state.user.name + ' <' + state.user.email + '>';
+    composeDraftID = d.draftId || '';
     $('pg-compose-body').textContent = d.body || '';
-    $('pg-compose-from').textContent = t('playground.from', { Email: state.user.email });
+    const from = parseAddrs(d.from || '')[0];
+    const shownFrom = from ? (from.name ? from.name + ' <' + from.email + '>' : from.email) : state.user.email;
+    $('pg-compose-from').textContent = t('playground.from', { Email: shownFrom });
+    const cancel = $('pg-compose-cancel');
+    cancel.dataset.t = composeDraftID ? 'playground.close_draft' : 'playground.discard';
+    cancel.textContent = t(cancel.dataset.t);
     $('pg-compose-error').hidden = true;
     $('pg-compose-addon').replaceChildren();
     const tr = triggers();
@@ -627,7 +652,59 @@
     const dlg = $('pg-compose-dialog');
     if (dlg.open) dlg.close();
   }
+  // leaveCompose is the window's Discard, or Close for a draft: a new
+  // message is dropped; a draft keeps its id and is saved as written
+  // (drafts.update), never deleted: the add-on made it, and Gmail's
+  // compose window saves rather than discards on close.
+  async function leaveCompose() {
+    const id = composeDraftID;
+    if (!id) { closeCompose(); return; }
+    const message = composeMessage();
+    try {
+      if (message) await track(gmail('PUT', 'drafts/' + encodeURIComponent(id), '', { id, message }));
+      closeCompose();
+    } catch (e) {
+      $('pg-compose-error').textContent = e.message;
+      $('pg-compose-error').hidden = false;
+    }
+  }
   const splitAddrs = (s) => s.split(',').map((a) => a.trim()).filter(Boolean);
+
+  // parseAddrs reads an address-list header ('"Fischer, Dana" <d@x>, e@y')
+  // into {name, email} pairs: commas inside quotes or angle brackets do not
+  // split it.
+  function parseAddrs(s) {
+    const parts = [];
+    let cur = '', quoted = false, angle = false;
+    for (let i = 0; i < s.length; i++) {
+      const c = s[i];
+      if (c === '\\' && quoted) { cur += c + (s[++i] || ''); continue; }
+      if (c === '"') quoted = !quoted;
+      else if (!quoted && c === '<') angle = true;
+      else if (!quoted && c === '>') angle = false;
+      else if (c === ',' && !quoted && !angle) { parts.push(cur); cur = ''; continue; }
+      cur += c;
+    }
+    parts.push(cur);
+    return parts.map((p) => p.trim()).filter(Boolean).map((p) => {
+      const m = /^(.*?)\s*<([^<>]+)>$/.exec(p);
+      if (!m) return { name: '', email: p };
+      const name = m[1].trim().replace(/^"(.*)"$/, '$1').replace(/\\(.)/g, '$1');
+      return { name, email: m[2].trim() };
+    });
+  }
+  // formatAddr writes an address with the display name the window was
+  // opened with: quoted when it holds RFC 5322 specials, RFC 2047 encoded
+  // when it is not ASCII and goes into a mail header (header false: the
+  // add-on event's recipients, which are text, not mail).
+  function formatAddr(email, header = true) {
+    const name = composeNames.get(email.toLowerCase());
+    if (!name) return email;
+    let shown = name;
+    if (header && !/^[\x20-\x7e]*$/.test(name)) shown = encodeHeader(name);
+    else if (/[()<>\[\]:;@\\,."]/.test(name)) shown = '"' + name.replace(/(["\\])/g, '\\$1') + '"';
+    return shown + ' <' + email + '>';
+  }
 
   // runCompose fires the deployment's compose trigger with the draft's
   // recipients (draftAccess METADATA) and shows its card in the compose
@@ -637,8 +714,8 @@
     const f = $('pg-compose-form');
     const gm = {};
     if (tr.draftAccess === 'METADATA') {
-      gm.toRecipients = splitAddrs(f.elements.to.value);
-      gm.ccRecipients = splitAddrs(f.elements.cc.value);
+      gm.toRecipients = splitAddrs(f.elements.to.value).map((a) => formatAddr(a, false));
+      gm.ccRecipients = splitAddrs(f.elements.cc.value).map((a) => formatAddr(a, false));
       gm.bccRecipients = [];
     }
     const box = $('pg-compose-addon');
@@ -706,17 +783,18 @@
     }
   }
 
-  async function sendCompose(ev) {
-    ev.preventDefault();
+  // composeMessage is the compose window as a Gmail message resource
+  // (raw and threadId), or null without recipients.
+  function composeMessage() {
     const f = $('pg-compose-form');
     const to = splitAddrs(f.elements.to.value);
-    if (!to.length) return;
+    if (!to.length) return null;
     const headers = [
-      'From: ' + state.user.name + ' <' + state.user.email + '>',
-      'To: ' + to.join(', '),
+      'From: ' + composeFrom,
+      'To: ' + to.map((a) => formatAddr(a)).join(', '),
     ];
     const cc = splitAddrs(f.elements.cc.value);
-    if (cc.length) headers.push('Cc: ' + cc.join(', '));
+    if (cc.length) headers.push('Cc: ' + cc.map((a) => formatAddr(a)).join(', '));
     headers.push('Subject: ' + encodeHeader(f.elements.subject.value));
     headers.push('Date: ' + new Date().toUTCString().replace('GMT', '+0000'));
     headers.push('Message-ID: <' + crypto.randomUUID() + '@playground.postfach.dev>');
@@ -724,10 +802,22 @@
     if (composeRefs) headers.push('References: ' + composeRefs);
     headers.push('MIME-Version: 1.0', 'Content-Type: text/plain; charset=UTF-8', 'Content-Transfer-Encoding: 8bit');
     const raw = headers.join('\r\n') + '\r\n\r\n' + $('pg-compose-body').innerText.replace(/\r?\n/g, '\r\n');
-    const body = { raw: b64urlEncode(raw) };
-    if (f.elements.threadId.value) body.threadId = f.elements.threadId.value;
+    const message = { raw: b64urlEncode(raw) };
+    if (f.elements.threadId.value) message.threadId = f.elements.threadId.value;
+    return message;
+  }
+
+  async function sendCompose(ev) {
+    ev.preventDefault();
+    const message = composeMessage();
+    if (!message) return;
     try {
-      await track(gmail('POST', 'messages/send', '', body));
+      // A draft goes out as itself (drafts.send with the message as
+      // written), so Gmail removes it rather than leaving it beside the
+      // sent copy.
+      if (composeDraftID) await track(gmail('POST', 'drafts/send', '', { id: composeDraftID, message }));
+      else await track(gmail('POST', 'messages/send', '', message));
+      composeDraftID = '';
       closeCompose();
       toast(t('playground.sent'));
       refresh(true);
@@ -871,7 +961,7 @@
     $('pg-search-form').addEventListener('submit', (e) => { e.preventDefault(); search($('pg-search').value.trim(), false); });
     $('pg-compose').addEventListener('click', () => openCompose({}));
     $('pg-compose-form').addEventListener('submit', sendCompose);
-    $('pg-compose-cancel').addEventListener('click', closeCompose);
+    $('pg-compose-cancel').addEventListener('click', leaveCompose);
     $('pg-compose-trigger').addEventListener('click', runCompose);
     const to = $('pg-deliver-to');
     for (const ib of config.inboxes) to.append(el('option', { value: ib.address, text: ib.name + ' <' + ib.address + '>' }));
