@@ -122,13 +122,17 @@ func newApp(ctx context.Context, cfg config, l net.Listener, log *slog.Logger) (
 		if err != nil {
 			return nil, err
 		}
+		dialer := gmailclient.NewDialer(gmailclient.DialerOptions{
+			Endpoint:       cfg.Google.GmailEndpoint,
+			Tokens:         access.provider,
+			UnitsPerSecond: cfg.Sync.GmailUnitsPerSecond,
+		})
+		// Reply checks the user's send-as aliases with the sync's access
+		// to their mailbox (scope gmail.modify), sharing its quota.
+		deskOpts.SendAs = dialer
 		a.Syncer = syncer.New(syncer.Options{
-			Store: a.Store,
-			Gmail: gmailclient.NewDialer(gmailclient.DialerOptions{
-				Endpoint:       cfg.Google.GmailEndpoint,
-				Tokens:         access.provider,
-				UnitsPerSecond: cfg.Sync.GmailUnitsPerSecond,
-			}),
+			Store:        a.Store,
+			Gmail:        dialer,
 			Topic:        cfg.Sync.Topic,
 			ResyncWindow: cfg.Sync.ResyncWindow,
 			Now:          cfg.Now,

@@ -29,6 +29,9 @@ const (
 	InputRole        = "role"
 	InputLabelPrefix = "label_prefix"
 	InputReplyStatus = "reply_status"
+	// InputReplyFrom is the address an inbox's replies come from
+	// (inbox.ReplyFrom).
+	InputReplyFrom = "reply_from"
 	// InputLabelLanguage is the language of an inbox's Gmail labels.
 	InputLabelLanguage = "label_language"
 )
@@ -194,6 +197,7 @@ func (b Builder) InboxSettings(ib inbox.Inbox) *cardpb.Card {
 			item(b.t("settings.reply_closed"), string(inbox.StatusClosed), rs == inbox.StatusClosed),
 			item(b.t("settings.reply_leave"), "none", rs == "")),
 		b.labelLanguage(ib.Settings.Language),
+		b.replyFrom(ib),
 		buttons(button(b.t("button.save_options"), in(desk.AdminSetOptions))),
 	))
 	c.Sections = append(c.Sections, section("",
@@ -214,6 +218,15 @@ func (b Builder) labelLanguage(lang string) *cardpb.Widget {
 	return dropdown(InputLabelLanguage, b.t("settings.label_language"),
 		item(b.t("labels.language_en"), string(i18n.English), lang == string(i18n.English)),
 		item(b.t("labels.language_de"), string(i18n.German), lang == string(i18n.German)))
+}
+
+// replyFrom is the dropdown of the address an inbox's replies come from;
+// "" (an inbox stored before the setting existed) is the member's own.
+func (b Builder) replyFrom(ib inbox.Inbox) *cardpb.Widget {
+	shared := ib.Settings.ReplyFrom.Shared()
+	return dropdown(InputReplyFrom, b.t("sendas.setting"),
+		item(b.t("sendas.setting_shared", "Address", ib.Address), string(inbox.ReplyFromShared), shared),
+		item(b.t("sendas.setting_own"), string(inbox.ReplyFromOwn), !shared))
 }
 
 // ConfirmDelete asks before an inbox is deleted.

@@ -8,7 +8,8 @@ import (
 
 // replySection is the conversation card's "Reply" section: who else has
 // the conversation open or is writing the reply right now, a take-over of
-// the caller's own reply, replies flagged as collisions, and the Reply (or
+// the caller's own reply, replies flagged as collisions, why the caller's
+// draft is not from the shared address (after Reply), and the Reply (or
 // Take over) button. It sits at the top of the card, which is also the
 // card of mobile Gmail.
 func (b Builder) replySection(v desk.View) *cardpb.Card_Section {
@@ -39,6 +40,9 @@ func (b Builder) replySection(v desk.View) *cardpb.Card_Section {
 	}
 	if !held && len(ws) == 0 {
 		ws = append(ws, text("<i>"+esc(b.t("claims.nobody"))+"</i>"))
+	}
+	if v.ReplyFrom.ID != "" {
+		ws = append(ws, text(`<font color="#B06000">`+esc(b.Message(v.ReplyFrom, names))+`</font>`))
 	}
 	op, label := OpReply, b.t("claims.button.reply")
 	if held && claim.Holder != me {

@@ -91,7 +91,7 @@ const (
 	AdminAddMember   AdminOp = "admin-add-member"   // InboxID, Emails, Role
 	AdminRemove      AdminOp = "admin-remove-member"
 	AdminSetRole     AdminOp = "admin-set-role"     // InboxID, Emails[0], Role
-	AdminSetOptions  AdminOp = "admin-set-options"  // InboxID, LabelPrefix, ReplyStatus, LabelLanguage
+	AdminSetOptions  AdminOp = "admin-set-options"  // InboxID, LabelPrefix, ReplyStatus, LabelLanguage, ReplyFrom
 	AdminAddAdmin    AdminOp = "admin-add-admin"    // Emails
 	AdminRemoveAdmin AdminOp = "admin-remove-admin" // Emails[0]
 )
@@ -119,6 +119,9 @@ type AdminAction struct {
 	// LabelLanguage is the language of the inbox's Gmail labels (en, de);
 	// "" keeps the inbox's.
 	LabelLanguage string
+	// ReplyFrom is the address replies come from (shared, own); "" keeps
+	// the inbox's.
+	ReplyFrom string
 	// Lang is the language the admin uses Postfach in (from the request,
 	// not the card): a new inbox's labels are named in it.
 	Lang i18n.Lang
@@ -358,7 +361,14 @@ func (s *Service) changeInbox(ctx context.Context, t inbox.Tenant, u User, a Adm
 				}
 				lang = a.LabelLanguage
 			}
-			ib.Settings = inbox.InboxSettings{ReplyStatus: st, LabelPrefix: strings.TrimSpace(a.LabelPrefix), Language: lang}
+			from := ib.Settings.ReplyFrom
+			if a.ReplyFrom != "" {
+				from = inbox.ReplyFrom(a.ReplyFrom)
+				if from != inbox.ReplyFromShared && from != inbox.ReplyFromOwn {
+					return inbox.Invalid("unknown reply address %q", a.ReplyFrom)
+				}
+			}
+			ib.Settings = inbox.InboxSettings{ReplyStatus: st, LabelPrefix: strings.TrimSpace(a.LabelPrefix), Language: lang, ReplyFrom: from}
 			notice = Msg("notice.settings_saved")
 		}
 		return nil

@@ -24,7 +24,10 @@ type View struct {
 	// Presence is who else is viewing or replying (see Service.present);
 	// empty when it could not be read.
 	Presence inbox.Presence
-	Now      time.Time
+	// ReplyFrom says why the caller's reply draft is from their own
+	// address rather than the inbox's; set by Reply only, zero otherwise.
+	ReplyFrom Message
+	Now       time.Time
 }
 
 // How much history the conversation card shows.

@@ -70,6 +70,10 @@ type Service struct {
 	onChange func(context.Context, inbox.Conversation)
 	onInbox  func(ctx context.Context, before, after inbox.Inbox)
 	prefs    prefsCache // users' languages, see Language
+	// sendAs checks the shared address of replies; sendAsAnswers
+	// remembers its answers (see replyFrom).
+	sendAs        SendAsChecker
+	sendAsAnswers sendAsCache
 }
 
 // Options configure a Service.
@@ -78,6 +82,9 @@ type Options struct {
 	Reader MessageReader
 	// Drafts creates reply drafts (the Reply button); nil refuses it.
 	Drafts DraftWriter
+	// SendAs checks whether a user may send as an inbox's address (Reply
+	// from the shared address); nil: replies come from the user's own.
+	SendAs SendAsChecker
 	Now    func() time.Time // defaults to time.Now
 	Logger *slog.Logger     // defaults to discarding
 	// OnChange, if set, is called after an action changed a conversation
@@ -91,7 +98,7 @@ type Options struct {
 
 // New builds a Service.
 func New(o Options) *Service {
-	s := &Service{store: o.Store, reader: o.Reader, drafts: o.Drafts, now: o.Now, log: o.Logger, onChange: o.OnChange, onInbox: o.OnInboxChange}
+	s := &Service{store: o.Store, reader: o.Reader, drafts: o.Drafts, now: o.Now, log: o.Logger, onChange: o.OnChange, onInbox: o.OnInboxChange, sendAs: o.SendAs}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -35,7 +35,7 @@ func (s *Service) present(ctx context.Context, v *View) {
 // Draft is the reply draft Postfach creates in the caller's mailbox.
 type Draft struct {
 	ThreadID   string // Gmail API thread id in the caller's mailbox; "" starts a thread
-	From       string // the caller's own address (RFC 5322 mailbox)
+	From       string // the inbox's address or the caller's own (RFC 5322 mailbox)
 	To         string
 	Subject    string
 	InReplyTo  string // <id> of the customer message answered
@@ -57,7 +57,9 @@ type DraftWriter interface {
 }
 
 // ReplyResult is the outcome of the Reply or Take over button: the draft to
-// open, or, when someone else holds the reply, the card that says so.
+// open, or, when someone else holds the reply, the card that says so. With
+// a draft, Notice (and View.ReplyFrom) says why it is not from the shared
+// address when it should have been.
 type ReplyResult struct {
 	View   View
 	Draft  *CreatedDraft // nil when refused
@@ -102,14 +104,16 @@ func (s *Service) Reply(ctx context.Context, u User, access GmailAccess, convers
 	if err != nil {
 		return ReplyResult{}, err
 	}
+	var why Message
+	d.From, why = s.replyFrom(ctx, ib, me, d.From)
 	created, err := s.drafts.CreateDraft(ctx, access, d)
 	if err != nil {
 		return ReplyResult{}, fmt.Errorf("create reply draft for %s: %w", c.ID, err)
 	}
 	s.log.InfoContext(ctx, "reply claimed", "conversation", c.ID, "user", u.Email, "took_over", taken != nil)
 	v := s.viewOf(ib, me, c, history{})
-	v.Presence = p
-	return ReplyResult{View: v, Draft: &created}, nil
+	v.Presence, v.ReplyFrom = p, why
+	return ReplyResult{View: v, Draft: &created, Notice: why}, nil
 }
 
 // draftFor builds the reply draft: in the caller's copy of the thread, to

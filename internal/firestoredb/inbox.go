@@ -118,6 +118,7 @@ func encodeInbox(ib inbox.Inbox) inboxDoc {
 	d.Settings.ReplyStatus = string(ib.Settings.ReplyStatus)
 	d.Settings.LabelPrefix = ib.Settings.LabelPrefix
 	d.Settings.Language = ib.Settings.Language
+	d.Settings.ReplyFrom = string(ib.Settings.ReplyFrom)
 	return d
 }
 
@@ -132,6 +133,7 @@ func decodeInbox(tenantID string, d inboxDoc) inbox.Inbox {
 			ReplyStatus: inbox.Status(d.Settings.ReplyStatus),
 			LabelPrefix: d.Settings.LabelPrefix,
 			Language:    d.Settings.Language,
+			ReplyFrom:   inbox.ReplyFrom(d.Settings.ReplyFrom),
 		},
 	}
 	for _, m := range d.Members {
@@ -295,4 +297,6 @@ type settingsDoc struct {
 	LabelPrefix string `firestore:"labelPrefix"`
 	// Language is absent in inboxes stored before it existed: "".
 	Language string `firestore:"language,omitempty"`
+	// ReplyFrom is absent in inboxes stored before it existed: "".
+	ReplyFrom string `firestore:"replyFrom,omitempty"`
 }

@@ -79,6 +79,12 @@ var _ syncer.Dialer = (*Dialer)(nil)
 
 // Mailbox implements syncer.Dialer.
 func (d *Dialer) Mailbox(ctx context.Context, address string) (syncer.Gmail, error) {
+	return d.open(ctx, address)
+}
+
+// open builds the Gmail API of one mailbox with its token source and its
+// share of the quota.
+func (d *Dialer) open(ctx context.Context, address string) (*mailbox, error) {
 	if d.o.Tokens == nil {
 		return nil, &inbox.MailboxError{Problem: inbox.ProblemNoAccess, Err: errors.New("no mailbox token sources configured")}
 	}
@@ -128,6 +134,7 @@ const (
 	unitsWatch        = 100
 	unitsStop         = 1
 	unitsProfile      = 1
+	unitsSendAsGet    = 1
 	// maxCallUnits is the most one call costs (users.watch).
 	maxCallUnits = unitsWatch
 )

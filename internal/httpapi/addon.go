@@ -195,5 +195,13 @@ func (s *Server) reply(c echo.Context, takeOver bool) error {
 		b := s.cardsFor(c)
 		return update(c, b.Conversation(r.View), b.Message(r.Notice, r.View.Inbox.DisplayName))
 	}
-	return reply(c, http.StatusOK, addon.OpenCreatedDraft(r.Draft.ID, r.Draft.ThreadID))
+	draft := addon.OpenCreatedDraft(r.Draft.ID, r.Draft.ThreadID)
+	if r.Notice.ID != "" {
+		// The draft is from the caller's own address: the card says why
+		// (Reply section) and a toast says it at once.
+		b := s.cardsFor(c)
+		upd := addon.UpdateCard(b.Conversation(r.View), b.Message(r.Notice, r.View.Inbox.DisplayName))
+		draft.RenderActions.Action, draft.StateChanged = upd.RenderActions.Action, true
+	}
+	return reply(c, http.StatusOK, draft)
 }

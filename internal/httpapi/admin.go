@@ -74,6 +74,7 @@ func (s *Server) adminAction(c echo.Context, op desk.AdminOp) error {
 		Role:        form(cards.InputRole),
 		LabelPrefix: form(cards.InputLabelPrefix),
 		ReplyStatus: form(cards.InputReplyStatus),
+		ReplyFrom:   form(cards.InputReplyFrom),
 
 		LabelLanguage: form(cards.InputLabelLanguage),
 		Lang:          s.printer(c).Lang(),

@@ -99,11 +99,31 @@ type InboxSettings struct {
 	// the setting existed). Which languages exist is the i18n package's
 	// business; the desk checks the value, the domain only its shape.
 	Language string
+	// ReplyFrom is the address the sidebar's Reply drafts come from:
+	// ReplyFromShared (the inbox's address, when the member may send as
+	// it) or ReplyFromOwn. "" is the member's own address: inboxes stored
+	// before the setting existed replied from it.
+	ReplyFrom ReplyFrom
 }
+
+// ReplyFrom says which address replies of an inbox come from.
+type ReplyFrom string
+
+// The addresses replies can come from.
+const (
+	// ReplyFromShared: the inbox's shared address, for members whose
+	// Gmail has it as a send-as alias; the others reply from their own.
+	ReplyFromShared ReplyFrom = "shared"
+	// ReplyFromOwn: the member's own address.
+	ReplyFromOwn ReplyFrom = "own"
+)
+
+// Shared reports whether replies should come from the shared address.
+func (r ReplyFrom) Shared() bool { return r == ReplyFromShared }
 
 // DefaultInboxSettings are the settings of a new inbox.
 func DefaultInboxSettings() InboxSettings {
-	return InboxSettings{ReplyStatus: StatusPending, LabelPrefix: "Postfach"}
+	return InboxSettings{ReplyStatus: StatusPending, LabelPrefix: "Postfach", ReplyFrom: ReplyFromShared}
 }
 
 // Member returns the member with the given address.
@@ -152,6 +172,9 @@ func (ib Inbox) Validate() error {
 	}
 	if l := ib.Settings.Language; l != "" && !validLanguage(l) {
 		return invalidf("inbox language %q is not a language code", l)
+	}
+	if r := ib.Settings.ReplyFrom; r != "" && r != ReplyFromShared && r != ReplyFromOwn {
+		return invalidf("inbox reply address %q is unknown", r)
 	}
 	seen := map[string]bool{}
 	for _, m := range ib.Members {

@@ -70,9 +70,9 @@ func (s *Store) CreateInbox(ctx context.Context, ib inbox.Inbox) error {
 		}
 		_, err = tx.ExecContext(ctx,
 			`INSERT INTO inboxes (`+inboxColumns+`)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			ib.TenantID, ib.ID, ib.Address, ib.Name, members,
-			string(ib.Settings.ReplyStatus), ib.Settings.LabelPrefix, millis(ib.CreatedAt), ib.Settings.Language)
+			string(ib.Settings.ReplyStatus), ib.Settings.LabelPrefix, millis(ib.CreatedAt), ib.Settings.Language, string(ib.Settings.ReplyFrom))
 		if isKeyTaken(err) {
 			return fmt.Errorf("address %s is taken: %w", ib.Address, inbox.ErrAlreadyExists)
 		}
@@ -84,14 +84,14 @@ func (s *Store) CreateInbox(ctx context.Context, ib inbox.Inbox) error {
 	return nil
 }
 
-const inboxColumns = `tenant_id, id, address, name, members, reply_status, label_prefix, created_at, language`
+const inboxColumns = `tenant_id, id, address, name, members, reply_status, label_prefix, created_at, language, reply_from`
 
 func scanInbox(row scanner) (inbox.Inbox, error) {
 	var ib inbox.Inbox
 	var members string
 	var created int64
 	if err := row.Scan(&ib.TenantID, &ib.ID, &ib.Address, &ib.Name, &members,
-		&ib.Settings.ReplyStatus, &ib.Settings.LabelPrefix, &created, &ib.Settings.Language); err != nil {
+		&ib.Settings.ReplyStatus, &ib.Settings.LabelPrefix, &created, &ib.Settings.Language, &ib.Settings.ReplyFrom); err != nil {
 		return inbox.Inbox{}, err
 	}
 	ms, err := decodeMembers(members)
@@ -168,9 +168,9 @@ func (s *Store) UpdateInbox(ctx context.Context, tenantID, inboxID string, fn fu
 				return err
 			}
 			_, err = tx.ExecContext(ctx,
-				`UPDATE inboxes SET name = ?, members = ?, reply_status = ?, label_prefix = ?, created_at = ?, language = ?
+				`UPDATE inboxes SET name = ?, members = ?, reply_status = ?, label_prefix = ?, created_at = ?, language = ?, reply_from = ?
 				 WHERE tenant_id = ? AND id = ?`,
-				ib.Name, members, string(ib.Settings.ReplyStatus), ib.Settings.LabelPrefix, millis(ib.CreatedAt), ib.Settings.Language,
+				ib.Name, members, string(ib.Settings.ReplyStatus), ib.Settings.LabelPrefix, millis(ib.CreatedAt), ib.Settings.Language, string(ib.Settings.ReplyFrom),
 				tenantID, inboxID)
 			return err
 		})

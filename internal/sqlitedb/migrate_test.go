@@ -62,7 +62,9 @@ func TestMigrate0002(t *testing.T) {
 	if err != nil {
 		t.Fatalf("GetInbox: %v", err)
 	}
-	if diff := cmp.Diff(inbox.DefaultInboxSettings(), ib.Settings); diff != "" {
+	old := inbox.DefaultInboxSettings()
+	old.ReplyFrom = "" // 0010: inboxes stored before it reply from the member's own address
+	if diff := cmp.Diff(old, ib.Settings); diff != "" {
 		t.Errorf("settings of an inbox of schema 1 (-want +got):\n%s", diff)
 	}
 	c, err := s.GetConversation(ctx, "acme.example", convID)

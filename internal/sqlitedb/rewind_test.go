@@ -8,11 +8,12 @@ import (
 // can rewind a database to an older schema and watch the migrations run
 // again. TestUndoCoversEveryMigration keeps it complete.
 var undo = map[int][]string{
-	5: {`DROP TABLE inbox_counts`},
-	6: {`ALTER TABLE inboxes DROP COLUMN language`},
-	7: {`DROP TABLE user_prefs`},
-	8: {`DROP TABLE presence`},
-	9: {`DROP TABLE templates`},
+	5:  {`DROP TABLE inbox_counts`},
+	6:  {`ALTER TABLE inboxes DROP COLUMN language`},
+	7:  {`DROP TABLE user_prefs`},
+	8:  {`DROP TABLE presence`},
+	9:  {`DROP TABLE templates`},
+	10: {`ALTER TABLE inboxes DROP COLUMN reply_from`},
 }
 
 // rewind takes s back to schema version to: every migration after it is

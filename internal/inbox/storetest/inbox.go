@@ -172,6 +172,7 @@ func testInboxInvalid(t *testing.T, h Harness) {
 		{"UnknownReplyStatus", func(ib *inbox.Inbox) { ib.Settings.ReplyStatus = "snoozed" }},
 		{"LabelPrefixWithSlash", func(ib *inbox.Inbox) { ib.Settings.LabelPrefix = "Post/fach" }},
 		{"LanguageNotACode", func(ib *inbox.Inbox) { ib.Settings.Language = "Deutsch" }},
+		{"UnknownReplyFrom", func(ib *inbox.Inbox) { ib.Settings.ReplyFrom = "group" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ib := newInbox(domainA, "support", "Support")
@@ -269,7 +270,7 @@ func testInboxUpdate(t *testing.T, h Harness) {
 		{Email: alice, Role: inbox.RoleAgent},
 		{Email: "dave@" + domainA, Name: "Dave", Role: inbox.RoleAgent},
 	}
-	want.Settings = inbox.InboxSettings{ReplyStatus: inbox.StatusClosed, LabelPrefix: "Care", Language: "de"}
+	want.Settings = inbox.InboxSettings{ReplyStatus: inbox.StatusClosed, LabelPrefix: "Care", Language: "de", ReplyFrom: inbox.ReplyFromOwn}
 	got, err := f.s.UpdateInbox(t.Context(), domainA, stored.ID, func(ib *inbox.Inbox) error {
 		if diff := cmp.Diff(stored, *ib, cmpOpts); diff != "" {
 			return fmt.Errorf("fn was given another inbox than the stored one (-stored +given):\n%s", diff)
