@@ -358,32 +358,41 @@ func (k listCursor) after(m *message) bool {
 	return d < k.date || d == k.date && m.id < k.id
 }
 
-func (s *Server) handleListMessages(c *call) error {
-	maxResults := defaultMaxResults
+// listParams reads the paging parameters messages.list and drafts.list
+// share: maxResults (default 100, at most 500), includeSpamTrash and
+// pageToken.
+func listParams(c *call) (maxResults int, includeSpamTrash bool, cursor *listCursor, err error) {
+	maxResults = defaultMaxResults
 	if v := c.query.Get("maxResults"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			return errInvalid("Invalid value for maxResults: %s", v)
+			return 0, false, nil, errInvalid("Invalid value for maxResults: %s", v)
 		}
 		if n > 0 {
 			maxResults = min(n, maxMaxResults)
 		}
 	}
-	includeSpamTrash := false
 	if v := c.query.Get("includeSpamTrash"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return errInvalid("Invalid value for includeSpamTrash: %s", v)
+			return 0, false, nil, errInvalid("Invalid value for includeSpamTrash: %s", v)
 		}
 		includeSpamTrash = b
 	}
-	var cursor *listCursor
 	if tok := c.query.Get("pageToken"); tok != "" {
 		k, ok := parseCursor(tok)
 		if !ok {
-			return errInvalid("Invalid pageToken")
+			return 0, false, nil, errInvalid("Invalid pageToken")
 		}
 		cursor = &k
+	}
+	return maxResults, includeSpamTrash, cursor, nil
+}
+
+func (s *Server) handleListMessages(c *call) error {
+	maxResults, includeSpamTrash, cursor, err := listParams(c)
+	if err != nil {
+		return err
 	}
 	labelIDs := c.query["labelIds"]
 

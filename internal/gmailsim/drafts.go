@@ -383,31 +383,9 @@ func (s *Server) handleDeleteDraft(c *call, id string) error {
 // as documented; q filters on the drafts' messages, includeSpamTrash,
 // maxResults (default 100, at most 500) and pageToken as in messages.list.
 func (s *Server) handleListDrafts(c *call) error {
-	maxResults := defaultMaxResults
-	if v := c.query.Get("maxResults"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return errInvalid("Invalid value for maxResults: %s", v)
-		}
-		if n > 0 {
-			maxResults = min(n, maxMaxResults)
-		}
-	}
-	includeSpamTrash := false
-	if v := c.query.Get("includeSpamTrash"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return errInvalid("Invalid value for includeSpamTrash: %s", v)
-		}
-		includeSpamTrash = b
-	}
-	var cursor *listCursor
-	if tok := c.query.Get("pageToken"); tok != "" {
-		k, ok := parseCursor(tok)
-		if !ok {
-			return errInvalid("Invalid pageToken")
-		}
-		cursor = &k
+	maxResults, includeSpamTrash, cursor, err := listParams(c)
+	if err != nil {
+		return err
 	}
 
 	s.mu.RLock()
