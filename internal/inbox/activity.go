@@ -19,6 +19,10 @@ const (
 	ActTagged     ActivityKind = "tagged"     // To = the tag
 	ActUntagged   ActivityKind = "untagged"   // From = the tag
 	ActNoted      ActivityKind = "noted"      // To = the note id
+	// ActNoteEdited: To = the note id, From = its text before the edit.
+	ActNoteEdited ActivityKind = "note_edited"
+	// ActNoteDeleted: To = the note id, From = the text it had.
+	ActNoteDeleted ActivityKind = "note_deleted"
 )
 
 // Activity is one entry of a conversation's append-only log: who did what,

@@ -296,42 +296,6 @@ func (c Conversation) Validate() error {
 	return nil
 }
 
-// Note is an internal comment on a conversation, visible to the inbox's team
-// only, never to the customer.
-type Note struct {
-	TenantID       string
-	ConversationID string
-	ID             string
-	Author         string
-	Body           string
-	CreatedAt      time.Time
-}
-
-// MaxNoteLength is the longest note body, in characters.
-const MaxNoteLength = 2000
-
-// NewNote validates and builds a note.
-func NewNote(c Conversation, author, body string, now time.Time) (Note, error) {
-	body = strings.TrimSpace(body)
-	if body == "" {
-		return Note{}, Refusal("refusal.note_empty")
-	}
-	if !utf8.ValidString(body) {
-		return Note{}, Refusal("refusal.note_not_text")
-	}
-	if n := utf8.RuneCountInString(body); n > MaxNoteLength {
-		return Note{}, Refusal("refusal.note_too_long", "N", n, "Max", MaxNoteLength)
-	}
-	return Note{
-		TenantID:       c.TenantID,
-		ConversationID: c.ID,
-		ID:             NewID(now),
-		Author:         author,
-		Body:           body,
-		CreatedAt:      now,
-	}, nil
-}
-
 // NormalizeEmail lower-cases an address and strips a display name; it returns
 // "" for text that is not an address.
 func NormalizeEmail(s string) string {

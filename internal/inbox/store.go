@@ -137,10 +137,41 @@ type Store interface {
 	// correction could not be committed (then nothing was corrected).
 	ReconcileCounts(ctx context.Context, tenantID, inboxID string) (CountsRepair, error)
 
-	// AddNote stores a note and its activity entry atomically. It does not
-	// change the conversation's version: notes never collide. Returns
-	// ErrNotFound if the conversation does not exist.
+	// AddNote stores a note, its activity entry and a Mention
+	// (NewMention) for every address in n.Mentions, atomically. It does
+	// not change the conversation's version: notes never collide. Returns
+	// ErrNotFound if the conversation does not exist, ErrInvalid if n
+	// does not validate (Note.Validate) or ev is incomplete,
+	// ErrAlreadyExists if the note id is taken.
 	AddNote(ctx context.Context, n Note, ev Activity) error
+	// GetNote returns one note of a conversation, or ErrNotFound.
+	GetNote(ctx context.Context, tenantID, conversationID, noteID string) (Note, error)
+	// UpdateNote applies fn to the stored note and writes the result
+	// together with the activity entry fn returns, atomically; fn may run
+	// more than once and its error is returned as is (nothing written).
+	// Every address the result adds to Mentions gets a Mention, as in
+	// AddNote. ListNotes, RecentHistory and GetConversationHistory show
+	// the new text at once. Returns ErrNotFound if the note does not
+	// exist, ErrInvalid if fn changed its keys, author or creation time,
+	// took an address out of Mentions, or the result does not validate.
+	UpdateNote(ctx context.Context, tenantID, conversationID, noteID string, fn func(*Note) (Activity, error)) (Note, error)
+	// DeleteNote removes a note and its Mentions and appends the activity
+	// entry fn returns (fn sees the stored note), atomically; fn may run
+	// more than once and its error is returned as is (nothing written).
+	// ListNotes, RecentHistory and GetConversationHistory stop showing the
+	// note at once, showing an older one in its place if there is one.
+	// Returns ErrNotFound if the note does not exist.
+	DeleteNote(ctx context.Context, tenantID, conversationID, noteID string, fn func(Note) (Activity, error)) error
+	// ListMentions returns up to limit (≤ 0: 20, capped at 100) mentions
+	// of recipient in the tenant, newest At first (ties by note id,
+	// descending); with unreadOnly, only those not read. Its cost grows
+	// with the mentions returned, not with those stored.
+	ListMentions(ctx context.Context, tenantID, recipient string, unreadOnly bool, limit int) ([]Mention, error)
+	// MarkMentionsRead sets ReadAt to at on recipient's unread mentions
+	// among noteIDs and returns how many it changed; ids without a
+	// mention, or already read, are skipped. Returns ErrInvalid for more
+	// than 100 ids.
+	MarkMentionsRead(ctx context.Context, tenantID, recipient string, noteIDs []string, at time.Time) (int, error)
 	// ListNotes returns up to limit notes of a conversation, newest first.
 	ListNotes(ctx context.Context, tenantID, conversationID string, limit int) ([]Note, error)
 	// ListActivity returns up to limit activity entries, newest first (by

@@ -1,0 +1,117 @@
+package inbox
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestMentions(t *testing.T) {
+	t.Parallel()
+	team := Inbox{TenantID: "example.com", ID: "support", Name: "Support", Members: []Member{
+		{Email: "alice@example.com", Name: "Alice", Role: RoleAdmin},
+		{Email: "bob@example.com", Role: RoleAgent},
+		{Email: "carol@example.com", Name: "Carol Jones", Role: RoleAgent},
+		{Email: "bob@example.org", Role: RoleAgent},
+	}}
+	tests := []struct {
+		name, body string
+		picked     []string
+		want       []string
+		refusal    string // message id of the refusal, "" for none
+	}{
+		{"none", "Called the customer.", nil, nil, ""},
+		{"local part", "@alice please check", nil, []string{"alice@example.com"}, ""},
+		{"display name, case and punctuation", "Thanks @ALICE. And (@alice), again", nil, []string{"alice@example.com"}, ""},
+		{"full address", "cc @carol@example.com!", nil, []string{"carol@example.com"}, ""},
+		{"address in text is no mention", "customer wrote from jane@example.com", nil, nil, ""},
+		{"author is dropped", "note to self @dave.", nil, nil, "refusal.mention_not_member"},
+		{"self", "reminder for @me", nil, nil, "refusal.mention_not_member"},
+		{"author mentions self", "@bob@example.com check later", nil, nil, ""},
+		{"picked", "see above", []string{"Carol@Example.com"}, []string{"carol@example.com"}, ""},
+		{"picked non-member", "see above", []string{"dave@example.com"}, nil, "refusal.mention_not_member"},
+		{"non-member address", "@dave@example.com", nil, nil, "refusal.mention_not_member"},
+		{"ambiguous", "@bob", nil, nil, "refusal.mention_ambiguous"},
+		{"disambiguated", "@bob@example.org", nil, []string{"bob@example.org"}, ""},
+		{"lone at", "meet @ 5pm", nil, nil, ""},
+		{"both ways once", "@alice", []string{"alice@example.com", "carol@example.com"}, []string{"alice@example.com", "carol@example.com"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := team.Mentions("bob@example.com", tt.body, tt.picked)
+			if tt.refusal != "" {
+				if r, ok := RefusalOf(err); !ok || r.ID != tt.refusal || !errors.Is(err, ErrInvalid) {
+					t.Fatalf("Mentions(%q) = %v, %v; want refusal %s", tt.body, got, err, tt.refusal)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(got, tt.want) {
+				t.Fatalf("Mentions(%q) = %v, %v; want %v", tt.body, got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestNoteEditDelete(t *testing.T) {
+	t.Parallel()
+	c, _, err := NewConversation(ib, "<m1@x>", "Hello", "c@x.com", "", t0, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := NewNote(c, "bob@example.com", "first", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Mentions = []string{"alice@example.com"}
+	if _, err := n.Edit("alice@example.com", "hijack", nil, t0); !errors.Is(err, ErrInvalid) {
+		t.Errorf("edit by another member: %v, want a refusal", err)
+	}
+	if _, err := n.Edit("bob@example.com", " first ", nil, t0); !errors.Is(err, ErrUnchanged) {
+		t.Errorf("edit to the same text: %v, want ErrUnchanged", err)
+	}
+	if _, err := n.Edit("bob@example.com", "  ", nil, t0); !errors.Is(err, ErrInvalid) {
+		t.Errorf("edit to blank: %v, want a refusal", err)
+	}
+	t1 := t0.Add(time.Minute)
+	ev, err := n.Edit("bob@example.com", "second", []string{"carol@example.com"}, t1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Kind != ActNoteEdited || ev.From != "first" || ev.To != n.ID || ev.Version != 0 || ev.ValidateFor(c.TenantID, c.ID) != nil {
+		t.Errorf("edit entry = %+v", ev)
+	}
+	if n.Body != "second" || !n.EditedAt.Equal(t1) || !slices.Equal(n.Mentions, []string{"alice@example.com", "carol@example.com"}) {
+		t.Errorf("edited note = %+v", n)
+	}
+	if err := n.Validate(); err != nil {
+		t.Errorf("Validate: %v", err)
+	}
+	if _, err := n.Delete("carol@example.com", t1); !errors.Is(err, ErrInvalid) {
+		t.Errorf("delete by another member: %v, want a refusal", err)
+	}
+	ev, err = n.Delete("bob@example.com", t1)
+	if err != nil || ev.Kind != ActNoteDeleted || ev.From != "second" || ev.To != n.ID {
+		t.Errorf("delete = %+v, %v", ev, err)
+	}
+	m := NewMention(c, n, "carol@example.com")
+	if m.InboxID != "support" || m.Subject != "Hello" || m.Excerpt != "second" || !m.At.Equal(t1) || !m.Unread() {
+		t.Errorf("mention = %+v", m)
+	}
+}
+
+func TestExcerpt(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"short":                "short",
+		"two\n lines":          "two lines",
+		"exactly ten":          "exactly t…",
+		"äöüäöüäöüä":           "äöüäöüäöüä",
+		"äöüäöüäöüäß and more": "äöüäöüäöü…",
+	} {
+		if got := Excerpt(in, 10); got != want {
+			t.Errorf("Excerpt(%q, 10) = %q, want %q", in, got, want)
+		}
+	}
+}
