@@ -115,6 +115,31 @@ func (s *countingStore) AddNote(ctx context.Context, n inbox.Note, ev inbox.Acti
 	return s.Store.AddNote(ctx, n, ev)
 }
 
+func (s *countingStore) GetNote(ctx context.Context, tenantID, conversationID, noteID string) (inbox.Note, error) {
+	s.reads.Add(1)
+	return s.Store.GetNote(ctx, tenantID, conversationID, noteID)
+}
+
+func (s *countingStore) UpdateNote(ctx context.Context, tenantID, conversationID, noteID string, fn func(*inbox.Note) (inbox.Activity, error)) (inbox.Note, error) {
+	s.writes.Add(1)
+	return s.Store.UpdateNote(ctx, tenantID, conversationID, noteID, fn)
+}
+
+func (s *countingStore) DeleteNote(ctx context.Context, tenantID, conversationID, noteID string, fn func(inbox.Note) (inbox.Activity, error)) error {
+	s.writes.Add(1)
+	return s.Store.DeleteNote(ctx, tenantID, conversationID, noteID, fn)
+}
+
+func (s *countingStore) ListMentions(ctx context.Context, tenantID, recipient string, unreadOnly bool, limit int) ([]inbox.Mention, error) {
+	s.reads.Add(1)
+	return s.Store.ListMentions(ctx, tenantID, recipient, unreadOnly, limit)
+}
+
+func (s *countingStore) MarkMentionsRead(ctx context.Context, tenantID, recipient string, noteIDs []string, at time.Time) (int, error) {
+	s.writes.Add(1)
+	return s.Store.MarkMentionsRead(ctx, tenantID, recipient, noteIDs, at)
+}
+
 func (s *countingStore) ListNotes(ctx context.Context, tenantID, conversationID string, limit int) ([]inbox.Note, error) {
 	s.reads.Add(1)
 	return s.Store.ListNotes(ctx, tenantID, conversationID, limit)

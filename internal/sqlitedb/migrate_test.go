@@ -205,7 +205,7 @@ func TestMigrate0003(t *testing.T) {
 	if _, err := s.GetConversation(ctx, "acme.example", convID); err != nil {
 		t.Errorf("GetConversation after DeleteInbox: %v", err)
 	}
-	_, err = s.write.ExecContext(ctx, `INSERT INTO notes VALUES ('acme.example', 'no-such-conversation', 'n2', '', 'x', 0)`)
+	_, err = s.write.ExecContext(ctx, `INSERT INTO notes (tenant_id, conversation_id, id, author, body, created_at) VALUES ('acme.example', 'no-such-conversation', 'n2', '', 'x', 0)`)
 	if !isForeignKey(err) {
 		t.Errorf("a note of no conversation after migrating: got %v, want a foreign key violation", err)
 	}

@@ -14,6 +14,7 @@ var undo = map[int][]string{
 	8:  {`DROP TABLE presence`},
 	9:  {`DROP TABLE templates`},
 	10: {`ALTER TABLE inboxes DROP COLUMN reply_from`},
+	11: {`DROP TABLE mentions`, `ALTER TABLE notes DROP COLUMN mentions`, `ALTER TABLE notes DROP COLUMN edited_at`},
 }
 
 // rewind takes s back to schema version to: every migration after it is
