@@ -17,9 +17,11 @@ import (
 	"golang.org/x/oauth2/google"
 
 	"github.com/postfach/postfach/addon"
+	"github.com/postfach/postfach/internal/cards"
 	"github.com/postfach/postfach/internal/desk"
 	"github.com/postfach/postfach/internal/gmailclient"
 	"github.com/postfach/postfach/internal/httpapi"
+	"github.com/postfach/postfach/internal/i18n"
 	"github.com/postfach/postfach/internal/inbox"
 	"github.com/postfach/postfach/internal/mailboxauth"
 	"github.com/postfach/postfach/internal/syncer"
@@ -130,6 +132,10 @@ func newApp(ctx context.Context, cfg config, l net.Listener, log *slog.Logger) (
 		// Reply checks the user's send-as aliases with the sync's access
 		// to their mailbox (scope gmail.modify), sharing its quota.
 		deskOpts.SendAs = dialer
+		// A note's mentions are mailed from the inbox's (or the author's)
+		// mailbox with the same access: gmail.modify may send.
+		deskOpts.Mailer = dialer
+		deskOpts.MentionMail = mentionMail
 		a.Syncer = syncer.New(syncer.Options{
 			Store:        a.Store,
 			Gmail:        dialer,
@@ -332,4 +338,11 @@ func newMailboxAccess(store inbox.Store, cfg config, log *slog.Logger) (mailboxA
 	}
 	a.provider = p
 	return a, nil
+}
+
+// mentionMail words the mail of a mention in lang (a BCP 47 base; "" or
+// an unknown one is English), with the cards' catalogs and links. The
+// recipient's time zone is unknown, so the mail names no time.
+func mentionMail(lang string, n desk.MentionNotice) (subject, text string) {
+	return cards.Builder{}.For(i18n.NewPrinter(i18n.Match(lang), time.UTC)).MentionMail(n)
 }

@@ -401,3 +401,78 @@ func TestPlaygroundClaims(t *testing.T) {
 		t.Errorf("page errors: %q", errs)
 	}
 }
+
+// TestPlaygroundNotes works internal notes in a real browser: bob mentions
+// carol, edits and deletes his note; carol finds the mention on her
+// homepage and the mail in her mailbox; a non-member is refused.
+func TestPlaygroundNotes(t *testing.T) {
+	b := browsertest.New(t)
+	h := startHarness(t)
+	p := newPG(t, b)
+	const subject = "Refund for order #4411"
+	openRefund := func() {
+		p.t.Helper()
+		p.WaitText("#pg-list", subject)
+		p.Click("#pg-list", subject)
+		p.WaitText("#pg-side-body", "Internal notes")
+	}
+
+	p.Do("open the playground", chromedp.Navigate(h.app.BaseURL+"/?user=bob@example.com"))
+	p.WaitText("#pg-user-email", "bob@example.com")
+	openRefund()
+
+	// A mention of someone outside Support is refused and keeps the text.
+	p.Type("#pg-side-body", "note", "@dave can you help?")
+	p.Click("#pg-side-body", "Add note")
+	p.WaitText("#pg-toast", "@dave is not a member of Support")
+
+	// Bob mentions carol.
+	p.JS(`(() => { document.querySelector('#pg-side-body [name=note]').value = ''; })()`, nil)
+	note := "@carol please call Dana back about the refund."
+	p.Type("#pg-side-body", "note", note)
+	p.Click("#pg-side-body", "Add note")
+	p.WaitText("#pg-toast", "Carol was notified")
+	p.WaitText("#pg-side-body", "Notified: Carol")
+
+	// He corrects it on the note's card; the conversation card shows the
+	// new text, edited.
+	p.Click("#pg-side-body", note)
+	p.WaitText("#pg-side-body", "Save")
+	p.JS(`(() => { document.querySelector('#pg-side-body [name=note_edit]').value = ''; })()`, nil)
+	edited := "@carol please call Dana back today."
+	p.Type("#pg-side-body", "note_edit", edited)
+	p.Click("#pg-side-body", "Save")
+	p.WaitText("#pg-toast", "Note saved")
+	p.WaitText("#pg-side-body", edited)
+	p.WaitText("#pg-side-body", "edited")
+
+	// Carol: the mention on her homepage (as it was when she was named),
+	// the mail in her mailbox.
+	p.switchUser("carol@example.com")
+	p.WaitText("#pg-side-body", "Mentions")
+	p.WaitText("#pg-side-body", note)
+	p.WaitText("#pg-list", "Bob mentioned you: "+subject)
+	p.screenshot("mentions")
+	p.Click("#pg-side-body", note)
+	p.WaitText("#pg-side-body", "Assign to me")
+	p.WaitText("#pg-side-body", "Notified: Carol")
+
+	// Her view of bob's note offers no edit.
+	p.Click("#pg-side-body", edited)
+	p.WaitText("#pg-side-body", "Earlier versions")
+	p.WaitText("#pg-side-body", note)
+	var canEdit bool
+	p.JS(`!!document.querySelector('#pg-side-body [name=note_edit]')`, &canEdit)
+	if canEdit {
+		t.Error("carol's card of bob's note has an edit field")
+	}
+
+	// Bob deletes it.
+	p.switchUser("bob@example.com")
+	openRefund()
+	p.Click("#pg-side-body", edited)
+	p.WaitText("#pg-side-body", "Delete")
+	p.Click("#pg-side-body", "Delete")
+	p.WaitText("#pg-toast", "Note deleted")
+	p.WaitText("#pg-side-body", "Bob deleted a note")
+}

@@ -236,6 +236,10 @@ func (b Builder) Describe(a inbox.Activity, names func(string) string) string {
 		return b.t("activity.untagged", "Actor", actor, "Tag", a.From)
 	case inbox.ActNoted:
 		return b.t("activity.noted", "Actor", actor)
+	case inbox.ActNoteEdited:
+		return b.t("notes.activity.edited", "Actor", actor)
+	case inbox.ActNoteDeleted:
+		return b.t("notes.activity.deleted", "Actor", actor)
 	case inbox.ActReopened:
 		return b.t("activity.reopened")
 	case inbox.ActReplyTakenOver:

@@ -46,7 +46,11 @@ func view() desk.View {
 	c := conv()
 	return desk.View{
 		Inbox: ib, Me: ib.Members[2], Conversation: c, Now: now,
-		Notes: []inbox.Note{{Author: "bob@example.com", Body: "Asked <eng> about it", CreatedAt: now.Add(-3 * time.Minute)}},
+		Notes: []inbox.Note{
+			{TenantID: "example.com", ConversationID: c.ID, ID: "n2", Author: "carol@example.com", Body: "@bob can you check the invoice?",
+				Mentions: []string{"bob@example.com"}, CreatedAt: now.Add(-2 * time.Minute), EditedAt: now.Add(-time.Minute)},
+			{TenantID: "example.com", ConversationID: c.ID, ID: "n1", Author: "bob@example.com", Body: "Asked <eng> about it", CreatedAt: now.Add(-3 * time.Minute)},
+		},
 		Activity: []inbox.Activity{
 			{Actor: "bob@example.com", Kind: inbox.ActAssigned, To: "bob@example.com", At: now.Add(-20 * time.Second), Version: 4},
 			{Kind: inbox.ActCreated, At: now.Add(-time.Hour), Version: 1},
@@ -81,6 +85,22 @@ func screens() map[string]*cardpb.Card {
 		Inboxes:   []inbox.Inbox{ib},
 		Mailboxes: append(adminHome.Problems, inbox.Mailbox{Address: "carol@example.com"}, inbox.Mailbox{Address: "x@example.com", LastError: "watch: googleapi: Error 403", Problem: inbox.ProblemWatchRefused})}
 	c0 := conv()
+	note := view().Notes[0]
+	noteView := desk.NoteView{Inbox: ib, Me: ib.Members[2], Conversation: c0, Note: note, Now: now, History: []inbox.Activity{
+		{Actor: "carol@example.com", Kind: inbox.ActNoteEdited, From: "@bob can you <check> it?", To: "n2", At: note.EditedAt},
+		{Actor: "carol@example.com", Kind: inbox.ActNoted, To: "n2", At: note.CreatedAt},
+	}}
+	othersNote := noteView
+	othersNote.Me = ib.Members[1]
+	mentions := desk.MentionList{Inboxes: map[string]inbox.Inbox{"support": ib}, Now: now, More: true, Mentions: []inbox.Mention{
+		{TenantID: "example.com", Recipient: "carol@example.com", NoteID: "n3", ConversationID: "c0123", InboxID: "support", Author: "bob@example.com",
+			Subject: c0.Subject, Excerpt: "@carol <please> call her back", At: now.Add(-5 * time.Minute)},
+		{TenantID: "example.com", Recipient: "carol@example.com", NoteID: "n1", ConversationID: "c0123", InboxID: "support", Author: "alice@example.com",
+			Subject: "", Excerpt: "thanks @carol", At: now.Add(-48 * time.Hour), ReadAt: now.Add(-47 * time.Hour)},
+	}}
+	homeMentions := home
+	homeMentions.Mentions = mentions
+	homeMentions.Mentions.Mentions = mentions.Mentions[:1]
 	custom := ib
 	custom.Settings = inbox.InboxSettings{LabelPrefix: "Team", ReplyStatus: "", Language: "de"}
 	return map[string]*cardpb.Card{
@@ -103,6 +123,11 @@ func screens() map[string]*cardpb.Card {
 		"conversation_unassigned": b.Conversation(unassigned),
 		"conversation_collision":  b.Conversation(collided),
 		"not_in_inbox":            b.NotInInbox("Lunch on Friday?"),
+		"note_author":             b.Note(noteView),
+		"note_other":              b.Note(othersNote),
+		"mentions":                b.Mentions(mentions),
+		"mentions_empty":          b.Mentions(desk.MentionList{Now: now}),
+		"home_mentions":           b.Home(homeMentions),
 		"not_installed":           b.NotInstalled("example.com"),
 		"not_workspace":           b.NotInstalled(""),
 		"error":                   b.Error("No access", "This conversation is not in any of your shared inboxes."),

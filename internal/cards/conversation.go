@@ -106,7 +106,7 @@ func (b Builder) Conversation(v desk.View) *cardpb.Card {
 	// Notes.
 	var noteWidgets []*cardpb.Widget
 	for _, n := range v.Notes {
-		noteWidgets = append(noteWidgets, decorated(esc(v.Inbox.DisplayName(n.Author))+" · "+b.ago(v.Now, n.CreatedAt), esc(n.Body), "", nil))
+		noteWidgets = append(noteWidgets, b.noteWidget(v, n))
 	}
 	noteWidgets = append(noteWidgets,
 		&cardpb.Widget{Data: &cardpb.Widget_TextInput{TextInput: &cardpb.TextInput{

@@ -43,6 +43,7 @@ func (b Builder) Home(h desk.Home) *cardpb.Card {
 		ws = append(ws, buttons(button(b.t("status.closed"), b.action(ParamOp, OpList, ParamInbox, s.Inbox.ID, ParamFilter, string(desk.FilterClosed)))))
 		c.Sections = append(c.Sections, section(esc(s.Inbox.Name)+" · "+esc(s.Inbox.Address), ws...))
 	}
+	c.Sections = append(c.Sections, b.mentionsSection(h.Mentions))
 	footer := []*cardpb.Button{button(b.t("button.refresh"), b.action(ParamOp, OpHome))}
 	if mb := b.mailboxButton(h); mb != nil {
 		footer = append(footer, mb)

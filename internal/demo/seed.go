@@ -137,6 +137,9 @@ func seedThread(ctx context.Context, s inbox.Store, t Thread, now time.Time) err
 		if err != nil {
 			return err
 		}
+		if note.Mentions, err = ib.Mentions(n.By, n.Body); err != nil {
+			return err
+		}
 		if err := s.AddNote(ctx, note, c.NoteActivity(note)); err != nil {
 			return err
 		}

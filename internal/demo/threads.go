@@ -48,7 +48,7 @@ var Threads = []Thread{
 	{Inbox: "support", Slug: "api-429", Subject: "API returns 429 at 10 requests/min", From: "DevOps <devops@quantforge.example>",
 		Mails:    []Mail{{Ago: 8 * time.Hour, Body: "Our integration gets HTTP 429 although we stay far below the documented limit."}},
 		Assignee: carol, Status: inbox.StatusOpen, Tags: []string{"api", "vip"},
-		Notes: []Note{{By: carol, Body: "Enterprise plan — limits should be 600/min. Checking their key's tier."}, {By: alice, Body: "Please keep me posted, they renew next month."}}},
+		Notes: []Note{{By: carol, Body: "Enterprise plan — limits should be 600/min. Checking their key's tier."}, {By: alice, Body: "@carol please keep me posted, they renew next month."}}},
 	{Inbox: "support", Slug: "cancel-sub", Subject: "Please cancel my subscription", From: "Georg Huber <georg@huber-family.example>",
 		Mails: []Mail{
 			{Ago: 50 * time.Hour, Body: "Please cancel at the end of this billing period."},

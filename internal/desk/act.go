@@ -20,12 +20,18 @@ const (
 	OpTag      Op = "tag"    // Value = tag to add
 	OpUntag    Op = "untag"  // Value = tag to remove
 	OpNote     Op = "note"   // Value = note body
+	// OpEditNote replaces the text of the caller's own note (not
+	// version-checked: notes never collide). NoteID names it, Value is the
+	// new text.
+	OpEditNote Op = "note-edit"
+	// OpDeleteNote deletes the caller's own note (NoteID).
+	OpDeleteNote Op = "note-delete"
 )
 
 // ParseOp validates an action name from a card parameter.
 func ParseOp(s string) (Op, error) {
 	switch op := Op(s); op {
-	case OpAssignMe, OpAssign, OpUnassign, OpStatus, OpTag, OpUntag, OpNote:
+	case OpAssignMe, OpAssign, OpUnassign, OpStatus, OpTag, OpUntag, OpNote, OpEditNote, OpDeleteNote:
 		return op, nil
 	}
 	return "", inbox.Invalid("unknown action %q", s)
@@ -39,6 +45,7 @@ type Action struct {
 	Version int64
 	Op      Op
 	Value   string
+	NoteID  string // OpEditNote, OpDeleteNote
 }
 
 // Result is the outcome of an action: the card to show next and a short
@@ -61,8 +68,13 @@ func (s *Service) Act(ctx context.Context, u User, a Action) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if a.Op == OpNote {
+	switch a.Op {
+	case OpNote:
 		return s.note(ctx, ib, me, c, a.Value)
+	case OpEditNote:
+		return s.editNote(ctx, ib, me, c, a.NoteID, a.Value)
+	case OpDeleteNote:
+		return s.deleteNote(ctx, ib, me, c, a.NoteID)
 	}
 	if c.Version != a.Version {
 		return s.collided(ctx, ib, me, c.ID, a.Version)
@@ -139,15 +151,3 @@ func (s *Service) collided(ctx context.Context, ib inbox.Inbox, me inbox.Member,
 
 // collisionScan bounds how far back a collision explanation looks.
 const collisionScan = 20
-
-func (s *Service) note(ctx context.Context, ib inbox.Inbox, me inbox.Member, c inbox.Conversation, body string) (Result, error) {
-	n, err := inbox.NewNote(c, me.Email, body, s.now())
-	if err != nil {
-		return Result{}, err
-	}
-	if err := s.store.AddNote(ctx, n, c.NoteActivity(n)); err != nil {
-		return Result{}, fmt.Errorf("add note to %s: %w", c.ID, err)
-	}
-	v, err := s.view(ctx, ib, me, c)
-	return Result{View: v, Notice: Msg("notice.note_added"), Changed: true}, err
-}

@@ -174,6 +174,7 @@ func (s *Service) openIfMember(ctx context.Context, u User, c inbox.Conversation
 	if h != nil {
 		v := s.viewOf(ib, me, c, *h)
 		s.present(ctx, &v)
+		s.readMentions(ctx, v)
 		return Opened{View: &v, Subject: subject}, true, nil
 	}
 	v, err := s.view(ctx, ib, me, c)
@@ -259,6 +260,7 @@ func (s *Service) view(ctx context.Context, ib inbox.Inbox, me inbox.Member, c i
 	}
 	v := s.viewOf(ib, me, c, history{notes: notes, activity: acts})
 	s.present(ctx, &v)
+	s.readMentions(ctx, v)
 	return v, nil
 }
 

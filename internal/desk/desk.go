@@ -74,6 +74,9 @@ type Service struct {
 	// remembers its answers (see replyFrom).
 	sendAs        SendAsChecker
 	sendAsAnswers sendAsCache
+	// mailer sends the mail of a mention, worded by mentionMail.
+	mailer      Mailer
+	mentionMail func(lang string, n MentionNotice) (subject, text string)
 }
 
 // Options configure a Service.
@@ -94,11 +97,18 @@ type Options struct {
 	// name or options, with the inbox before and after (to rename its
 	// Gmail labels). It must not block for long.
 	OnInboxChange func(ctx context.Context, before, after inbox.Inbox)
+	// Mailer sends the mail that tells a member a note named them; nil:
+	// mentions are only listed on the homepage.
+	Mailer Mailer
+	// MentionMail words that mail in a language (a BCP 47 base, "" for
+	// the default).
+	MentionMail func(lang string, n MentionNotice) (subject, text string)
 }
 
 // New builds a Service.
 func New(o Options) *Service {
-	s := &Service{store: o.Store, reader: o.Reader, drafts: o.Drafts, now: o.Now, log: o.Logger, onChange: o.OnChange, onInbox: o.OnInboxChange, sendAs: o.SendAs}
+	s := &Service{store: o.Store, reader: o.Reader, drafts: o.Drafts, now: o.Now, log: o.Logger, onChange: o.OnChange, onInbox: o.OnInboxChange, sendAs: o.SendAs,
+		mailer: o.Mailer, mentionMail: o.MentionMail}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -149,6 +159,9 @@ type Home struct {
 	Problems []inbox.Mailbox
 	// Mailbox is the caller's own mailbox link, if Postfach has one.
 	Mailbox *inbox.Mailbox
+	// Mentions are the caller's newest unread mentions (at most
+	// HomeMentions; More when there are others).
+	Mentions MentionList
 }
 
 // InboxSummary is one inbox on the homepage.
@@ -280,6 +293,11 @@ func (s *Service) Home(ctx context.Context, u User) (Home, error) {
 			sum.Counts[f] = f.count(counts, me.Email)
 		}
 		h.Inboxes = append(h.Inboxes, sum)
+	}
+	if len(h.Inboxes) > 0 {
+		if h.Mentions, err = s.mentions(ctx, t, u, all, true, HomeMentions); err != nil {
+			return Home{}, err
+		}
 	}
 	return h, nil
 }

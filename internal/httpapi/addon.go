@@ -98,6 +98,8 @@ func (s *Server) action(c echo.Context) error {
 		return s.savePrefs(c)
 	case cards.OpReply, cards.OpTakeOver:
 		return s.reply(c, op == cards.OpTakeOver)
+	case cards.OpNoteCard, cards.OpMentions, cards.OpOpenMention, cards.OpMentionsRead:
+		return s.noteScreen(c, op)
 	case cards.OpDetail, cards.OpReload:
 		v, err := s.desk.Conversation(ctx, u, param(cards.ParamConv))
 		if err != nil {
@@ -128,7 +130,13 @@ func (s *Server) action(c echo.Context) error {
 			return err
 		}
 		b := s.cardsFor(c)
-		return update(c, b.Conversation(r.View), b.Message(r.Notice, r.View.Inbox.DisplayName))
+		resp := addon.UpdateCard(b.Conversation(r.View), b.Message(r.Notice, r.View.Inbox.DisplayName))
+		if a.Op == desk.OpEditNote || a.Op == desk.OpDeleteNote {
+			// From the note card: back to the conversation, updated.
+			nav := &resp.RenderActions.Action.Navigations
+			*nav = append([]addon.Navigation{{Pop: true}}, *nav...)
+		}
+		return reply(c, http.StatusOK, resp)
 	}
 }
 
@@ -154,6 +162,13 @@ func actionOf(ev *addon.Event) (desk.Action, error) {
 		a.Value = ev.Common.FormValue(cards.InputTag)
 	case desk.OpNote:
 		a.Value = ev.Common.FormValue(cards.InputNote)
+	case desk.OpEditNote, desk.OpDeleteNote:
+		if a.NoteID = p(cards.ParamNote); a.NoteID == "" {
+			return desk.Action{}, fmt.Errorf("action %s without a note", op)
+		}
+		if op == desk.OpEditNote {
+			a.Value = ev.Common.FormValue(cards.InputNoteEdit)
+		}
 	}
 	return a, nil
 }

@@ -131,23 +131,15 @@ const MaxMentions = 20
 
 // Mentions resolves the members a note names — "@bob" (the local part of
 // a member's address, or a one-word display name) or "@bob@acme.com" —
-// together with picked (addresses chosen in a member picker), lower case,
-// sorted and without author. Everyone named must be a member of ib: a
-// name that is not, or that fits two members, is refused with a sentence
-// that says how to write it.
-func (ib Inbox) Mentions(author, body string, picked []string) ([]string, error) {
+// lower case, sorted and without the author. Everyone named must be a
+// member of ib: a name that is not, or that fits two members, is refused
+// with a sentence that says how to write it.
+func (ib Inbox) Mentions(author, body string) ([]string, error) {
 	var out []string
 	add := func(e string) {
 		if e != NormalizeEmail(author) && !slices.Contains(out, e) {
 			out = append(out, e)
 		}
-	}
-	for _, p := range picked {
-		m, ok := ib.Member(p)
-		if !ok {
-			return nil, Refusal("refusal.mention_not_member", "Name", strings.TrimSpace(p), "Inbox", ib.Name)
-		}
-		add(m.Email)
 	}
 	for _, sub := range mentionToken.FindAllStringSubmatch(body, -1) {
 		name := strings.ToLower(strings.TrimRight(sub[1], ".-"))
@@ -172,7 +164,7 @@ func (ib Inbox) resolveMention(name string) (string, error) {
 		if m, ok := ib.Member(name); ok {
 			return m.Email, nil
 		}
-		return "", Refusal("refusal.mention_not_member", "Name", "@"+name, "Inbox", ib.Name)
+		return "", ib.notMentionable(name)
 	}
 	var found []string
 	for _, m := range ib.Members {
@@ -185,9 +177,36 @@ func (ib Inbox) resolveMention(name string) (string, error) {
 	case 1:
 		return found[0], nil
 	case 0:
-		return "", Refusal("refusal.mention_not_member", "Name", "@"+name, "Inbox", ib.Name)
+		return "", ib.notMentionable(name)
 	}
 	return "", Refusal("refusal.mention_ambiguous", "Name", "@"+name, "First", "@"+found[0], "Second", "@"+found[1])
+}
+
+// notMentionable refuses a name that is no member, listing how the
+// members are written.
+func (ib Inbox) notMentionable(name string) error {
+	var handles []string
+	for _, m := range ib.Members {
+		if len(handles) == 10 {
+			handles = append(handles, "…")
+			break
+		}
+		handles = append(handles, ib.MentionHandle(m.Email))
+	}
+	return Refusal("refusal.mention_not_member", "Name", "@"+name, "Inbox", ib.Name, "Members", strings.Join(handles, ", "))
+}
+
+// MentionHandle is how a note names a member: "@" and the local part of
+// the address, or the whole address when another member shares the local
+// part.
+func (ib Inbox) MentionHandle(email string) string {
+	local, _, _ := strings.Cut(email, "@")
+	for _, m := range ib.Members {
+		if l, _, _ := strings.Cut(m.Email, "@"); l == local && m.Email != email {
+			return "@" + email
+		}
+	}
+	return "@" + local
 }
 
 // mergeAddresses returns the sorted union of a and b.
