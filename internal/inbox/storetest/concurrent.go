@@ -33,6 +33,7 @@ func concurrentCases() []testCase {
 		{"TenantUpdatesAllApplied", testConcurrentTenantUpdatesAllApplied},
 		{"InboxUpdatesAllApplied", testConcurrentInboxUpdatesAllApplied},
 		{"RecentNotesAllKept", testConcurrentRecentNotesAllKept},
+		{"NoteEditWithNotes", testConcurrentNoteEditWithNotes},
 		{"ContendedSavedOrUnavailable", testConcurrentContendedSavedOrUnavailable},
 	}
 }
@@ -371,6 +372,70 @@ func testConcurrentRecentNotesAllKept(t *testing.T, h Harness) {
 	}
 	wantRecent(t, f.s, domainA, c.ID)
 	wantCounts(t, f.s, domainA, "support")
+}
+
+// testConcurrentNoteEditWithNotes: an edit of a note racing notes added to
+// the same conversation loses nothing: every note is stored, the edit's
+// text is what ListNotes and RecentHistory show, and every entry is
+// logged. (An adapter that keeps a copy of the newest notes rewrites it
+// for the edit and for each note.)
+func testConcurrentNoteEditWithNotes(t *testing.T, h Harness) {
+	f := newFixture(t, h)
+	c, _ := mustCreateConversation(t, f.s, f.ib, root(1), t0)
+	// The edited note is the newest, so that it is in the recent window
+	// however many notes race it.
+	edited, _ := mustAddNoteMentioning(t, f.s, c, alice, "@bob first", t0.Add(time.Hour), bob)
+	notes := make([]inbox.Note, writers)
+	for i := 1; i < writers; i++ {
+		n, err := inbox.NewNote(c, bob, fmt.Sprintf("note %d", i), t0.Add(time.Duration(i)*time.Minute))
+		if err != nil {
+			t.Fatalf("NewNote: %v", err)
+		}
+		n.Mentions = []string{carol}
+		notes[i] = n
+	}
+	var mu sync.Mutex
+	var editEv inbox.Activity
+	errs := race(func(i int) error {
+		if i == 0 {
+			_, err := f.s.UpdateNote(t.Context(), domainA, c.ID, edited.ID, func(x *inbox.Note) (inbox.Activity, error) {
+				ev, err := x.Edit(alice, "@bob @carol second", []string{carol}, t0.Add(2*time.Hour))
+				mu.Lock()
+				editEv = ev
+				mu.Unlock()
+				return ev, err
+			})
+			return err
+		}
+		return f.s.AddNote(t.Context(), notes[i], c.NoteActivity(notes[i]))
+	})
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("writer %d: %v", i, err)
+		}
+	}
+	if _, err := edited.Edit(alice, "@bob @carol second", []string{carol}, t0.Add(2*time.Hour)); err != nil {
+		t.Fatalf("Edit: %v", err)
+	}
+	want := []inbox.Note{edited}
+	for i := writers - 1; i >= 1; i-- {
+		want = append(want, notes[i])
+	}
+	wantNotes(t, f.s, domainA, c.ID, want...) // and RecentHistory
+	got, _, err := f.s.RecentHistory(t.Context(), domainA, c.ID, 1, 0)
+	if err != nil {
+		t.Fatalf("RecentHistory: %v", err)
+	}
+	if diff := cmp.Diff([]inbox.Note{edited}, got, cmpOpts); diff != "" {
+		t.Errorf("RecentHistory newest note after the race (-want +got):\n%s", diff)
+	}
+	acts := mustListActivity(t, f.s, domainA, c.ID)
+	if len(acts) != writers+2 || acts[0].ID != editEv.ID {
+		t.Errorf("log after the race: %d entries starting %+v; want %d starting with the edit's", len(acts), acts[0], writers+2)
+	}
+	if got := mustListMentions(t, f.s, domainA, carol, true, 100); len(got) != writers {
+		t.Errorf("carol has %d mentions after the race, want %d (one per note)", len(got), writers)
+	}
 }
 
 // testConcurrentContendedSavedOrUnavailable: many notes and changes racing

@@ -16,8 +16,8 @@
 // gets a fresh, empty store from Harness.NewStore. The leaves of a group run
 // in parallel.
 // The groups are Tenant, Inbox, Conversation, Append, Update, List, Count,
-// Counters, Note, Activity, Recent, ThreadLink, Mailbox, Prefs, Template,
-// RoundTrip, Concurrent, Presence and Persistence.
+// Counters, Note, Mention, Activity, Recent, ThreadLink, Mailbox, Prefs,
+// Template, RoundTrip, Concurrent, Presence and Persistence.
 //
 // # Skipping
 //
@@ -35,7 +35,8 @@
 //     read-check-write): racing creates, updates, appends of one mail, lease
 //     takes, reply claims (ClaimOneWins), read-modify-writes of one mailbox, tenant or inbox, and notes
 //     racing a change for RecentHistory (RecentNotesAllKept; an adapter that
-//     keeps a copy of the newest entries rewrites it on every note). Every
+//     keeps a copy of the newest entries rewrites it on every note), and an
+//     edit of a note racing new notes (NoteEditWithNotes). Every
 //     contended writer gets nil or a documented kind, never the backend's
 //     own contention error; ContendedSavedOrUnavailable checks that
 //     ErrUnavailable saves nothing;
@@ -50,8 +51,8 @@
 //     race writers like the Concurrent group and need the same isolation:
 //     the counts of an inbox must equal a recount by CountConversations
 //     after every write and every race (wantCounts checks it there too);
-//   - Persistence/Reopen, Prefs/Reopen and Template/Reopen need
-//     Harness.Reopen and skip without it.
+//   - Persistence/Reopen, Prefs/Reopen, Template/Reopen and Mention/Reopen
+//     need Harness.Reopen and skip without it.
 //
 // # Precision
 //
@@ -112,6 +113,22 @@
 //   - ListMailboxesWatchExpiringBefore and ListMailboxesSyncedBefore list
 //     times strictly before t; the zero time (never watched, never synced)
 //     comes first; the suite always passes limit > 0;
+//   - UpdateNote and DeleteNote return fn's error so that errors.Is finds
+//     it (a domain refusal, inbox.ErrUnchanged), write nothing then, and do
+//     not call fn for a note that is not stored under the keys (another
+//     conversation's or tenant's is not); fn is given the stored note;
+//   - an edit that names an address the note named before leaves that
+//     address's Mention as it was (read or not, its excerpt and time);
+//     DeleteNote removes the note's Mentions, read or not, and keeps every
+//     entry of the log;
+//   - AddNote of a note that does not validate (a mention that is not a
+//     lower-case address) writes nothing: no note, entry or Mention;
+//   - MarkMentionsRead with no ids changes nothing; an id given twice
+//     changes its mention once; a later call does not move ReadAt; 100 ids
+//     are allowed;
+//   - ListMentions with unreadOnly applies the limit to the unread
+//     mentions; recipients are lower-case addresses throughout (other
+//     spellings are not tested);
 //   - the tests put thread links only for stored conversations and
 //     mailboxes, so a backend may check or not check that they exist;
 //     thread ids are opaque.
@@ -166,6 +183,7 @@ func groups() []group {
 		{"Count", countCases()},
 		{"Counters", counterCases()},
 		{"Note", noteCases()},
+		{"Mention", mentionCases()},
 		{"Activity", activityCases()},
 		{"Recent", recentCases()},
 		{"ThreadLink", threadLinkCases()},
