@@ -23,9 +23,12 @@
 //	  conversations/{conversationID}      every Conversation field, plus
 //	                                        sortKey: listing order, see below
 //	                                        mids[]:  the Message-ID index, see below
-//	                                        recent:  {notes[], activity[]}, see below
-//	    notes/{noteID}                    id, author, body, createdAt, sortKey
+//	                                        recent:  {notes[], activity[], deleted[]}, see below
+//	    notes/{noteID}                    id, author, body, mentions[], createdAt, editedAt, sortKey
 //	    activity/{activityID}             id, version, actor, kind, from, to, at, sortKey
+//	  users/{email}                       (never written: the parent of a member's mentions)
+//	    mentions/{noteID}                 noteId, conversationId, inboxId, author, subject, excerpt,
+//	                                        at, readAt, unread, sortKey: a note that named the member
 //	  userPrefs/{email}                   email, language, updatedAt: a user's own preferences
 //	  presence/{conversationID}           viewers[], claim, takenOver, lastReply, updatedAt, expireAt:
 //	                                        who views and replies right now (inbox.Presence), see below
@@ -58,8 +61,10 @@
 // holds its fields, at most inbox.MaxTags tags, one 22-byte hash per
 // Message-ID of its mail (about 40,000 mails before it nears the limit) and
 // the bounded copy of its newest history: inbox.MaxRecentNotes notes of at
-// most inbox.MaxNoteLength characters (8 KB each in UTF-8 at worst) and
-// inbox.MaxRecentActivity small entries, under 45 KB in all.
+// most inbox.MaxNoteLength characters (8 KB each in UTF-8 at worst) with at
+// most inbox.MaxMentions addresses each, inbox.MaxRecentActivity entries
+// (small, but an edit's or a deletion's carries the note's old text, 8 KB
+// at worst) and the ids of the last few deleted notes, under 150 KB in all.
 // Document ids derived from input (addresses, ids) are used as they are when
 // Firestore allows them and escaped otherwise (see docID).
 //
@@ -95,6 +100,32 @@
 // document written before the copy existed has none: RecentHistory then
 // lists the subcollections, and the next write of its history fills the
 // copy from them inside its transaction.
+//
+// Edits and deletions of notes are rare, so UpdateNote and DeleteNote each
+// run one transaction that writes the note (or deletes it and its
+// mentions), appends the entry and rewrites the copy with the note's new
+// text (or without it; when the deleted note was in the copy, its notes
+// are read again from the subcollection, inbox.MaxRecentNotes+1 of them,
+// so that the next older note takes its place). AddNote's third step may
+// commit after either, as it follows the save by milliseconds: it keeps a
+// later edit that the copy holds, and it does not add a note whose id the
+// copy lists in deleted (the ids of the last notes DeleteNote removed)
+// unless the note's document exists (a new note under that id).
+//
+// # Mentions
+//
+// A member's mentions are documents below the tenant in a collection of
+// their own, users/{email}/mentions, one per note that named them, keyed
+// by the note id. ListMentions is one query of that collection ordered by
+// sortKey (at, then the note id), limited: its cost is the mentions it
+// returns, whatever the number stored; the unread listing filters on the
+// boolean unread, which needs the composite index (unread, sortKey desc).
+// AddNote creates a note's mentions in the transaction that saves it (step
+// 2), and takes them back with it; UpdateNote creates those of the
+// addresses an edit adds, and leaves the others as they are; DeleteNote
+// deletes the note's mentions. MarkMentionsRead reads the mentions of the
+// ids given (one lookup, at most 100) and writes those unread, in one
+// transaction.
 //
 // # Ordering and cursors
 //
@@ -171,7 +202,7 @@
 // activity entry (conversation, a counter shard, the thread link), an
 // assign 3 (conversation, entry, a counter shard), a note reads 2 (the
 // conversation, checked and then updated apart from the save) and writes 3
-// (note, entry, recent copy).
+// (note, entry, recent copy), plus one mention per member it names.
 //
 // # Indexes
 //
@@ -226,6 +257,9 @@
 //   - RecentHistory with both limits ≤ 0 reads nothing.
 //   - Listing the notes or activity of an unknown conversation returns
 //     nothing, not ErrNotFound.
+//   - A mention's recipient is matched exactly, not normalised (the
+//     domain keeps Note.Mentions lower case). MarkMentionsRead counts a
+//     note id given twice once.
 //   - CreateConversation requires Version 1; an activity entry must name its
 //     record's tenant and conversation (ErrInvalid otherwise).
 package firestoredb

@@ -59,7 +59,7 @@ func loadIndexes(tb testing.TB) []compositeIndex {
 	if doc.FieldOverrides == nil {
 		tb.Errorf("%s: no fieldOverrides array (use [] for none)", indexesFile)
 	}
-	collections := []string{collTenants, collInboxes, collInboxAddresses, collConversations, collNotes, collActivity, collMailboxes, collThreadLinks}
+	collections := []string{collTenants, collInboxes, collInboxAddresses, collConversations, collNotes, collActivity, collMailboxes, collThreadLinks, collMentions}
 	for i, ix := range doc.Indexes {
 		if !slices.Contains(collections, ix.CollectionGroup) {
 			tb.Errorf("%s: index %d: collectionGroup %q is none of the adapter's collections %v", indexesFile, i, ix.CollectionGroup, collections)
@@ -268,6 +268,25 @@ func exerciseQueries(t *testing.T, s *Store) {
 	n, err = inbox.NewNote(c, "bob@acme.example", "another note", at.Add(time.Second))
 	must(err)
 	must(s.AddNote(ctx, n, c.NoteActivity(n)))
+	// Notes that name a member: the mention listings, read marks, an edit
+	// and a delete (which refills the recent notes by a query).
+	n, err = inbox.NewNote(c, "alice@acme.example", "@bob look", at.Add(2*time.Second))
+	must(err)
+	n.Mentions = []string{"bob@acme.example"}
+	must(s.AddNote(ctx, n, c.NoteActivity(n)))
+	for _, unread := range []bool{false, true} {
+		_, err = s.ListMentions(ctx, c.TenantID, "bob@acme.example", unread, 10)
+		must(err)
+	}
+	_, err = s.MarkMentionsRead(ctx, c.TenantID, "bob@acme.example", []string{n.ID}, at)
+	must(err)
+	_, err = s.UpdateNote(ctx, c.TenantID, c.ID, n.ID, func(x *inbox.Note) (inbox.Activity, error) {
+		return x.Edit(x.Author, "@bob look again", nil, at.Add(3*time.Second))
+	})
+	must(err)
+	must(s.DeleteNote(ctx, c.TenantID, c.ID, n.ID, func(x inbox.Note) (inbox.Activity, error) {
+		return x.Delete(x.Author, at.Add(4*time.Second))
+	}))
 	_, err = s.UpdateTenant(ctx, ib.TenantID, func(t *inbox.Tenant) error { t.Admins = []string{"bob@acme.example"}; return nil })
 	must(err)
 	_, err = s.UpdateInbox(ctx, ib.TenantID, ib.ID, func(ib *inbox.Inbox) error { ib.Name = "Help"; return nil })

@@ -22,13 +22,33 @@ import (
 type recentDoc struct {
 	Notes    []noteDoc     `firestore:"notes"`
 	Activity []activityDoc `firestore:"activity"`
+	// Deleted are the ids of the notes DeleteNote removed last (at most
+	// maxDeletedKept, oldest first), so that AddNote's third step, when it
+	// commits after a DeleteNote of its note, does not put the note back
+	// (see refreshRecent).
+	Deleted []string `firestore:"deleted,omitempty"`
+}
+
+// maxDeletedKept bounds recentDoc.Deleted. AddNote's third step follows
+// its save by milliseconds, so only the last few deletions matter.
+const maxDeletedKept = 20
+
+// noteDeleted records in the copy that note id was deleted.
+func (r *recentDoc) noteDeleted(id string) {
+	d := append(slices.DeleteFunc(slices.Clone(r.Deleted), func(e string) bool { return e == id }), id)
+	r.Deleted = d[max(0, len(d)-maxDeletedKept):]
 }
 
 // fieldRecent is the conversation document's field that holds recentDoc.
 const fieldRecent = "recent"
 
 func encodeNote(n inbox.Note) noteDoc {
-	return noteDoc{ID: n.ID, Author: n.Author, Body: n.Body, CreatedAt: n.CreatedAt, SortKey: sortKey(n.CreatedAt, n.ID)}
+	mentions := n.Mentions
+	if mentions == nil {
+		mentions = []string{}
+	}
+	return noteDoc{ID: n.ID, Author: n.Author, Body: n.Body, Mentions: mentions,
+		CreatedAt: n.CreatedAt, EditedAt: n.EditedAt, SortKey: sortKey(n.CreatedAt, n.ID)}
 }
 
 func decodeNote(tenantID, conversationID string, d noteDoc) inbox.Note {
@@ -38,7 +58,9 @@ func decodeNote(tenantID, conversationID string, d noteDoc) inbox.Note {
 		ID:             d.ID,
 		Author:         d.Author,
 		Body:           d.Body,
+		Mentions:       d.Mentions,
 		CreatedAt:      utc(d.CreatedAt),
+		EditedAt:       utc(d.EditedAt),
 	}
 }
 
@@ -80,8 +102,15 @@ func newestFirst[T any](list []T, x T, key func(T) string, max int) []T {
 	return out[:min(len(out), max)]
 }
 
+// addNote puts n, new or edited, into the copy. A copy that holds a later
+// edit of n keeps it: AddNote's third step, which adds the note as it was
+// written, may commit after an UpdateNote of the same note.
 func (r *recentDoc) addNote(n inbox.Note) {
-	r.Notes = newestFirst(r.Notes, encodeNote(n), func(d noteDoc) string { return d.SortKey }, inbox.MaxRecentNotes)
+	d := encodeNote(n)
+	if i := slices.IndexFunc(r.Notes, func(e noteDoc) bool { return e.SortKey == d.SortKey }); i >= 0 && r.Notes[i].EditedAt.After(d.EditedAt) {
+		return
+	}
+	r.Notes = newestFirst(r.Notes, d, func(d noteDoc) string { return d.SortKey }, inbox.MaxRecentNotes)
 }
 
 func (r *recentDoc) addActivity(ev inbox.Activity) {
@@ -104,6 +133,7 @@ func (s *Store) recentOf(ctx context.Context, tx *txn, ref *firestore.DocumentRe
 		r := *d.Recent
 		r.Notes = slices.Clone(r.Notes)
 		r.Activity = slices.Clone(r.Activity)
+		r.Deleted = slices.Clone(r.Deleted)
 		return &r, nil
 	}
 	r := &recentDoc{Notes: []noteDoc{}, Activity: []activityDoc{}}

@@ -438,3 +438,87 @@ func TestContentionUnavailable(t *testing.T) {
 		t.Errorf("admins: exactly the updates that returned nil are saved (-want +got):\n%s", diff)
 	}
 }
+
+// TestAddNoteLateRecentStep: AddNote's third step (refreshRecent, which
+// adds the note as it was written to the recent copy) may commit after an
+// UpdateNote or a DeleteNote of that note, which can follow the save at
+// once. The copy then keeps the edit and does not bring the deleted note
+// back; a new note under a deleted note's id still reaches it.
+func TestAddNoteLateRecentStep(t *testing.T) {
+	s, _ := MustOpenFresh(t)
+	ctx := t.Context()
+	at := time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC)
+	ib := inbox.Inbox{TenantID: "acme.example", ID: "support", Address: "support@acme.example", Name: "Support",
+		Members: []inbox.Member{{Email: "bob@acme.example", Role: inbox.RoleAgent}}}
+	if err := s.CreateTenant(ctx, inbox.Tenant{Domain: ib.TenantID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateInbox(ctx, ib); err != nil {
+		t.Fatal(err)
+	}
+	c, created, err := inbox.NewConversation(ib, "<late@x>", "s", "a@b.example", "", at, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateConversation(ctx, c, []string{c.RootMessageID}, created); err != nil {
+		t.Fatal(err)
+	}
+	conv := s.conversationRef(c.TenantID, c.ID)
+	addNote := func(n inbox.Note) inbox.Activity {
+		t.Helper()
+		ev := c.NoteActivity(n)
+		if err := s.AddNote(ctx, n, ev); err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	wantBodies := func(step string, want ...string) {
+		t.Helper()
+		notes, _, err := s.RecentHistory(ctx, c.TenantID, c.ID, inbox.MaxRecentNotes, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, n := range notes {
+			got = append(got, n.Body)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: RecentHistory notes (-want +got):\n%s", step, diff)
+		}
+	}
+
+	n1, err := inbox.NewNote(c, "bob@acme.example", "first", at.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev1 := addNote(n1)
+	if _, err := s.UpdateNote(ctx, c.TenantID, c.ID, n1.ID, func(x *inbox.Note) (inbox.Activity, error) {
+		return x.Edit(x.Author, "first, edited", nil, at.Add(2*time.Minute))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.refreshRecent(ctx, conv, &n1, ev1); err != nil {
+		t.Fatal(err)
+	}
+	wantBodies("third step after an edit", "first, edited")
+
+	n2, err := inbox.NewNote(c, "bob@acme.example", "second", at.Add(3*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev2 := addNote(n2)
+	if err := s.DeleteNote(ctx, c.TenantID, c.ID, n2.ID, func(x inbox.Note) (inbox.Activity, error) {
+		return x.Delete(x.Author, at.Add(4*time.Minute))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.refreshRecent(ctx, conv, &n2, ev2); err != nil {
+		t.Fatal(err)
+	}
+	wantBodies("third step after a delete", "first, edited")
+
+	again := n2
+	again.Body = "second, again"
+	addNote(again)
+	wantBodies("a new note under a deleted id", "second, again", "first, edited")
+}
