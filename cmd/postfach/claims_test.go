@@ -132,6 +132,23 @@ func testReplyClaims(t *testing.T, h *harness) {
 		t.Errorf("draft From = %q, want bob", dm.Header.Get("From"))
 	}
 
+	// Bob presses Reply again: Gmail opens the same draft, not a second
+	// one. Once he discards it, Reply starts a new one.
+	again := h.clickOn(bob, rootID, button(t, bobCard.card, "Reply"))
+	if id, _ := openedDraft(t, again); id != draftID {
+		t.Errorf("bob's second Reply opened draft %s, want his first, %s", id, draftID)
+	}
+	if n := len(h.app.Gmail.DraftsOf(bob)); n != 1 {
+		t.Errorf("bob has %d drafts after pressing Reply twice, want 1", n)
+	}
+	if err := h.gmailAs(bob).Users.Drafts.Delete("me", draftID).Do(); err != nil {
+		t.Fatalf("drafts.delete: %v", err)
+	}
+	fresh := h.clickOn(bob, rootID, button(t, bobCard.card, "Reply"))
+	if draftID, _ = openedDraft(t, fresh); len(h.app.Gmail.DraftsOf(bob)) != 1 || h.app.Gmail.DraftsOf(bob)[0].ID != draftID {
+		t.Errorf("after discarding: Reply opened %s; bob's drafts %v", draftID, h.app.Gmail.DraftsOf(bob))
+	}
+
 	// Carol's Reply, from the card she had, is refused: bob is replying.
 	refused := h.clickOn(carol, rootID, button(t, carolCard.card, "Reply"))
 	if refused.status != http.StatusOK || !strings.HasPrefix(refused.notification, "Bob is replying") {

@@ -140,6 +140,11 @@ func (s *countingStore) MarkMentionsRead(ctx context.Context, tenantID, recipien
 	return s.Store.MarkMentionsRead(ctx, tenantID, recipient, noteIDs, at)
 }
 
+func (s *countingStore) ListDue(ctx context.Context, t time.Time, limit int) ([]inbox.Conversation, error) {
+	s.reads.Add(1)
+	return s.Store.ListDue(ctx, t, limit)
+}
+
 func (s *countingStore) ListNotes(ctx context.Context, tenantID, conversationID string, limit int) ([]inbox.Note, error) {
 	s.reads.Add(1)
 	return s.Store.ListNotes(ctx, tenantID, conversationID, limit)

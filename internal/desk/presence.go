@@ -54,6 +54,9 @@ type DraftWriter interface {
 	// CreateDraft stores d as a draft (users.drafts.create). It returns
 	// an error wrapping ErrMessageUnavailable when Gmail refuses.
 	CreateDraft(ctx context.Context, access GmailAccess, d Draft) (CreatedDraft, error)
+	// DraftExists reports whether draft id is still a draft in the
+	// caller's mailbox (not sent, not discarded): users.drafts.get.
+	DraftExists(ctx context.Context, access GmailAccess, id string) (bool, error)
 }
 
 // ReplyResult is the outcome of the Reply or Take over button: the draft to
@@ -100,6 +103,13 @@ func (s *Service) Reply(ctx context.Context, u User, access GmailAccess, convers
 			return ReplyResult{}, fmt.Errorf("log take-over of %s: %w", c.ID, err)
 		}
 	}
+	if kept, ok := s.keptDraft(ctx, access, p, me.Email, taken != nil); ok {
+		// The holder's draft of this claim is still there: open it
+		// again rather than start a second one.
+		v := s.viewOf(ib, me, c, history{})
+		v.Presence = p
+		return ReplyResult{View: v, Draft: &kept}, nil
+	}
 	d, err := s.draftFor(ctx, u, ib, me, access, c, openMessageID)
 	if err != nil {
 		return ReplyResult{}, err
@@ -111,9 +121,38 @@ func (s *Service) Reply(ctx context.Context, u User, access GmailAccess, convers
 		return ReplyResult{}, fmt.Errorf("create reply draft for %s: %w", c.ID, err)
 	}
 	s.log.InfoContext(ctx, "reply claimed", "conversation", c.ID, "user", u.Email, "took_over", taken != nil)
+	if q, err := s.store.UpdatePresence(ctx, c.TenantID, c.ID, func(p *inbox.Presence) error {
+		if p.Claim.Holder == me.Email && p.Claim.Live(now) {
+			p.Claim.DraftID, p.Claim.DraftThreadID = created.ID, created.ThreadID
+		}
+		return nil
+	}); err != nil {
+		// The draft is open all the same; the next Reply makes another.
+		s.log.WarnContext(ctx, "reply draft not remembered", "conversation", c.ID, "error", err)
+	} else {
+		p = q
+	}
 	v := s.viewOf(ib, me, c, history{})
 	v.Presence, v.ReplyFrom = p, why
 	return ReplyResult{View: v, Draft: &created, Notice: why}, nil
+}
+
+// keptDraft returns the draft the caller's claim p already has, when it
+// is still a draft in their mailbox. A claim just taken over has none of
+// the caller's.
+func (s *Service) keptDraft(ctx context.Context, access GmailAccess, p inbox.Presence, me string, tookOver bool) (CreatedDraft, bool) {
+	if tookOver || p.Claim.Holder != me || p.Claim.DraftID == "" {
+		return CreatedDraft{}, false
+	}
+	ok, err := s.drafts.DraftExists(ctx, access, p.Claim.DraftID)
+	if err != nil {
+		s.log.WarnContext(ctx, "reply draft not checked; creating another", "conversation", p.ConversationID, "error", err)
+		return CreatedDraft{}, false
+	}
+	if !ok {
+		return CreatedDraft{}, false
+	}
+	return CreatedDraft{ID: p.Claim.DraftID, ThreadID: p.Claim.DraftThreadID}, true
 }
 
 // draftFor builds the reply draft: in the caller's copy of the thread, to

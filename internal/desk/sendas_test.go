@@ -25,6 +25,12 @@ func (d *drafts) CreateDraft(_ context.Context, _ desk.GmailAccess, dr desk.Draf
 	return desk.CreatedDraft{ID: fmt.Sprintf("r%d", len(d.got))}, nil
 }
 
+// DraftExists says every earlier draft is gone (sent), so each Reply
+// creates one and the tests see its From.
+func (d *drafts) DraftExists(context.Context, desk.GmailAccess, string) (bool, error) {
+	return false, nil
+}
+
 // sendAs is a fake desk.SendAsChecker: one answer for everyone, counted.
 type sendAs struct {
 	mu     sync.Mutex

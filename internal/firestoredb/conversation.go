@@ -38,6 +38,12 @@ type convDoc struct {
 	// Recent is the copy of the newest notes and activity entries that
 	// RecentHistory reads; nil in a document written before it existed.
 	Recent *recentDoc `firestore:"recent"`
+	// Flow is inbox.Flow as JSON; absent in documents written before it
+	// existed.
+	Flow string `firestore:"flow,omitempty"`
+	// DueAt is inbox.Conversation.DueAt, absent when zero; ListDue reads
+	// the due collection, which mirrors it (see putDue).
+	DueAt *time.Time `firestore:"dueAt,omitempty"`
 }
 
 // Field paths that queries use.
@@ -49,7 +55,15 @@ const (
 	fieldMids     = "mids"
 )
 
-func encodeConversation(c inbox.Conversation, mids []string, recent *recentDoc) convDoc {
+func encodeConversation(c inbox.Conversation, mids []string, recent *recentDoc) (convDoc, error) {
+	flow, err := inbox.EncodeJSON(c.Flow)
+	if err != nil {
+		return convDoc{}, err
+	}
+	var due *time.Time
+	if !c.DueAt.IsZero() {
+		due = &c.DueAt
+	}
 	tags := c.Tags
 	if tags == nil {
 		tags = []string{}
@@ -58,6 +72,8 @@ func encodeConversation(c inbox.Conversation, mids []string, recent *recentDoc) 
 		mids = []string{}
 	}
 	return convDoc{
+		Flow:            flow,
+		DueAt:           due,
 		ID:              c.ID,
 		InboxID:         c.InboxID,
 		RootMessageID:   c.RootMessageID,
@@ -76,7 +92,7 @@ func encodeConversation(c inbox.Conversation, mids []string, recent *recentDoc) 
 		SortKey:         sortKey(c.LastMessageAt, c.ID),
 		Mids:            mids,
 		Recent:          recent,
-	}
+	}, nil
 }
 
 func decodeConversation(tenantID string, snap *firestore.DocumentSnapshot) (inbox.Conversation, convDoc, error) {
@@ -100,6 +116,12 @@ func decodeConversation(tenantID string, snap *firestore.DocumentSnapshot) (inbo
 		Version:         d.Version,
 		UpdatedAt:       utc(d.UpdatedAt),
 		UpdatedBy:       d.UpdatedBy,
+	}
+	if err := inbox.DecodeJSON(d.Flow, &c.Flow); err != nil {
+		return inbox.Conversation{}, convDoc{}, fmt.Errorf("conversation %s: %w", snap.Ref.ID, err)
+	}
+	if d.DueAt != nil {
+		c.DueAt = utc(*d.DueAt)
 	}
 	if len(d.Tags) > 0 {
 		c.Tags = d.Tags
@@ -242,7 +264,14 @@ func (s *Store) CreateConversation(ctx context.Context, c inbox.Conversation, me
 		}
 		// The conversation first: its create-if-absent precondition
 		// refuses the whole commit when the id exists.
-		if err := tx.create(ref, encodeConversation(c, mids, newRecent(created))); err != nil {
+		doc, err := encodeConversation(c, mids, newRecent(created))
+		if err != nil {
+			return err
+		}
+		if err := tx.create(ref, doc); err != nil {
+			return err
+		}
+		if err := s.putDue(tx, c, time.Time{}); err != nil {
 			return err
 		}
 		if err := s.addCounts(tx, c.TenantID, c.InboxID, inbox.CountsDelta(nil, c)); err != nil {
@@ -345,7 +374,14 @@ func (s *Store) AppendMessage(ctx context.Context, c inbox.Conversation, message
 		}
 		merged := c
 		mergeTimes(&merged, stored)
-		return tx.set(ref, encodeConversation(merged, mids, recent))
+		doc, err := encodeConversation(merged, mids, recent)
+		if err != nil {
+			return err
+		}
+		if err := s.putDue(tx, merged, stored.DueAt); err != nil {
+			return err
+		}
+		return tx.set(ref, doc)
 	})
 	return wrapCommit(op, err)
 }
@@ -432,7 +468,14 @@ func (s *Store) UpdateConversation(ctx context.Context, c inbox.Conversation, ev
 		}
 		merged := c
 		mergeTimes(&merged, stored)
-		return tx.set(ref, encodeConversation(merged, d.Mids, recent))
+		doc, err := encodeConversation(merged, d.Mids, recent)
+		if err != nil {
+			return err
+		}
+		if err := s.putDue(tx, merged, stored.DueAt); err != nil {
+			return err
+		}
+		return tx.set(ref, doc)
 	})
 	return wrapCommit(op, err)
 }

@@ -186,7 +186,11 @@ func (s *Store) recount(ctx context.Context, tx *txn, tenantID, inboxID string) 
 		if err := snap.DataTo(&d); err != nil {
 			return r, fmt.Errorf("decode inbox: %w", err)
 		}
-		for _, m := range decodeInbox(tenantID, d).Members {
+		ib, err := decodeInbox(tenantID, d)
+		if err != nil {
+			return r, err
+		}
+		for _, m := range ib.Members {
 			if !slices.Contains(owners, m.Email) {
 				owners = append(owners, m.Email)
 			}

@@ -110,7 +110,7 @@ type inboxDoc struct {
 	CreatedAt time.Time   `firestore:"createdAt"`
 }
 
-func encodeInbox(ib inbox.Inbox) inboxDoc {
+func encodeInbox(ib inbox.Inbox) (inboxDoc, error) {
 	d := inboxDoc{ID: ib.ID, Address: ib.Address, Name: ib.Name, Members: []memberDoc{}, CreatedAt: ib.CreatedAt}
 	for _, m := range ib.Members {
 		d.Members = append(d.Members, memberDoc{Email: m.Email, Name: m.Name, Role: string(m.Role)})
@@ -119,10 +119,17 @@ func encodeInbox(ib inbox.Inbox) inboxDoc {
 	d.Settings.LabelPrefix = ib.Settings.LabelPrefix
 	d.Settings.Language = ib.Settings.Language
 	d.Settings.ReplyFrom = string(ib.Settings.ReplyFrom)
-	return d
+	w, err := inbox.EncodeJSON(ib.Settings.Workflow)
+	if err != nil {
+		return inboxDoc{}, err
+	}
+	if w != "{}" {
+		d.Settings.Workflow = w
+	}
+	return d, nil
 }
 
-func decodeInbox(tenantID string, d inboxDoc) inbox.Inbox {
+func decodeInbox(tenantID string, d inboxDoc) (inbox.Inbox, error) {
 	ib := inbox.Inbox{
 		TenantID:  tenantID,
 		ID:        d.ID,
@@ -139,7 +146,10 @@ func decodeInbox(tenantID string, d inboxDoc) inbox.Inbox {
 	for _, m := range d.Members {
 		ib.Members = append(ib.Members, inbox.Member{Email: m.Email, Name: m.Name, Role: inbox.Role(m.Role)})
 	}
-	return ib
+	if err := inbox.DecodeJSON(d.Settings.Workflow, &ib.Settings.Workflow); err != nil {
+		return inbox.Inbox{}, fmt.Errorf("inbox %s: %w", d.ID, err)
+	}
+	return ib, nil
 }
 
 // addressClaim is the document that reserves an inbox address in a tenant.
@@ -174,7 +184,11 @@ func (s *Store) CreateInbox(ctx context.Context, ib inbox.Inbox) error {
 		case snaps[2].Exists():
 			return fmt.Errorf("address %s is taken: %w", ib.Address, inbox.ErrAlreadyExists)
 		}
-		if err := tx.create(ref, encodeInbox(ib)); err != nil {
+		doc, err := encodeInbox(ib)
+		if err != nil {
+			return err
+		}
+		if err := tx.create(ref, doc); err != nil {
 			return err
 		}
 		return tx.create(claim, addressClaim{InboxID: ib.ID})
@@ -193,7 +207,11 @@ func (s *Store) GetInbox(ctx context.Context, tenantID, inboxID string) (inbox.I
 	if err := snap.DataTo(&d); err != nil {
 		return inbox.Inbox{}, fmt.Errorf("%s: decode: %w", op, err)
 	}
-	return decodeInbox(tenantID, d), nil
+	ib, err := decodeInbox(tenantID, d)
+	if err != nil {
+		return inbox.Inbox{}, fmt.Errorf("%s: %w", op, err)
+	}
+	return ib, nil
 }
 
 // UpdateInbox implements inbox.Store: read, fn, check and a write on the
@@ -209,8 +227,11 @@ func (s *Store) UpdateInbox(ctx context.Context, tenantID, inboxID string, fn fu
 		if err := snap.DataTo(&d); err != nil {
 			return nil, fmt.Errorf("decode: %w", err)
 		}
-		stored := decodeInbox(tenantID, d)
-		ib := decodeInbox(tenantID, d) // fn's own copy: no slice shared with stored
+		stored, err := decodeInbox(tenantID, d)
+		if err != nil {
+			return nil, err
+		}
+		ib, _ := decodeInbox(tenantID, d) // fn's own copy: no slice shared with stored
 		if err := fn(&ib); err != nil {
 			return nil, fnError{err}
 		}
@@ -218,7 +239,7 @@ func (s *Store) UpdateInbox(ctx context.Context, tenantID, inboxID string, fn fu
 			return nil, err
 		}
 		result = ib
-		return encodeInbox(ib), nil
+		return encodeInbox(ib)
 	})
 	var fe fnError
 	if errors.As(err, &fe) {
@@ -280,7 +301,11 @@ func (s *Store) ListInboxes(ctx context.Context, tenantID string) ([]inbox.Inbox
 		if err := snap.DataTo(&d); err != nil {
 			return nil, fmt.Errorf("%s: decode %s: %w", op, snap.Ref.ID, err)
 		}
-		out = append(out, decodeInbox(tenantID, d))
+		ib, err := decodeInbox(tenantID, d)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		out = append(out, ib)
 	}
 	slices.SortFunc(out, func(a, b inbox.Inbox) int {
 		if c := strings.Compare(a.Name, b.Name); c != 0 {
@@ -299,4 +324,7 @@ type settingsDoc struct {
 	Language string `firestore:"language,omitempty"`
 	// ReplyFrom is absent in inboxes stored before it existed: "".
 	ReplyFrom string `firestore:"replyFrom,omitempty"`
+	// Workflow is inbox.Workflow as JSON; absent in inboxes stored before
+	// it existed.
+	Workflow string `firestore:"workflow,omitempty"`
 }

@@ -39,9 +39,11 @@ type viewerDoc struct {
 }
 
 type claimDoc struct {
-	Holder string    `firestore:"holder"`
-	Since  time.Time `firestore:"since"`
-	Until  time.Time `firestore:"until"`
+	Holder        string    `firestore:"holder"`
+	Since         time.Time `firestore:"since"`
+	Until         time.Time `firestore:"until"`
+	DraftID       string    `firestore:"draftId,omitempty"`
+	DraftThreadID string    `firestore:"draftThreadId,omitempty"`
 }
 
 type takeOverDoc struct {
@@ -62,7 +64,7 @@ func (s *Store) presenceRef(tenantID, conversationID string) *firestore.Document
 
 func encodePresence(p inbox.Presence) presenceDoc {
 	d := presenceDoc{
-		Claim:     claimDoc{Holder: p.Claim.Holder, Since: p.Claim.Since, Until: p.Claim.Until},
+		Claim:     claimDoc{Holder: p.Claim.Holder, Since: p.Claim.Since, Until: p.Claim.Until, DraftID: p.Claim.DraftID, DraftThreadID: p.Claim.DraftThreadID},
 		TakenOver: takeOverDoc{From: p.TakenOver.From, By: p.TakenOver.By, At: p.TakenOver.At},
 		LastReply: replyDoc{By: p.LastReply.By, At: p.LastReply.At, InReplyTo: p.LastReply.InReplyTo},
 		UpdatedAt: p.UpdatedAt,
@@ -86,7 +88,7 @@ func decodePresence(tenantID, conversationID string, snap *firestore.DocumentSna
 	for _, v := range d.Viewers {
 		p.Viewers = append(p.Viewers, inbox.Viewer{Email: v.Email, Seen: utc(v.Seen), Until: utc(v.Until)})
 	}
-	p.Claim = inbox.Claim{Holder: d.Claim.Holder, Since: utc(d.Claim.Since), Until: utc(d.Claim.Until)}
+	p.Claim = inbox.Claim{Holder: d.Claim.Holder, Since: utc(d.Claim.Since), Until: utc(d.Claim.Until), DraftID: d.Claim.DraftID, DraftThreadID: d.Claim.DraftThreadID}
 	p.TakenOver = inbox.TakeOver{From: d.TakenOver.From, By: d.TakenOver.By, At: utc(d.TakenOver.At)}
 	p.LastReply = inbox.TeamReply{By: d.LastReply.By, At: utc(d.LastReply.At), InReplyTo: d.LastReply.InReplyTo}
 	p.UpdatedAt = utc(d.UpdatedAt)

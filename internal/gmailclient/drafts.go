@@ -69,3 +69,32 @@ func draftRaw(d desk.Draft) []byte {
 	b.WriteString("\r\n")
 	return []byte(b.String())
 }
+
+// DraftExists implements desk.DraftWriter with users.drafts.get (format
+// minimal) in the caller's mailbox, authorized like CreateDraft. Gmail's
+// 404 (sent or discarded) is false; other refusals are errors wrapping
+// desk.ErrMessageUnavailable.
+func (r *Reader) DraftExists(ctx context.Context, access desk.GmailAccess, id string) (bool, error) {
+	if r.err != nil {
+		return false, r.err
+	}
+	if access.OAuthToken == "" {
+		return false, fmt.Errorf("%w: the request carries no Gmail token", desk.ErrMessageUnavailable)
+	}
+	call := r.svc.Users.Drafts.Get("me", id).Format("minimal").Context(ctx)
+	call.Header().Set("Authorization", "Bearer "+access.OAuthToken)
+	if access.MessageToken != "" {
+		call.Header().Set("X-Goog-Gmail-Access-Token", access.MessageToken)
+	}
+	_, err := call.Do()
+	var gerr *googleapi.Error
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &gerr) && gerr.Code == 404:
+		return false, nil
+	case errors.As(err, &gerr) && gerr.Code >= 400 && gerr.Code < 500:
+		return false, fmt.Errorf("%w: gmail drafts.get: %v", desk.ErrMessageUnavailable, gerr.Code)
+	}
+	return false, fmt.Errorf("gmail drafts.get: %w", err)
+}

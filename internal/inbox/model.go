@@ -104,6 +104,8 @@ type InboxSettings struct {
 	// it) or ReplyFromOwn. "" is the member's own address: inboxes stored
 	// before the setting existed replied from it.
 	ReplyFrom ReplyFrom
+	// Workflow is the inbox's rules, auto-assignment and SLA policy.
+	Workflow Workflow
 }
 
 // ReplyFrom says which address replies of an inbox come from.
@@ -175,6 +177,9 @@ func (ib Inbox) Validate() error {
 	}
 	if r := ib.Settings.ReplyFrom; r != "" && r != ReplyFromShared && r != ReplyFromOwn {
 		return invalidf("inbox reply address %q is unknown", r)
+	}
+	if err := ib.Settings.Workflow.Validate(); err != nil {
+		return err
 	}
 	seen := map[string]bool{}
 	for _, m := range ib.Members {
@@ -268,6 +273,12 @@ type Conversation struct {
 	Version   int64
 	UpdatedAt time.Time
 	UpdatedBy string
+	// Flow is the conversation's workflow state (snooze, SLA clocks).
+	Flow Flow
+	// DueAt is the next moment a scheduled sweep must look at the
+	// conversation (a snooze ending, an SLA threshold); zero for never.
+	// Store.ListDue finds conversations by it.
+	DueAt time.Time
 }
 
 // Validate checks the conversation's fields.

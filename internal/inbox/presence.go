@@ -88,6 +88,12 @@ type Claim struct {
 	Holder string
 	Since  time.Time
 	Until  time.Time
+	// DraftID and DraftThreadID are the draft the holder's Reply created
+	// under this claim, which their next Reply opens again instead of
+	// starting a second one; empty until then. A new holder starts
+	// without.
+	DraftID       string `json:",omitempty"`
+	DraftThreadID string `json:",omitempty"`
 }
 
 // TakeOver is a claim taken from its live holder.

@@ -107,6 +107,10 @@ type Store interface {
 	// conversation does not exist, ErrInvalid if c does not validate or its
 	// inbox differs from the stored one.
 	UpdateConversation(ctx context.Context, c Conversation, ev Activity) error
+	// ListDue returns up to limit conversations of any tenant whose DueAt
+	// is set and not after t, soonest first (ties by tenant, then id), for
+	// the scheduled sweep. Its cost grows with the conversations returned.
+	ListDue(ctx context.Context, t time.Time, limit int) ([]Conversation, error)
 	// ListConversations returns one page of q, newest LastMessageAt first
 	// (ties broken by id, descending). Returns ErrInvalid for a cursor it did
 	// not issue.

@@ -15,18 +15,22 @@ import (
 
 const conversationColumns = `tenant_id, id, inbox_id, root_message_id, subject, customer,
 	customer_name, status, assignee, tags, created_at, last_message_at, first_response_at,
-	version, updated_at, updated_by`
+	version, updated_at, updated_by, flow, due_at`
 
 func scanConversation(row scanner) (inbox.Conversation, error) {
 	var c inbox.Conversation
-	var tags string
-	var created, last, firstResponse, updated int64
+	var tags, flow string
+	var created, last, firstResponse, updated, due int64
 	err := row.Scan(&c.TenantID, &c.ID, &c.InboxID, &c.RootMessageID, &c.Subject, &c.Customer,
 		&c.CustomerName, &c.Status, &c.Assignee, &tags, &created, &last, &firstResponse,
-		&c.Version, &updated, &c.UpdatedBy)
+		&c.Version, &updated, &c.UpdatedBy, &flow, &due)
 	if err != nil {
 		return inbox.Conversation{}, err
 	}
+	if err := inbox.DecodeJSON(flow, &c.Flow); err != nil {
+		return inbox.Conversation{}, err
+	}
+	c.DueAt = fromOptMillis(due)
 	if err := json.Unmarshal([]byte(tags), &c.Tags); err != nil {
 		return inbox.Conversation{}, fmt.Errorf("decode tags: %w", err)
 	}
@@ -38,6 +42,15 @@ func scanConversation(row scanner) (inbox.Conversation, error) {
 	c.FirstResponseAt = fromMillis(firstResponse)
 	c.UpdatedAt = fromMillis(updated)
 	return c, nil
+}
+
+// encodeRow is the JSON of a conversation's tags and flow.
+func encodeRow(c inbox.Conversation) (tags, flow string, err error) {
+	if tags, err = encodeTags(c.Tags); err != nil {
+		return "", "", err
+	}
+	flow, err = inbox.EncodeJSON(c.Flow)
+	return tags, flow, err
 }
 
 func encodeTags(tags []string) (string, error) {
@@ -125,7 +138,7 @@ func (s *Store) CreateConversation(ctx context.Context, c inbox.Conversation, me
 	if err != nil {
 		return fmt.Errorf("create conversation %s/%s: %w", c.TenantID, c.ID, err)
 	}
-	tags, err := encodeTags(c.Tags)
+	tags, flow, err := encodeRow(c)
 	if err != nil {
 		return fmt.Errorf("create conversation %s/%s: %w", c.TenantID, c.ID, err)
 	}
@@ -140,10 +153,10 @@ func (s *Store) CreateConversation(ctx context.Context, c inbox.Conversation, me
 		}
 		_, err = tx.ExecContext(ctx,
 			`INSERT INTO conversations (`+conversationColumns+`)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.TenantID, c.ID, c.InboxID, c.RootMessageID, c.Subject, c.Customer,
 			c.CustomerName, string(c.Status), c.Assignee, tags, millis(c.CreatedAt), millis(c.LastMessageAt),
-			millis(c.FirstResponseAt), c.Version, millis(c.UpdatedAt), c.UpdatedBy)
+			millis(c.FirstResponseAt), c.Version, millis(c.UpdatedAt), c.UpdatedBy, flow, optMillis(c.DueAt))
 		if isKeyTaken(err) {
 			return inbox.ErrAlreadyExists
 		}
@@ -190,7 +203,7 @@ func (s *Store) AppendMessage(ctx context.Context, c inbox.Conversation, message
 		}
 		want = c.Version - 1
 	}
-	tags, err := encodeTags(c.Tags)
+	tags, flow, err := encodeRow(c)
 	if err != nil {
 		return fmt.Errorf("append message to %s/%s: %w", c.TenantID, c.ID, err)
 	}
@@ -226,7 +239,7 @@ func (s *Store) AppendMessage(ctx context.Context, c inbox.Conversation, message
 		}
 		if _, err := tx.ExecContext(ctx,
 			updateConversation+` WHERE tenant_id = ? AND id = ?`,
-			append(updateArgs(merged, tags), c.TenantID, c.ID)...); err != nil {
+			append(updateArgs(merged, tags, flow), c.TenantID, c.ID)...); err != nil {
 			return fmt.Errorf("update: %w", err)
 		}
 		if err := indexMessageIDs(ctx, tx, c, ids); err != nil {
@@ -310,13 +323,13 @@ func prefixed(p, columns string) string {
 const updateConversation = `UPDATE conversations SET
 	root_message_id = ?, subject = ?, customer = ?, customer_name = ?,
 	status = ?, assignee = ?, tags = ?, created_at = ?, last_message_at = ?,
-	first_response_at = ?, version = ?, updated_at = ?, updated_by = ?`
+	first_response_at = ?, version = ?, updated_at = ?, updated_by = ?, flow = ?, due_at = ?`
 
-func updateArgs(c inbox.Conversation, tags string) []any {
+func updateArgs(c inbox.Conversation, tags, flow string) []any {
 	return []any{
 		c.RootMessageID, c.Subject, c.Customer, c.CustomerName,
 		string(c.Status), c.Assignee, tags, millis(c.CreatedAt), millis(c.LastMessageAt),
-		millis(c.FirstResponseAt), c.Version, millis(c.UpdatedAt), c.UpdatedBy,
+		millis(c.FirstResponseAt), c.Version, millis(c.UpdatedAt), c.UpdatedBy, flow, optMillis(c.DueAt),
 	}
 }
 
@@ -356,7 +369,7 @@ func (s *Store) UpdateConversation(ctx context.Context, c inbox.Conversation, ev
 	if err := ev.ValidateFor(c.TenantID, c.ID); err != nil {
 		return fmt.Errorf("update conversation %s/%s: %w", c.TenantID, c.ID, err)
 	}
-	tags, err := encodeTags(c.Tags)
+	tags, flow, err := encodeRow(c)
 	if err != nil {
 		return fmt.Errorf("update conversation %s/%s: %w", c.TenantID, c.ID, err)
 	}
@@ -369,7 +382,7 @@ func (s *Store) UpdateConversation(ctx context.Context, c inbox.Conversation, ev
 		}
 		res, err := tx.ExecContext(ctx,
 			updateConversation+` WHERE tenant_id = ? AND id = ? AND inbox_id = ? AND version = ?`,
-			append(updateArgs(merged, tags), c.TenantID, c.ID, c.InboxID, c.Version-1)...)
+			append(updateArgs(merged, tags, flow), c.TenantID, c.ID, c.InboxID, c.Version-1)...)
 		if err != nil {
 			return fmt.Errorf("update: %w", err)
 		}
@@ -509,4 +522,32 @@ func conversationFilter(q inbox.ConversationQuery) (string, []any, error) {
 		args = append(args, q.Assignee)
 	}
 	return where, args, nil
+}
+
+// listDueQuery walks the partial index conversations_due in order.
+const listDueQuery = `SELECT ` + conversationColumns + ` FROM conversations
+	WHERE due_at > 0 AND due_at <= ? ORDER BY due_at, tenant_id, id LIMIT ?`
+
+// ListDue implements inbox.Store; limit ≤ 0 reads 20 conversations.
+func (s *Store) ListDue(ctx context.Context, t time.Time, limit int) ([]inbox.Conversation, error) {
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	rows, err := s.reads.QueryContext(ctx, listDueQuery, millis(t), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list conversations due by %v: %w", t, err)
+	}
+	defer rows.Close()
+	var out []inbox.Conversation
+	for rows.Next() {
+		c, err := scanConversation(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list conversations due by %v: %w", t, err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list conversations due by %v: %w", t, err)
+	}
+	return out, nil
 }

@@ -51,6 +51,10 @@ func (s *Store) CreateInbox(ctx context.Context, ib inbox.Inbox) error {
 	if err != nil {
 		return fmt.Errorf("create inbox %s/%s: %w", ib.TenantID, ib.ID, err)
 	}
+	workflow, err := inbox.EncodeJSON(ib.Settings.Workflow)
+	if err != nil {
+		return fmt.Errorf("create inbox %s/%s: %w", ib.TenantID, ib.ID, err)
+	}
 	err = inTx(ctx, s.writes, func(tx *stx) error {
 		ok, err := tenantExists(ctx, tx, ib.TenantID)
 		if err != nil {
@@ -70,9 +74,9 @@ func (s *Store) CreateInbox(ctx context.Context, ib inbox.Inbox) error {
 		}
 		_, err = tx.ExecContext(ctx,
 			`INSERT INTO inboxes (`+inboxColumns+`)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			ib.TenantID, ib.ID, ib.Address, ib.Name, members,
-			string(ib.Settings.ReplyStatus), ib.Settings.LabelPrefix, millis(ib.CreatedAt), ib.Settings.Language, string(ib.Settings.ReplyFrom))
+			string(ib.Settings.ReplyStatus), ib.Settings.LabelPrefix, millis(ib.CreatedAt), ib.Settings.Language, string(ib.Settings.ReplyFrom), workflow)
 		if isKeyTaken(err) {
 			return fmt.Errorf("address %s is taken: %w", ib.Address, inbox.ErrAlreadyExists)
 		}
@@ -84,14 +88,17 @@ func (s *Store) CreateInbox(ctx context.Context, ib inbox.Inbox) error {
 	return nil
 }
 
-const inboxColumns = `tenant_id, id, address, name, members, reply_status, label_prefix, created_at, language, reply_from`
+const inboxColumns = `tenant_id, id, address, name, members, reply_status, label_prefix, created_at, language, reply_from, workflow`
 
 func scanInbox(row scanner) (inbox.Inbox, error) {
 	var ib inbox.Inbox
-	var members string
+	var members, workflow string
 	var created int64
 	if err := row.Scan(&ib.TenantID, &ib.ID, &ib.Address, &ib.Name, &members,
-		&ib.Settings.ReplyStatus, &ib.Settings.LabelPrefix, &created, &ib.Settings.Language, &ib.Settings.ReplyFrom); err != nil {
+		&ib.Settings.ReplyStatus, &ib.Settings.LabelPrefix, &created, &ib.Settings.Language, &ib.Settings.ReplyFrom, &workflow); err != nil {
+		return inbox.Inbox{}, err
+	}
+	if err := inbox.DecodeJSON(workflow, &ib.Settings.Workflow); err != nil {
 		return inbox.Inbox{}, err
 	}
 	ms, err := decodeMembers(members)
@@ -167,10 +174,14 @@ func (s *Store) UpdateInbox(ctx context.Context, tenantID, inboxID string, fn fu
 			if err != nil {
 				return err
 			}
+			workflow, err := inbox.EncodeJSON(ib.Settings.Workflow)
+			if err != nil {
+				return err
+			}
 			_, err = tx.ExecContext(ctx,
-				`UPDATE inboxes SET name = ?, members = ?, reply_status = ?, label_prefix = ?, created_at = ?, language = ?, reply_from = ?
+				`UPDATE inboxes SET name = ?, members = ?, reply_status = ?, label_prefix = ?, created_at = ?, language = ?, reply_from = ?, workflow = ?
 				 WHERE tenant_id = ? AND id = ?`,
-				ib.Name, members, string(ib.Settings.ReplyStatus), ib.Settings.LabelPrefix, millis(ib.CreatedAt), ib.Settings.Language, string(ib.Settings.ReplyFrom),
+				ib.Name, members, string(ib.Settings.ReplyStatus), ib.Settings.LabelPrefix, millis(ib.CreatedAt), ib.Settings.Language, string(ib.Settings.ReplyFrom), workflow,
 				tenantID, inboxID)
 			return err
 		})

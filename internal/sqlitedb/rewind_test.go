@@ -14,6 +14,7 @@ var undo = map[int][]string{
 	8:  {`DROP TABLE presence`},
 	9:  {`DROP TABLE templates`},
 	10: {`ALTER TABLE inboxes DROP COLUMN reply_from`},
+	12: {`DROP INDEX conversations_due`, `ALTER TABLE conversations DROP COLUMN due_at`, `ALTER TABLE conversations DROP COLUMN flow`, `ALTER TABLE inboxes DROP COLUMN workflow`},
 	11: {`DROP TABLE mentions`, `ALTER TABLE notes DROP COLUMN mentions`, `ALTER TABLE notes DROP COLUMN edited_at`},
 }
 

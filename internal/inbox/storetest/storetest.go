@@ -17,7 +17,7 @@
 // in parallel.
 // The groups are Tenant, Inbox, Conversation, Append, Update, List, Count,
 // Counters, Note, Mention, Activity, Recent, ThreadLink, Mailbox, Prefs,
-// Template, RoundTrip, Concurrent, Presence and Persistence.
+// Template, RoundTrip, Concurrent, Presence, Persistence and Due.
 //
 // # Skipping
 //
@@ -194,6 +194,7 @@ func groups() []group {
 		{"Concurrent", concurrentCases()},
 		{"Presence", presenceCases()},
 		{"Persistence", persistenceCases()},
+		{"Due", dueCases()},
 	}
 }
 

@@ -1,0 +1,72 @@
+package inbox
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Workflow is an inbox's workflow configuration: rules, auto-assignment and
+// the SLA policy. Stores keep it as one JSON value (so a field added here
+// needs no migration, and one they do not know survives a round trip
+// through an older binary only if it is not written back: add fields with
+// omitempty/omitzero and keep old ones readable). Each part validates
+// itself.
+type Workflow struct {
+	Rules      []Rule     `json:"rules,omitempty"`
+	Assignment Assignment `json:"assignment,omitzero"`
+	SLA        SLAPolicy  `json:"sla,omitzero"`
+}
+
+// Validate checks every part of the workflow.
+func (w Workflow) Validate() error {
+	for i, r := range w.Rules {
+		if err := r.Validate(); err != nil {
+			return fmt.Errorf("rule %d: %w", i+1, err)
+		}
+	}
+	if err := w.Assignment.Validate(); err != nil {
+		return fmt.Errorf("assignment: %w", err)
+	}
+	if err := w.SLA.Validate(); err != nil {
+		return fmt.Errorf("sla: %w", err)
+	}
+	return nil
+}
+
+// Flow is a conversation's workflow state: snooze, assignment time, SLA
+// clocks. Stores keep it as one JSON value beside the conversation's
+// indexed fields; DueAt (on Conversation) is what the sweep queries.
+type Flow struct {
+	// SnoozedUntil is when a snoozed conversation wakes; zero when it is
+	// not snoozed.
+	SnoozedUntil time.Time `json:"snoozedUntil,omitzero"`
+	// AssignedAt is when the current assignee got the conversation; zero
+	// when unassigned (or assigned before it was kept).
+	AssignedAt time.Time `json:"assignedAt,omitzero"`
+	// AutoAssigned reports that auto-assignment chose the assignee.
+	AutoAssigned bool `json:"autoAssigned,omitempty"`
+	// SLA is the state of the inbox's SLA clocks for the conversation.
+	SLA SLAState `json:"sla,omitzero"`
+}
+
+// EncodeJSON is the stored form of a Workflow or a Flow: "{}" for the zero
+// value.
+func EncodeJSON(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("encode %T: %w", v, err)
+	}
+	return string(b), nil
+}
+
+// DecodeJSON reads a value stored by EncodeJSON into v; "" leaves v zero.
+func DecodeJSON(s string, v any) error {
+	if s == "" {
+		return nil
+	}
+	if err := json.Unmarshal([]byte(s), v); err != nil {
+		return fmt.Errorf("decode %T: %w", v, err)
+	}
+	return nil
+}
