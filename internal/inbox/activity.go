@@ -15,7 +15,7 @@ const (
 	ActCreated    ActivityKind = "created"    // the conversation was opened
 	ActAssigned   ActivityKind = "assigned"   // To = the new assignee, From = the old one
 	ActUnassigned ActivityKind = "unassigned" // From = the old assignee
-	ActStatus     ActivityKind = "status"     // From/To = statuses
+	ActStatus     ActivityKind = "status"     // From/To = statuses (see Activity.StatusTo)
 	ActTagged     ActivityKind = "tagged"     // To = the tag
 	ActUntagged   ActivityKind = "untagged"   // From = the tag
 	ActNoted      ActivityKind = "noted"      // To = the note id
@@ -128,6 +128,7 @@ func (c *Conversation) SetStatus(actor string, s Status, now time.Time) (Activit
 	}
 	from := c.Status
 	c.Status = s
+	c.Flow.Stage = "" // the category's first status
 	return c.commit(ActStatus, actor, string(from), string(s), now), nil
 }
 

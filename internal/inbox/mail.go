@@ -429,9 +429,9 @@ func (c *Conversation) Receive(ib Inbox, m Mail, now time.Time) *Activity {
 			c.FirstResponseAt = at
 		}
 		if st := ib.Settings.ReplyStatus; st != "" && latest && c.Status == StatusOpen && st != StatusOpen {
-			from := c.Status
-			c.Status = st
-			ev := c.commit(ActStatus, m.actor(ib), string(from), string(st), now)
+			from := statusText(ib.StageOf(*c))
+			c.Status, c.Flow.Stage = st, ""
+			ev := c.commit(ActStatus, m.actor(ib), from, statusText(ib.StageOf(*c)), now)
 			return &ev
 		}
 		return nil
@@ -439,9 +439,9 @@ func (c *Conversation) Receive(ib Inbox, m Mail, now time.Time) *Activity {
 		return nil
 	}
 	if c.Status != StatusOpen {
-		from := c.Status
-		c.Status = StatusOpen
-		ev := c.commit(ActReopened, "", string(from), string(StatusOpen), now)
+		from := statusText(ib.StageOf(*c))
+		c.Status, c.Flow.Stage = StatusOpen, ""
+		ev := c.commit(ActReopened, "", from, statusText(ib.StageOf(*c)), now)
 		return &ev
 	}
 	return nil

@@ -16,6 +16,9 @@ type Workflow struct {
 	Rules      []Rule     `json:"rules,omitempty"`
 	Assignment Assignment `json:"assignment,omitzero"`
 	SLA        SLAPolicy  `json:"sla,omitzero"`
+	// Statuses are the inbox's own statuses (statuses.go); empty is the
+	// built-in open, pending and closed.
+	Statuses []StatusDef `json:"statuses,omitempty"`
 }
 
 // Validate checks every part of the workflow.
@@ -30,6 +33,9 @@ func (w Workflow) Validate() error {
 	}
 	if err := w.SLA.Validate(); err != nil {
 		return fmt.Errorf("sla: %w", err)
+	}
+	if err := validateStatuses(w.Statuses); err != nil {
+		return fmt.Errorf("statuses: %w", err)
 	}
 	return nil
 }
@@ -48,6 +54,10 @@ type Flow struct {
 	AutoAssigned bool `json:"autoAssigned,omitempty"`
 	// SLA is the state of the inbox's SLA clocks for the conversation.
 	SLA SLAState `json:"sla,omitzero"`
+	// Stage is the id of the inbox's status (StatusDef) the conversation
+	// is in, within its category Conversation.Status; "" (or a status the
+	// inbox no longer has in that category) is the category's first.
+	Stage string `json:"stage,omitempty"`
 }
 
 // EncodeJSON is the stored form of a Workflow or a Flow: "{}" for the zero
