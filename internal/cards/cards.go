@@ -229,7 +229,7 @@ func (b Builder) Describe(a inbox.Activity, names func(string) string) string {
 	case inbox.ActUnassigned:
 		return b.t("activity.unassigned", "Actor", actor, "Assignee", names(a.From))
 	case inbox.ActStatus:
-		return b.t("activity.status", "Actor", actor, "Status", b.status(inbox.Status(a.To)))
+		return b.t("activity.status", "Actor", actor, "Status", b.statusName(a.StatusTo()))
 	case inbox.ActTagged:
 		return b.t("activity.tagged", "Actor", actor, "Tag", a.To)
 	case inbox.ActUntagged:

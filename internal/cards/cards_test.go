@@ -103,6 +103,10 @@ func screens() map[string]*cardpb.Card {
 	homeMentions.Mentions.Mentions = mentions.Mentions[:1]
 	custom := ib
 	custom.Settings = inbox.InboxSettings{LabelPrefix: "Team", ReplyStatus: "", Language: "de"}
+	staged := view()
+	staged.Inbox = statusInbox()
+	staged.Conversation.Status, staged.Conversation.Flow.Stage = inbox.StatusPending, "waiting-3rd"
+	staged.Activity = append([]inbox.Activity{{Actor: "bob@example.com", Kind: inbox.ActStatus, From: "open", To: "pending:Waiting on <supplier>", At: now.Add(-10 * time.Second), Version: 5}}, staged.Activity...)
 	return map[string]*cardpb.Card{
 		"home_admin":              b.Home(adminHome),
 		"home_admin_empty":        b.Home(desk.Home{Tenant: tenant, User: home.User, Admin: true}),
@@ -139,7 +143,25 @@ func screens() map[string]*cardpb.Card {
 		"compose":                 b.Compose(desk.Compose{Inboxes: []desk.Templates{templates(false)}, Matched: true, Customer: "dana@fischer.example"}),
 		"compose_conversation":    b.Compose(desk.Compose{Inboxes: []desk.Templates{templates(false)}, Matched: true, Conversation: &c0}),
 		"compose_empty_de":        b.For(i18n.NewPrinter(i18n.German, time.UTC)).Compose(desk.Compose{Inboxes: []desk.Templates{{Inbox: ib, Me: ib.Members[1]}}}),
+		"statuses":                b.Statuses(statusInbox()),
+		"statuses_builtin_de":     b.For(i18n.NewPrinter(i18n.German, time.UTC)).Statuses(ib),
+		"status_remove":           b.StatusRemove(statusInbox(), "waiting-3rd"),
+		"conversation_status":     b.Conversation(staged),
+		"list_status":             b.List(desk.List{Inbox: statusInbox(), Filter: desk.FilterPending, Now: now, Conversations: []inbox.Conversation{staged.Conversation}}),
 	}
+}
+
+// statusInbox is Support with statuses of its own: the built-in Open, the
+// built-in Pending renamed, a second pending one and a named closed one.
+func statusInbox() inbox.Inbox {
+	s := ib
+	s.Settings.Workflow.Statuses = []inbox.StatusDef{
+		{ID: "open", Category: inbox.StatusOpen},
+		{ID: "pending", Name: "Waiting on customer", Category: inbox.StatusPending},
+		{ID: "waiting-3rd", Name: "Waiting on <supplier>", Category: inbox.StatusPending},
+		{ID: "closed", Name: "Done", Category: inbox.StatusClosed},
+	}
+	return s
 }
 
 // templates is Support's templates as an agent (admin false) or an admin
@@ -301,6 +323,7 @@ func TestDescribe(t *testing.T) {
 		{inbox.Activity{Actor: "alice@example.com", Kind: inbox.ActUnassigned, From: "bob@example.com"}, "Alice unassigned bob", "Alice hat die Zuweisung an bob aufgehoben"},
 		{inbox.Activity{Actor: "alice@example.com", Kind: inbox.ActStatus, To: "pending"}, "Alice set the status to Pending", "Alice hat den Status auf Wartend gesetzt"},
 		{inbox.Activity{Kind: inbox.ActStatus, To: "open"}, "Postfach set the status to Open", "Postfach hat den Status auf Offen gesetzt"},
+		{inbox.Activity{Actor: "alice@example.com", Kind: inbox.ActStatus, From: "open", To: "pending:Waiting on supplier"}, "Alice set the status to Waiting on supplier", "Alice hat den Status auf Waiting on supplier gesetzt"},
 		{inbox.Activity{Actor: "x@other.example", Kind: inbox.ActTagged, To: "vip"}, "x@other.example added the tag “vip”", "x@other.example hat das Schlagwort „vip“ hinzugefügt"},
 	}
 	en, de := Builder{}, Builder{P: i18n.NewPrinter(i18n.German, nil)}

@@ -71,18 +71,7 @@ func (b Builder) Conversation(v desk.View) *cardpb.Card {
 	)
 	card.Sections = append(card.Sections, section(b.t("conversation.owner"), ownerWidgets...))
 
-	// Status.
-	var statusButtons []*cardpb.Button
-	for _, st := range inbox.Statuses {
-		if st == c.Status {
-			continue
-		}
-		statusButtons = append(statusButtons, button(b.statusVerb(c.Status, st), act(desk.OpStatus, ParamValue, string(st))))
-	}
-	card.Sections = append(card.Sections, section(b.t("conversation.status"),
-		decorated(b.t("conversation.status"), "<b>"+esc(b.status(c.Status))+"</b>", "", nil),
-		buttons(statusButtons...),
-	))
+	card.Sections = append(card.Sections, b.statusSection(v, act))
 
 	// Tags.
 	tagWidgets := []*cardpb.Widget{}

@@ -109,7 +109,7 @@ func (b Builder) statusLine(ib inbox.Inbox, c inbox.Conversation) string {
 	if c.Assignee != "" {
 		owner = ib.DisplayName(c.Assignee)
 	}
-	return b.status(c.Status) + " · " + owner
+	return b.stageName(ib.StageOf(c)) + " · " + owner
 }
 
 // mailboxButton offers to connect the caller's own mailbox when Postfach

@@ -16,7 +16,7 @@ const (
 	OpAssignMe Op = "assign-me" // the caller takes it
 	OpAssign   Op = "assign"    // Value = member address
 	OpUnassign Op = "unassign"
-	OpStatus   Op = "status" // Value = open | pending | closed
+	OpStatus   Op = "status" // Value = a status id of the inbox, or open | pending | closed
 	OpTag      Op = "tag"    // Value = tag to add
 	OpUntag    Op = "untag"  // Value = tag to remove
 	OpNote     Op = "note"   // Value = note body
@@ -89,10 +89,7 @@ func (s *Service) Act(ctx context.Context, u User, a Action) (Result, error) {
 	case OpUnassign:
 		ev, err = c.Unassign(me.Email, now)
 	case OpStatus:
-		var st inbox.Status
-		if st, err = inbox.ParseStatus(a.Value); err == nil {
-			ev, err = c.SetStatus(me.Email, st, now)
-		}
+		ev, err = c.SetStage(ib, me.Email, a.Value, now)
 	case OpTag:
 		ev, err = c.AddTag(me.Email, a.Value, now)
 	case OpUntag:

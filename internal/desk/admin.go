@@ -368,7 +368,8 @@ func (s *Service) changeInbox(ctx context.Context, t inbox.Tenant, u User, a Adm
 					return inbox.Invalid("unknown reply address %q", a.ReplyFrom)
 				}
 			}
-			ib.Settings = inbox.InboxSettings{ReplyStatus: st, LabelPrefix: strings.TrimSpace(a.LabelPrefix), Language: lang, ReplyFrom: from}
+			ib.Settings = inbox.InboxSettings{ReplyStatus: st, LabelPrefix: strings.TrimSpace(a.LabelPrefix), Language: lang, ReplyFrom: from,
+				Workflow: ib.Settings.Workflow} // edited on screens of its own
 			notice = Msg("notice.settings_saved")
 		}
 		return nil

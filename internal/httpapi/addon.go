@@ -94,6 +94,8 @@ func (s *Server) action(c echo.Context) error {
 		return update(c, s.cardsFor(c).Home(h), s.t(c, "notice.mailbox_disconnected"))
 	case cards.OpSettings, cards.OpInboxSettings, cards.OpConfirmDelete:
 		return s.adminScreen(c, op)
+	case cards.OpStatuses, cards.OpStatusRemoveConfirm:
+		return s.statusScreen(c, op)
 	case cards.OpSavePrefs:
 		return s.savePrefs(c)
 	case cards.OpReply, cards.OpTakeOver:
@@ -112,6 +114,9 @@ func (s *Server) action(c echo.Context) error {
 	default:
 		if isTemplateOp(op) {
 			return s.templateAction(c, op)
+		}
+		if sop, ok := desk.ParseStatusOp(op); ok {
+			return s.statusAction(c, sop)
 		}
 		if aop, ok := desk.ParseAdminOp(op); ok {
 			return s.adminAction(c, aop)

@@ -9,13 +9,15 @@ import (
 )
 
 // labelTree returns the Gmail label names of an inbox:
-// <prefix>/<inbox name>/Open|Pending|Closed (and /Mine in members'
-// mailboxes), parents first so Gmail nests them. The leaves are in the
-// inbox's language (InboxSettings.Language), shared by the whole team.
+// <prefix>/<inbox name>/<one per status> (and /Mine in members'
+// mailboxes), parents first so Gmail nests them. The leaves of the
+// built-in statuses and Mine are in the inbox's language
+// (InboxSettings.Language), shared by the whole team; a status the admins
+// named is labelled with its name.
 func labelTree(ib inbox.Inbox, kind inbox.MailboxKind) []string {
 	names := []string{prefixOf(ib), labelRoot(ib)}
-	for _, st := range inbox.Statuses {
-		names = append(names, statusLabel(ib, st))
+	for _, d := range ib.StatusDefs() {
+		names = append(names, statusLabel(ib, d))
 	}
 	if kind == inbox.MailboxMember {
 		names = append(names, mineLabel(ib))
@@ -53,27 +55,34 @@ func labelRoot(ib inbox.Inbox) string {
 	return prefixOf(ib) + "/" + strings.ReplaceAll(strings.TrimSpace(ib.Name), "/", "-")
 }
 
-func statusLabel(ib inbox.Inbox, st inbox.Status) string { return labelRoot(ib) + "/" + leaf(ib, st) }
-func mineLabel(ib inbox.Inbox) string                    { return labelRoot(ib) + "/" + leaf(ib, "") }
+func mineLabel(ib inbox.Inbox) string { return labelRoot(ib) + "/" + leaf(ib, "") }
+
+// statusLabel is the label of one of the inbox's statuses.
+func statusLabel(ib inbox.Inbox, d inbox.StatusDef) string {
+	if d.Builtin() {
+		return labelRoot(ib) + "/" + leaf(ib, d.Category)
+	}
+	return labelRoot(ib) + "/" + d.Name
+}
 
 // labelMeaning is what one of Postfach's label ids stands for in a mailbox.
 type labelMeaning struct {
 	inbox  inbox.Inbox
-	status inbox.Status // "" for Mine
+	status inbox.StatusDef // zero for Mine
 	mine   bool
 }
 
 // desired computes the labels a conversation's thread carries in a mailbox:
-// its status label, and Mine in the owner's own mailbox; every other label
-// of the inbox's tree is removed.
+// the label of its status, and Mine in the owner's own mailbox; every
+// other label of the inbox's tree is removed.
 func desired(ib inbox.Inbox, c inbox.Conversation, mb inbox.Mailbox, ids map[string]string) (add, remove []string, err error) {
-	want := map[string]bool{statusLabel(ib, c.Status): true}
+	want := map[string]bool{statusLabel(ib, ib.StageOf(c)): true}
 	if mb.Kind == inbox.MailboxMember && c.Assignee == mb.Address {
 		want[mineLabel(ib)] = true
 	}
 	names := []string{}
-	for _, st := range inbox.Statuses {
-		names = append(names, statusLabel(ib, st))
+	for _, d := range ib.StatusDefs() {
+		names = append(names, statusLabel(ib, d))
 	}
 	if mb.Kind == inbox.MailboxMember {
 		names = append(names, mineLabel(ib))

@@ -24,7 +24,8 @@ func (s *Syncer) InboxChangedAsync(ctx context.Context, before, after inbox.Inbo
 }
 
 // InboxChanged renames the Gmail labels of an inbox whose name, label
-// prefix or label language changed from before to after, in every mailbox
+// prefix, label language or statuses changed from before to after, and
+// deletes the labels of statuses it no longer has (users.labels.delete), in every mailbox
 // of the tenant that remembers labels of it: each label is patched to its
 // new full name (users.labels.patch), parents first, and keeps its id, so
 // every thread keeps its label and nothing is relabelled. Mailbox.Labels
@@ -72,22 +73,28 @@ type labelRename struct {
 }
 
 // renames pairs the old and new names of an inbox's labels that a mailbox
-// remembers, parents first. The prefix label is shared by every inbox
+// remembers, parents first: status labels by their status's id, the others
+// by their place (keyedTree). The prefix label is shared by every inbox
 // with that prefix: it is renamed only when no other label the mailbox
 // remembers lies under it; otherwise the new prefix is created when next
 // needed and the old one stays for the others.
 func renames(mb inbox.Mailbox, before, after inbox.Inbox) []labelRename {
-	olds, news := labelTree(before, mb.Kind), labelTree(after, mb.Kind)
+	oldKeys, olds := keyedTree(before, mb.Kind)
+	newKeys, news := keyedTree(after, mb.Kind)
 	var out []labelRename
 	for i := range olds {
+		j := slices.Index(newKeys, oldKeys[i])
+		if j < 0 {
+			continue // a removed status: deleted, not renamed
+		}
 		id, ok := mb.Labels[olds[i]]
-		if !ok || olds[i] == news[i] {
+		if !ok || olds[i] == news[j] {
 			continue
 		}
 		if i == 0 && sharedPrefix(mb, olds) {
 			continue
 		}
-		out = append(out, labelRename{old: olds[i], new: news[i], id: id})
+		out = append(out, labelRename{old: olds[i], new: news[j], id: id})
 	}
 	return out
 }
@@ -103,10 +110,12 @@ func sharedPrefix(mb inbox.Mailbox, tree []string) bool {
 	return false
 }
 
-// renameIn renames an inbox's labels in one mailbox.
+// renameIn renames an inbox's labels in one mailbox, and deletes those of
+// its removed statuses.
 func (s *Syncer) renameIn(ctx context.Context, mb inbox.Mailbox, before, after inbox.Inbox) error {
 	rs := renames(mb, before, after)
-	if len(rs) == 0 {
+	removed := slices.DeleteFunc(removedStatusLabels(before, after), func(n string) bool { _, ok := mb.Labels[n]; return !ok })
+	if len(rs) == 0 && len(removed) == 0 {
 		return nil // nothing of the inbox remembered here, or done already
 	}
 	g, err := s.gmail.Mailbox(ctx, mb.Address)
@@ -152,7 +161,10 @@ func (s *Syncer) renameIn(ctx context.Context, mb inbox.Mailbox, before, after i
 		}
 	}
 	s.log.Info("labels renamed", "mailbox", mb.Address, "inbox", after.ID, "renamed", len(done))
-	return failed
+	if failed != nil {
+		return failed
+	}
+	return s.deleteLabels(ctx, g, mb, removed)
 }
 
 // resolveTaken handles a new name that another label already has. An

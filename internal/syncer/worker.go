@@ -54,8 +54,8 @@ func (w *worker) load(ctx context.Context) error {
 	w.batch = map[string]*labelBatch{}
 	w.meaning = map[string]labelMeaning{}
 	for _, ib := range w.inboxes {
-		for _, st := range inbox.Statuses {
-			w.meaning[ids[statusLabel(ib, st)]] = labelMeaning{inbox: ib, status: st}
+		for _, d := range ib.StatusDefs() {
+			w.meaning[ids[statusLabel(ib, d)]] = labelMeaning{inbox: ib, status: d}
 		}
 		if w.mailbox.Kind == inbox.MailboxMember {
 			w.meaning[ids[mineLabel(ib)]] = labelMeaning{inbox: ib, mine: true}
@@ -449,9 +449,10 @@ func (w *worker) append(ctx context.Context, ib inbox.Inbox, c inbox.Conversatio
 const echoWindow = 90 * time.Second
 
 // stale reports whether the Postfach labels on a message are a state the
-// conversation had less than echoWindow ago: the status it left, or, in
-// the mailbox of its former owner, Mine.
-func (w *worker) stale(ctx context.Context, c inbox.Conversation, statuses []inbox.Status, mine bool) (bool, error) {
+// conversation had less than echoWindow ago: the status it left (by
+// category and, for a named status, its name then), or, in the mailbox of
+// its former owner, Mine.
+func (w *worker) stale(ctx context.Context, ib inbox.Inbox, c inbox.Conversation, statuses []inbox.StatusDef, mine bool) (bool, error) {
 	_, acts, err := w.s.store.RecentHistory(ctx, c.TenantID, c.ID, 0, inbox.MaxRecentActivity)
 	if err != nil {
 		return false, fmt.Errorf("history of %s: %w", c.ID, err)
@@ -463,8 +464,10 @@ func (w *worker) stale(ctx context.Context, c inbox.Conversation, statuses []inb
 		}
 		switch a.Kind {
 		case inbox.ActStatus, inbox.ActReopened:
+			cat, name := a.StatusFrom()
+			cur := ib.StageOf(c)
 			for _, st := range statuses {
-				if st != c.Status && string(st) == a.From {
+				if st.ID != cur.ID && st.Category == cat && st.Name == name {
 					return true, nil
 				}
 			}
@@ -482,7 +485,7 @@ func (w *worker) stale(ctx context.Context, c inbox.Conversation, statuses []inb
 type labelDiff struct {
 	ib       inbox.Inbox
 	c        inbox.Conversation
-	statuses []inbox.Status
+	statuses []inbox.StatusDef
 	mine     bool
 	change   func(*inbox.Conversation, inbox.Inbox, time.Time) (inbox.Activity, error)
 	actor    string
@@ -521,7 +524,7 @@ func (w *worker) changes(ctx context.Context, msg MessageRef) ([]labelDiff, erro
 		if ch.ib.ID == "" {
 			continue // none of this conversation's labels is on the message
 		}
-		if ch.change, ch.actor = w.userChange(c, ch.statuses, ch.mine); ch.change != nil {
+		if ch.change, ch.actor = w.userChange(ch.ib, c, ch.statuses, ch.mine); ch.change != nil {
 			out = append(out, ch)
 		}
 	}
@@ -538,7 +541,7 @@ func (w *worker) labelled(ctx context.Context, msg MessageRef) error {
 		return err
 	}
 	for _, ch := range changes {
-		stale, err := w.stale(ctx, ch.c, ch.statuses, ch.mine)
+		stale, err := w.stale(ctx, ch.ib, ch.c, ch.statuses, ch.mine)
 		if err != nil {
 			return err
 		}
@@ -559,17 +562,18 @@ func (w *worker) labelled(ctx context.Context, msg MessageRef) error {
 
 // userChange works out what a user did to a thread from the Postfach labels
 // it carries now.
-func (w *worker) userChange(c inbox.Conversation, statuses []inbox.Status, mine bool) (func(*inbox.Conversation, inbox.Inbox, time.Time) (inbox.Activity, error), string) {
+func (w *worker) userChange(ib inbox.Inbox, c inbox.Conversation, statuses []inbox.StatusDef, mine bool) (func(*inbox.Conversation, inbox.Inbox, time.Time) (inbox.Activity, error), string) {
 	actor := ""
 	if w.mailbox.Kind == inbox.MailboxMember {
 		actor = w.mailbox.Address
 	}
 	// A status label other than the current one was added by hand (with the
 	// current one still there, or moved away from it).
+	cur := ib.StageOf(c)
 	for _, st := range statuses {
-		if st != c.Status {
-			return func(c *inbox.Conversation, _ inbox.Inbox, now time.Time) (inbox.Activity, error) {
-				return c.SetStatus(actor, st, now)
+		if st.ID != cur.ID {
+			return func(c *inbox.Conversation, ib inbox.Inbox, now time.Time) (inbox.Activity, error) {
+				return c.SetStage(ib, actor, st.ID, now)
 			}, actor
 		}
 	}
