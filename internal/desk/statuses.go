@@ -177,10 +177,7 @@ func (s *Service) moveStage(ctx context.Context, before, after inbox.Inbox, u Us
 				if before.StageOf(c).ID != from.ID {
 					break
 				}
-				ev, err := c.SetStage(after, u.Email, target, s.now())
-				if errors.Is(err, inbox.ErrUnchanged) {
-					break
-				}
+				ev, err := c.LeaveStatus(after, from, u.Email, target, s.now())
 				if err != nil {
 					return n, err
 				}

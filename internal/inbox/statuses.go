@@ -106,7 +106,7 @@ func (ib Inbox) ResolveStatus(s string) (StatusDef, error) {
 	}
 	cat, err := ParseStatus(s)
 	if err != nil {
-		return StatusDef{}, Refusal("statuses.refusal.unknown")
+		return StatusDef{}, invalidf("inbox %s has no status %q", ib.ID, s)
 	}
 	return ib.FirstStatus(cat), nil
 }
@@ -154,6 +154,22 @@ func (c *Conversation) SetStage(ib Inbox, actor, id string, now time.Time) (Acti
 	c.Status = d.Category
 	c.Flow.Stage = d.ID
 	return c.commit(ActStatus, actor, from, statusText(d), now), nil
+}
+
+// LeaveStatus moves a conversation that is in removed, a status its inbox
+// no longer has (ib is the inbox without it), to the status id. The entry
+// records removed as where it came from, whatever status of the category
+// the conversation now falls back to.
+func (c *Conversation) LeaveStatus(ib Inbox, removed StatusDef, actor, id string, now time.Time) (Activity, error) {
+	d, err := ib.ResolveStatus(id)
+	if err != nil {
+		return Activity{}, err
+	}
+	if d.ID == removed.ID {
+		return Activity{}, invalidf("status %s cannot move to itself", d.ID)
+	}
+	c.Status, c.Flow.Stage = d.Category, d.ID
+	return c.commit(ActStatus, actor, statusText(removed), statusText(d), now), nil
 }
 
 // StatusSlug derives a new status's id from its name: lower-case letters

@@ -185,3 +185,29 @@ func TestStatusSlug(t *testing.T) {
 		}
 	}
 }
+
+func TestLeaveStatus(t *testing.T) {
+	t.Parallel()
+	after := custom()
+	removed := after.Settings.Workflow.Statuses[3] // Waiting on supplier
+	after.Settings.Workflow.Statuses = after.Settings.Workflow.Statuses[:3]
+	tests := []struct {
+		name, stage, to string
+		wantTo         string
+	}{
+		{"to another category", "waiting-3rd", "closed", "closed:Done"},
+		// The removed status's conversations fall back to the first
+		// pending one; moving them there is still a change to log.
+		{"to the fallback", "waiting-3rd", "pending", "pending:Waiting on customer"},
+	}
+	for _, tc := range tests {
+		c := Conversation{TenantID: "example.com", ID: "c1", InboxID: "support", Status: StatusPending, Version: 3, Flow: Flow{Stage: tc.stage}}
+		ev, err := c.LeaveStatus(after, removed, "alice@example.com", tc.to, t0)
+		if err != nil {
+			t.Fatalf("%s: LeaveStatus: %v", tc.name, err)
+		}
+		if ev.From != "pending:Waiting on supplier" || ev.To != tc.wantTo || c.Flow.Stage != tc.to || c.Version != 4 {
+			t.Errorf("%s: %q→%q, stage %q v%d", tc.name, ev.From, ev.To, c.Flow.Stage, c.Version)
+		}
+	}
+}
