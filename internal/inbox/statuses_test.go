@@ -193,7 +193,7 @@ func TestLeaveStatus(t *testing.T) {
 	after.Settings.Workflow.Statuses = after.Settings.Workflow.Statuses[:3]
 	tests := []struct {
 		name, stage, to string
-		wantTo         string
+		wantTo          string
 	}{
 		{"to another category", "waiting-3rd", "closed", "closed:Done"},
 		// The removed status's conversations fall back to the first
