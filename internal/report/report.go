@@ -150,7 +150,8 @@ type Agent struct {
 	// Replied counts the conversations the agent replied to, as far as
 	// the log records it: an entry of ReplyKinds by the agent, or the
 	// agent moving the conversation from open to the inbox's reply status
-	// (what a reply does; the same change made by hand counts too).
+	// once the team had replied (what a reply does; the same change made
+	// by hand after someone's reply counts too).
 	Replied int
 }
 
@@ -244,7 +245,7 @@ func Compute(ib inbox.Inbox, p Period, hours Hours, logs []Log) Report {
 			case a.Kind == inbox.ActStatus && a.To == string(inbox.StatusClosed) && a.Actor != "":
 				closed[a.Actor] = true
 			}
-			if a.Actor != "" && (slices.Contains(ReplyKinds, a.Kind) || replyStatusChange(ib, a)) {
+			if a.Actor != "" && (slices.Contains(ReplyKinds, a.Kind) || replyStatusChange(ib, c, a)) {
 				replied[a.Actor] = true
 			}
 			if slices.Contains(BreachKinds, a.Kind) {
@@ -274,11 +275,13 @@ func Compute(ib inbox.Inbox, p Period, hours Hours, logs []Log) Report {
 }
 
 // replyStatusChange reports whether a is the status change a team reply
-// makes: open to the inbox's reply status.
-func replyStatusChange(ib inbox.Inbox, a inbox.Activity) bool {
+// makes: open to the inbox's reply status, when the team had replied by
+// then (a "Mark pending" before any reply is no reply).
+func replyStatusChange(ib inbox.Inbox, c inbox.Conversation, a inbox.Activity) bool {
 	st := ib.Settings.ReplyStatus
 	return a.Kind == inbox.ActStatus && st != "" && st != inbox.StatusOpen &&
-		a.From == string(inbox.StatusOpen) && a.To == string(st)
+		a.From == string(inbox.StatusOpen) && a.To == string(st) &&
+		!c.FirstResponseAt.IsZero() && !c.FirstResponseAt.After(a.At)
 }
 
 // lastClose replays the status changes in entries (sorted by time) and

@@ -477,3 +477,24 @@ func TestJSONStable(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestMarkPendingIsNoReply: "Mark pending" before any reply is not
+// counted as a reply; after the team's first response it is.
+func TestMarkPendingIsNoReply(t *testing.T) {
+	t.Parallel()
+	p, _ := report.ParsePeriod("2025-03-03", "2025-03-03", time.UTC)
+	ib := inbox.Inbox{TenantID: domain, ID: "support", Settings: inbox.DefaultInboxSettings()}
+	pending := func(at time.Time) inbox.Activity {
+		return inbox.Activity{Kind: inbox.ActStatus, Actor: bob, From: "open", To: "pending", At: at}
+	}
+	c := inbox.Conversation{TenantID: domain, InboxID: "support", ID: "a", CreatedAt: day(3, 9, 0)}
+	answered := c
+	answered.ID, answered.FirstResponseAt = "b", day(3, 10, 0)
+	r := report.Compute(ib, p, nil, []report.Log{
+		{Conversation: c, Activity: []inbox.Activity{pending(day(3, 9, 30))}},
+		{Conversation: answered, Activity: []inbox.Activity{pending(day(3, 10, 0))}},
+	})
+	if len(r.Agents) != 1 || r.Agents[0].Replied != 1 {
+		t.Errorf("agents %+v, want bob with 1 reply", r.Agents)
+	}
+}
