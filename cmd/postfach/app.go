@@ -114,6 +114,10 @@ func newApp(ctx context.Context, cfg config, l net.Listener, log *slog.Logger) (
 		Logger:          log,
 		Ready:           a.readiness,
 		RequestLogLevel: cfg.RequestLogLevel,
+		Now:             cfg.Now,
+	}
+	if opts.ReportKey, err = reportKey(cfg.ReportKey); err != nil {
+		return nil, fmt.Errorf("%w: POSTFACH_REPORT_KEY: %v", errConfig, err)
 	}
 	if cfg.Sync.Topic != "" {
 		tokens, err := addon.NewIDTokens(ctx, certs)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -33,6 +34,9 @@ type config struct {
 	Sync syncConfig
 	// Mailbox access without a user present.
 	Access accessConfig
+	// ReportKey (POSTFACH_REPORT_KEY, base64 of ≥ 32 bytes) signs the
+	// links of report charts; "" leaves charts out of the report card.
+	ReportKey string
 	// ShutdownGrace bounds shutdown: finishing requests, background syncs
 	// and label mirrors. Cloud Run allows 10 s after SIGTERM.
 	ShutdownGrace time.Duration
@@ -130,11 +134,14 @@ var (
 		{"POSTFACH_GOOGLE_REVOKE_URL", "OAuth revocation endpoint (default Google's)", false},
 		{"POSTFACH_GOOGLE_CERTS_URL", "the keys signing Google's ID tokens (default " + "https://www.googleapis.com/oauth2/v3/certs" + ")", false},
 	}
+	settingsReports = []setting{
+		{"POSTFACH_REPORT_KEY", "base64 of ≥ 32 random bytes signing the report card's chart links (Google's image proxy fetches them); without it the card shows no chart. The same on every instance", true},
+	}
 	settingsLog = []setting{
 		{"LOG_LEVEL", "debug, info (default), warn or error", false},
 	}
 	// settingsServe is everything serve, check and watch read.
-	settingsServe = concat(settingsAddon, settingsStore, settingsSync, settingsAccess, settingsGoogle, settingsLog)
+	settingsServe = concat(settingsAddon, settingsStore, settingsSync, settingsAccess, settingsGoogle, settingsReports, settingsLog)
 )
 
 func concat(lists ...[]setting) []setting {
@@ -184,6 +191,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 			ConnectClientSecret: getenv("POSTFACH_CONNECT_CLIENT_SECRET"),
 			DelegationKey:       getenv("POSTFACH_DELEGATION_KEY"),
 		},
+		ReportKey:     getenv("POSTFACH_REPORT_KEY"),
 		ShutdownGrace: defaultShutdownGrace,
 		LogLevel:      logLevel(getenv),
 	}
@@ -231,6 +239,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 		missing("POSTFACH_TOKEN_KEYS", c.Access.TokenKeys)
 		missing("POSTFACH_OAUTH_STATE_KEY", c.Access.StateKey)
 	}
+	if c.ReportKey != "" {
+		if _, err := reportKey(c.ReportKey); err != nil {
+			problems = append(problems, "POSTFACH_REPORT_KEY: "+err.Error())
+		}
+	}
 	for _, u := range []struct{ name, value string }{
 		{"POSTFACH_GMAIL_ENDPOINT", c.Google.GmailEndpoint},
 		{"POSTFACH_GOOGLE_AUTH_URL", c.Google.AuthURL},
@@ -260,4 +273,16 @@ func logLevel(getenv func(string) string) slog.Level {
 		return slog.LevelInfo
 	}
 	return l
+}
+
+// reportKey decodes POSTFACH_REPORT_KEY; "" is no key (nil).
+func reportKey(s string) ([]byte, error) {
+	if s == "" {
+		return nil, nil
+	}
+	k, err := base64.StdEncoding.DecodeString(s)
+	if err != nil || len(k) < httpapi.MinReportKey {
+		return nil, fmt.Errorf("want base64 of at least %d random bytes", httpapi.MinReportKey)
+	}
+	return k, nil
 }

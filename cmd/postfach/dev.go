@@ -165,7 +165,7 @@ func startDev(ctx context.Context, cfg devConfig) (*devApp, error) {
 		return nil, err
 	}
 	world.serve(gl)
-	keys := make([]byte, 64)
+	keys := make([]byte, 96)
 	if _, err := rand.Read(keys); err != nil {
 		l.Close()
 		return nil, err
@@ -195,11 +195,12 @@ func startDev(ctx context.Context, cfg devConfig) (*devApp, error) {
 		},
 		Access: accessConfig{
 			TokenKeys:           "dev:" + base64.StdEncoding.EncodeToString(keys[:32]),
-			StateKey:            base64.StdEncoding.EncodeToString(keys[32:]),
+			StateKey:            base64.StdEncoding.EncodeToString(keys[32:64]),
 			ConnectClientID:     devConnectClientID,
 			ConnectClientSecret: devConnectClientSecret,
 			DelegationKey:       string(world.delegationKey),
 		},
+		ReportKey:       base64.StdEncoding.EncodeToString(keys[64:]),
 		RequestLogLevel: slog.LevelDebug,
 		Explain:         true,
 		Now:             cfg.Now,

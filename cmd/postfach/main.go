@@ -9,6 +9,8 @@
 //	postfach watch renew            renew Gmail watches due within 24 h
 //	postfach admin add --domain D --email E
 //	                                bootstrap a tenant's first admin
+//	postfach report --inbox I --domain D --from F --to T [--format csv|json]
+//	                                an inbox's report for a period
 //	postfach deploy                 create/replace/install the add-on deployment
 //	postfach load                   bounded load against a running postfach dev
 //	postfach loadtest               seeded, in-process load test with a baseline and counts
@@ -72,6 +74,7 @@ func commands() []command {
 		{"deploy", "create or replace the add-on deployment (--install: for you), print its authorization", runDeploy},
 		{"watch", "renew the Gmail watches that expire within a day (watch renew)", runWatch},
 		{"admin", "make someone an admin of a tenant, creating it (admin add)", runAdmin},
+		{"report", "print an inbox's report for a period as CSV or JSON", runReport},
 		{"load", "send bounded add-on load to a running postfach dev and report latencies", runLoad},
 		{"loadtest", "seed a store, run the server in-process and measure a realistic mix against a baseline", runLoadtest},
 		{"version", "print the module version and VCS revision", runVersion},

@@ -567,7 +567,7 @@ func TestEveryScreen(t *testing.T) {
 // text by card name and user.
 func walkScreens(t *testing.T, h *harness) map[string]string {
 	t.Helper()
-	navOps := map[string]bool{"note-card": true, "mentions": true, "mention": true, "home": true, "inboxes": true, "list": true, "detail": true, "reload": true, "settings": true, "inbox-settings": true, "confirm-delete": true, "templates": true, "template-edit": true, "inbox-statuses": true, "status-remove-confirm": true}
+	navOps := map[string]bool{"note-card": true, "mentions": true, "mention": true, "home": true, "inboxes": true, "list": true, "detail": true, "reload": true, "settings": true, "inbox-settings": true, "confirm-delete": true, "templates": true, "template-edit": true, "report": true, "inbox-statuses": true, "status-remove-confirm": true}
 	seen := map[string]bool{}
 	names := map[string]bool{}
 	texts := map[string]string{}
@@ -614,7 +614,7 @@ func walkScreens(t *testing.T, h *harness) map[string]string {
 	for i := 0; i < len(queue) && i < 400; i++ {
 		visit(queue[i].email, h.click(queue[i].email, queue[i].a, nil))
 	}
-	for _, want := range []string{"home", "list", "conversation", "settings", "inbox-settings", "templates", "template-edit", "compose", "note", "mentions", "inbox-statuses"} {
+	for _, want := range []string{"home", "list", "conversation", "settings", "inbox-settings", "templates", "template-edit", "compose", "note", "mentions", "report", "inbox-statuses"} {
 		if !names[want] {
 			t.Errorf("walk never reached a %q card (saw %v)", want, names)
 		}

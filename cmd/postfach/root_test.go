@@ -22,6 +22,7 @@ import (
 	"github.com/postfach/postfach/addon/addontest"
 	"github.com/postfach/postfach/internal/demo"
 	"github.com/postfach/postfach/internal/gmailsim"
+	"github.com/postfach/postfach/internal/httpapi"
 	"github.com/postfach/postfach/internal/inbox"
 	"github.com/postfach/postfach/internal/mailboxauth"
 	"github.com/postfach/postfach/internal/mailboxauth/oauthsim"
@@ -427,6 +428,7 @@ func TestServeWiring(t *testing.T) {
 		"POSTFACH_GMAIL_ENDPOINT":            stand.URL + "/",
 		"POSTFACH_GOOGLE_TOKEN_URL":          stand.URL + "/oauth/token",
 		"POSTFACH_GOOGLE_CERTS_URL":          stand.URL + "/certs",
+		"POSTFACH_REPORT_KEY":                strings.Repeat("cmVwb3J0", 6), // 36 bytes
 	}
 	getenv := func(k string) string { return env[k] }
 
@@ -434,7 +436,7 @@ func TestServeWiring(t *testing.T) {
 	if err := run(t.Context(), []string{"check"}, &checkOut, io.Discard, getenv); err != nil {
 		t.Fatalf("check: %v\n%s", err, checkOut.String())
 	}
-	for _, w := range []string{`store reachable\s+yes`, `push sync\s+on`, `delegation\s+on, key parses`, `connect my mailbox\s+off`} {
+	for _, w := range []string{`store reachable\s+yes`, `push sync\s+on`, `delegation\s+on, key parses`, `connect my mailbox\s+off`, `report charts\s+on, key decodes`} {
 		if !regexp.MustCompile(w).MatchString(checkOut.String()) {
 			t.Errorf("check output lacks %q:\n%s", w, checkOut.String())
 		}
@@ -481,7 +483,9 @@ func TestServeWiring(t *testing.T) {
 	}
 	// serve has no dev routes, and tells a refused caller nothing more.
 	for path, want := range map[string]int{"/dev/tokens?email=bob@example.com&url=x": http.StatusNotFound, "/": http.StatusNotFound,
-		"/playground/app.js": http.StatusNotFound, "/playground/deployment.json": http.StatusNotFound} {
+		"/playground/app.js": http.StatusNotFound, "/playground/deployment.json": http.StatusNotFound,
+		// The report chart is served, to signed links only.
+		httpapi.PathReportChart + "?k=x.y": http.StatusForbidden} {
 		resp, err := http.Get(base + path)
 		if err != nil {
 			t.Fatal(err)

@@ -61,6 +61,7 @@ func TestLoadServeConfig(t *testing.T) {
 		{"bad resync window", with("POSTFACH_RESYNC_WINDOW", "a week"), "POSTFACH_RESYNC_WINDOW", nil},
 		{"connect without its keys", with("POSTFACH_CONNECT_CLIENT_ID", "c"), "POSTFACH_CONNECT_CLIENT_SECRET is not set; POSTFACH_TOKEN_KEYS is not set; POSTFACH_OAUTH_STATE_KEY is not set", nil},
 		{"bad certs url", with("POSTFACH_GOOGLE_CERTS_URL", "certs"), "POSTFACH_GOOGLE_CERTS_URL", nil},
+		{"short report key", with("POSTFACH_REPORT_KEY", "QUJD"), "POSTFACH_REPORT_KEY: want base64 of at least 32 random bytes", nil},
 		// Finding 8: every missing variable, always in the same order.
 		{"nothing set", func(string) string { return "" }, "configuration: POSTFACH_BASE_URL is not set; POSTFACH_ADDON_SERVICE_ACCOUNT is not set; " +
 			"POSTFACH_OAUTH_CLIENT_ID is not set; POSTFACH_STORE is not set: want firestore or sqlite", nil},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -180,7 +181,9 @@ func templates(admin bool) desk.Templates {
 
 func TestScreensGolden(t *testing.T) {
 	t.Parallel()
-	for name, card := range screens() {
+	all := screens()
+	maps.Copy(all, reportScreens())
+	for name, card := range all {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			got, err := protojson.Marshal(card)

@@ -40,7 +40,11 @@ func (b Builder) Home(h desk.Home) *cardpb.Card {
 			ws = append(ws, decorated(b.filter(f), "<b>"+strconv.Itoa(n)+"</b>", "",
 				b.action(ParamOp, OpList, ParamInbox, s.Inbox.ID, ParamFilter, string(f))))
 		}
-		ws = append(ws, buttons(button(b.t("status.closed"), b.action(ParamOp, OpList, ParamInbox, s.Inbox.ID, ParamFilter, string(desk.FilterClosed)))))
+		row := []*cardpb.Button{button(b.t("status.closed"), b.action(ParamOp, OpList, ParamInbox, s.Inbox.ID, ParamFilter, string(desk.FilterClosed)))}
+		if canReport(h, s) {
+			row = append(row, b.reportButton(s.Inbox.ID))
+		}
+		ws = append(ws, buttons(row...))
 		c.Sections = append(c.Sections, section(esc(s.Inbox.Name)+" · "+esc(s.Inbox.Address), ws...))
 	}
 	c.Sections = append(c.Sections, b.mentionsSection(h.Mentions))

@@ -368,8 +368,10 @@ func (s *Service) changeInbox(ctx context.Context, t inbox.Tenant, u User, a Adm
 					return inbox.Invalid("unknown reply address %q", a.ReplyFrom)
 				}
 			}
-			ib.Settings = inbox.InboxSettings{ReplyStatus: st, LabelPrefix: strings.TrimSpace(a.LabelPrefix), Language: lang, ReplyFrom: from,
-				Workflow: ib.Settings.Workflow} // edited on screens of its own
+			// Only the options of this form change; the workflow (rules,
+			// assignment, SLA) has screens of its own and stays.
+			ib.Settings.ReplyStatus, ib.Settings.LabelPrefix = st, strings.TrimSpace(a.LabelPrefix)
+			ib.Settings.Language, ib.Settings.ReplyFrom = lang, from
 			notice = Msg("notice.settings_saved")
 		}
 		return nil

@@ -582,3 +582,33 @@ func TestList(t *testing.T) {
 		t.Errorf("garbage cursor: err = %v, want ErrInvalid", err)
 	}
 }
+
+// TestSetOptionsKeepsWorkflow: saving an inbox's options form changes those
+// options only; the workflow, edited on its own screens, stays.
+func TestSetOptionsKeepsWorkflow(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := t.Context()
+	if _, err := f.store.UpdateTenant(ctx, "example.com", func(tn *inbox.Tenant) error {
+		tn.Admins = []string{alice.Email}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.store.UpdateInbox(ctx, "example.com", "support", func(ib *inbox.Inbox) error {
+		ib.Settings.Workflow.Rules = []inbox.Rule{{}}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Admin(ctx, alice, desk.AdminAction{Op: desk.AdminSetOptions, InboxID: "support", LabelPrefix: "Team", ReplyStatus: "pending"}); err != nil {
+		t.Fatal(err)
+	}
+	ib, err := f.store.GetInbox(ctx, "example.com", "support")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ib.Settings.LabelPrefix != "Team" || len(ib.Settings.Workflow.Rules) != 1 {
+		t.Errorf("after saving the options: prefix %q, %d rules; want Team and the 1 rule kept", ib.Settings.LabelPrefix, len(ib.Settings.Workflow.Rules))
+	}
+}

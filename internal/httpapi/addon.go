@@ -102,6 +102,8 @@ func (s *Server) action(c echo.Context) error {
 		return s.reply(c, op == cards.OpTakeOver)
 	case cards.OpNoteCard, cards.OpMentions, cards.OpOpenMention, cards.OpMentionsRead:
 		return s.noteScreen(c, op)
+	case cards.OpReport:
+		return s.reportScreen(c)
 	case cards.OpDetail, cards.OpReload:
 		v, err := s.desk.Conversation(ctx, u, param(cards.ParamConv))
 		if err != nil {

@@ -47,6 +47,11 @@ type Options struct {
 	// succeeded (status < 400); dev logs them at debug. Failed requests
 	// are logged at WARN (4xx) and ERROR (5xx) whatever this says.
 	RequestLogLevel slog.Level
+	// ReportKey signs the links of report charts (at least MinReportKey
+	// bytes); nil leaves the chart out of the report card.
+	ReportKey []byte
+	// Now is the clock of signed links; time.Now when nil.
+	Now func() time.Time
 }
 
 // Server serves Postfach over HTTP.
@@ -61,6 +66,8 @@ type Server struct {
 	connector *mailboxauth.Connector
 	srv       *http.Server
 	okLevel   slog.Level
+	reportKey []byte
+	now       func() time.Time
 }
 
 // New builds a Server with every route registered.
@@ -86,6 +93,16 @@ func New(o Options) (*Server, error) {
 		baseURL: base,
 		log:     log,
 		okLevel: o.RequestLogLevel,
+		now:     o.Now,
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if o.ReportKey != nil {
+		if len(o.ReportKey) < MinReportKey {
+			return nil, fmt.Errorf("httpapi: ReportKey: want at least %d bytes", MinReportKey)
+		}
+		s.reportKey = o.ReportKey
 	}
 	s.srv = &http.Server{
 		Handler:           e,
@@ -141,6 +158,9 @@ func (s *Server) routes(o Options) {
 	s.echo.POST(manifests.PathAction, s.action, o.Verify)
 	s.echo.POST(manifests.PathCompose, s.compose, o.Verify)
 	s.echo.POST(manifests.PathSettings, s.settings, o.Verify)
+	if s.reportKey != nil {
+		s.echo.GET(PathReportChart, s.reportChart)
+	}
 	if o.Sync != nil {
 		s.syncRoutes(*o.Sync)
 	}
