@@ -25,7 +25,9 @@
 //	                                        mids[]:  the Message-ID index, see below
 //	                                        recent:  {notes[], activity[]}, see below
 //	    notes/{noteID}                    id, author, body, createdAt, sortKey
-//	    activity/{activityID}             id, version, actor, kind, from, to, at, sortKey
+//	    activity/{activityID}             id, version, actor, kind, from, to, at, sortKey, via
+//	  assign/{inboxID}                    last, waiting[]: the inbox's auto-assignment record
+//	                                        (inbox.AssignState), written with every decision
 //	  userPrefs/{email}                   email, language, updatedAt: a user's own preferences
 //	  presence/{conversationID}           viewers[], claim, takenOver, lastReply, updatedAt, expireAt:
 //	                                        who views and replies right now (inbox.Presence), see below

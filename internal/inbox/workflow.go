@@ -46,6 +46,10 @@ type Flow struct {
 	AssignedAt time.Time `json:"assignedAt,omitzero"`
 	// AutoAssigned reports that auto-assignment chose the assignee.
 	AutoAssigned bool `json:"autoAssigned,omitempty"`
+	// AutoVia is set while the conversation waits for auto-assignment:
+	// the Via (rule or policy) that handed it over. Written with the mail
+	// that caused it, so a decision lost to a crash is taken up again.
+	AutoVia string `json:"autoVia,omitempty"`
 	// SLA is the state of the inbox's SLA clocks for the conversation.
 	SLA SLAState `json:"sla,omitzero"`
 }
