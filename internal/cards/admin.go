@@ -202,6 +202,7 @@ func (b Builder) InboxSettings(ib inbox.Inbox) *cardpb.Card {
 	))
 	c.Sections = append(c.Sections, section("",
 		buttons(
+			button(b.t("rules.button.rules"), b.action(ParamOp, OpRules, ParamInbox, ib.ID)),
 			button(b.t("button.delete_inbox"), b.action(ParamOp, OpConfirmDelete, ParamInbox, ib.ID)),
 			button(b.t("button.all_settings"), b.action(ParamOp, OpSettings)),
 		)))

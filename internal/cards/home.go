@@ -40,7 +40,8 @@ func (b Builder) Home(h desk.Home) *cardpb.Card {
 			ws = append(ws, decorated(b.filter(f), "<b>"+strconv.Itoa(n)+"</b>", "",
 				b.action(ParamOp, OpList, ParamInbox, s.Inbox.ID, ParamFilter, string(f))))
 		}
-		ws = append(ws, buttons(button(b.t("status.closed"), b.action(ParamOp, OpList, ParamInbox, s.Inbox.ID, ParamFilter, string(desk.FilterClosed)))))
+		ws = append(ws, buttons(append([]*cardpb.Button{button(b.t("status.closed"), b.action(ParamOp, OpList, ParamInbox, s.Inbox.ID, ParamFilter, string(desk.FilterClosed)))},
+			b.workflowButtons(s, h.Admin)...)...))
 		c.Sections = append(c.Sections, section(esc(s.Inbox.Name)+" · "+esc(s.Inbox.Address), ws...))
 	}
 	c.Sections = append(c.Sections, b.mentionsSection(h.Mentions))

@@ -113,6 +113,9 @@ func (s *Server) action(c echo.Context) error {
 		if isTemplateOp(op) {
 			return s.templateAction(c, op)
 		}
+		if isRulesOp(op) {
+			return s.rulesAction(c, op)
+		}
 		if aop, ok := desk.ParseAdminOp(op); ok {
 			return s.adminAction(c, aop)
 		}

@@ -62,10 +62,10 @@ func (a Assignment) Validate() error {
 		return invalidf("assignment mode %q is unknown", a.Mode)
 	}
 	if a.Capacity < 0 || a.Capacity > MaxCapacity {
-		return Refusal("refusal.assign_capacity", "Max", MaxCapacity)
+		return Refusal("rules.refusal.assign_capacity", "Max", MaxCapacity)
 	}
 	if a.ReassignAfterHours < 0 || a.ReassignAfterHours > MaxReassignHours {
-		return Refusal("refusal.assign_reassign", "Max", MaxReassignHours)
+		return Refusal("rules.refusal.assign_reassign", "Max", MaxReassignHours)
 	}
 	for _, list := range [][]string{a.Agents, a.Away} {
 		seen := map[string]bool{}
@@ -196,6 +196,7 @@ func (a Assignment) Decide(r *AssignRound, ids []string, now time.Time) {
 					c.Flow.AutoVia = ""
 					c.Flow.AutoAssigned = true
 					c.Flow.AssignedAt = now
+					c.DueAt = c.NextDueRules(r.Inbox)
 					r.Changes = append(r.Changes, AssignChange{Conversation: c, Events: []Activity{ev}})
 					counts = counts.Add(CountsOf(c.Status, agent)).Sub(CountsOf(c.Status, from))
 					r.State.Last = agent
@@ -283,6 +284,13 @@ func (c Conversation) ReassignDue(ib Inbox) time.Time {
 	return c.Flow.AssignedAt.Add(time.Duration(a.ReassignAfterHours) * time.Hour)
 }
 
+// NextDueRules is the next moment the sweep must look at c for this
+// part of the workflow (ReassignDue). Merge note: the conversation's
+// DueAt is one value for every part; wf-sla's NextDue (snooze, SLA
+// thresholds) must take the earliest of its own moments and
+// ReassignDue, and then replace this function at its call sites.
+func (c Conversation) NextDueRules(ib Inbox) time.Time { return c.ReassignDue(ib) }
+
 // Reassign hands a conversation whose ReassignDue has passed to the next
 // agent other than its owner, within the round (the owner is left out of
 // the turn but the position moves on as for any assignment). It reports
@@ -304,6 +312,7 @@ func (a Assignment) Reassign(r *AssignRound, id string, now time.Time) bool {
 	agent, ok := others.pick(r.Inbox, r.Counts, r.State.Last)
 	if !ok {
 		c.Flow.AssignedAt = now
+		c.DueAt = c.NextDueRules(r.Inbox)
 		c.Version++
 		c.UpdatedAt = now
 		r.Changes = append(r.Changes, AssignChange{Conversation: c})
@@ -316,6 +325,7 @@ func (a Assignment) Reassign(r *AssignRound, id string, now time.Time) bool {
 	ev.Via = ViaReassign
 	c.Flow.AssignedAt = now
 	c.Flow.AutoAssigned = true
+	c.DueAt = c.NextDueRules(r.Inbox)
 	r.Changes = append(r.Changes, AssignChange{Conversation: c, Events: []Activity{ev}})
 	r.State.Last = agent
 	return true

@@ -88,16 +88,16 @@ func (r Rule) Validate() error {
 		return invalidf("rule id %q", r.ID)
 	}
 	if strings.TrimSpace(r.Name) == "" || utf8.RuneCountInString(r.Name) > 80 {
-		return Refusal("refusal.rule_name")
+		return Refusal("rules.refusal.rule_name")
 	}
 	if len(r.Conditions) > MaxRuleConditions {
-		return Refusal("refusal.rule_conditions", "Max", MaxRuleConditions)
+		return Refusal("rules.refusal.rule_conditions", "Max", MaxRuleConditions)
 	}
 	if len(r.Actions) == 0 {
-		return Refusal("refusal.rule_no_action")
+		return Refusal("rules.refusal.rule_no_action")
 	}
 	if len(r.Actions) > MaxRuleActions {
-		return Refusal("refusal.rule_actions", "Max", MaxRuleActions)
+		return Refusal("rules.refusal.rule_actions", "Max", MaxRuleActions)
 	}
 	for _, c := range r.Conditions {
 		if err := c.Validate(); err != nil {
@@ -118,21 +118,21 @@ func (c Condition) Validate() error {
 		return invalidf("rule condition field %q is unknown", c.Field)
 	}
 	if utf8.RuneCountInString(c.Value) > maxRuleText {
-		return Refusal("refusal.rule_value_long", "Max", maxRuleText)
+		return Refusal("rules.refusal.rule_value_long", "Max", maxRuleText)
 	}
 	switch c.Field {
 	case FieldFrom, FieldTo:
 		v := strings.TrimPrefix(c.Value, "@")
 		if strings.Contains(v, "@") {
 			if NormalizeEmail(v) != v {
-				return Refusal("refusal.rule_address", "Value", c.Value)
+				return Refusal("rules.refusal.rule_address", "Value", c.Value)
 			}
 		} else if c.Field == FieldTo || !validDomain(v) {
-			return Refusal("refusal.rule_address", "Value", c.Value)
+			return Refusal("rules.refusal.rule_address", "Value", c.Value)
 		}
 	case FieldSubject, FieldBody:
 		if strings.TrimSpace(c.Value) == "" {
-			return Refusal("refusal.rule_text_empty")
+			return Refusal("rules.refusal.rule_text_empty")
 		}
 	}
 	return nil
@@ -146,7 +146,7 @@ func (a Action) Validate() error {
 		return err
 	case ActionAssign:
 		if NormalizeEmail(a.Value) != a.Value || a.Value == "" {
-			return Refusal("refusal.rule_address", "Value", a.Value)
+			return Refusal("rules.refusal.rule_address", "Value", a.Value)
 		}
 	case ActionStatus:
 		if !slices.Contains(Statuses, Status(a.Value)) {
@@ -164,7 +164,7 @@ func (a Action) Validate() error {
 // naming a member who left later is skipped).
 func validateRuleList(rules []Rule) error {
 	if len(rules) > MaxRules {
-		return Refusal("refusal.rules_too_many", "Max", MaxRules)
+		return Refusal("rules.refusal.too_many", "Max", MaxRules)
 	}
 	seen := map[string]bool{}
 	for _, r := range rules {
