@@ -266,17 +266,28 @@ func (b Builder) RuleEdit(w desk.Workflow, r *inbox.Rule) *cardpb.Card {
 // settings).
 func (b Builder) workflowButtons(s desk.InboxSummary, tenantAdmin bool) []*cardpb.Button {
 	var bs []*cardpb.Button
-	if a := s.Inbox.Settings.Workflow.Assignment; a.Mode != inbox.AssignOff {
-		if a.IsAway(s.Me.Email) {
-			bs = append(bs, button(b.t("rules.button.back"), b.action(ParamOp, OpAway, ParamInbox, s.Inbox.ID, ParamValue, "off")))
-		} else {
-			bs = append(bs, button(b.t("rules.button.away"), b.action(ParamOp, OpAway, ParamInbox, s.Inbox.ID, ParamValue, "on")))
-		}
+	if away := b.awayButton(s.Inbox, s.Me); away != nil {
+		bs = append(bs, away)
 	}
 	if s.Me.Role == inbox.RoleAdmin && !tenantAdmin {
 		bs = append(bs, button(b.t("rules.button.rules"), b.action(ParamOp, OpRules, ParamInbox, s.Inbox.ID)))
 	}
 	return bs
+}
+
+// awayButton is a member's away toggle while the inbox's auto-assignment
+// is on, nil otherwise: on the homepage, and on the conversation card
+// (with ParamConv, so that the card comes back) for the phone.
+func (b Builder) awayButton(ib inbox.Inbox, me inbox.Member, extra ...string) *cardpb.Button {
+	a := ib.Settings.Workflow.Assignment
+	if a.Mode == inbox.AssignOff {
+		return nil
+	}
+	label, value := b.t("rules.button.away"), "on"
+	if a.IsAway(me.Email) {
+		label, value = b.t("rules.button.back"), "off"
+	}
+	return button(label, b.action(append([]string{ParamOp, OpAway, ParamInbox, ib.ID, ParamValue, value}, extra...)...))
 }
 
 // ruleVia words who made a change that names a rule or a policy.

@@ -42,15 +42,23 @@ func (s *Server) rulesAction(c echo.Context, op string) error {
 		if _, err := s.desk.SetAway(ctx, u, inboxID, p(cards.ParamValue) == "on"); err != nil {
 			return err
 		}
+		msg := s.t(c, "rules.notice.back")
+		if p(cards.ParamValue) == "on" {
+			msg = s.t(c, "rules.notice.away")
+		}
+		if conv := p(cards.ParamConv); conv != "" {
+			// From the conversation card: it comes back.
+			v, err := s.desk.Conversation(ctx, u, conv)
+			if err != nil {
+				return err
+			}
+			return update(c, b.Conversation(v), msg)
+		}
 		h, err := s.desk.Home(ctx, u)
 		if err != nil {
 			return err
 		}
-		msg := "rules.notice.back"
-		if p(cards.ParamValue) == "on" {
-			msg = "rules.notice.away"
-		}
-		return update(c, b.Home(h), s.t(c, msg))
+		return update(c, b.Home(h), msg)
 	case cards.OpRules:
 		if w, err = s.desk.Workflow(ctx, u, inboxID); err != nil {
 			return err
