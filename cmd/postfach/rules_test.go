@@ -404,3 +404,56 @@ func salesRules(t *testing.T, h *harness) []inbox.Rule {
 	}
 	return ib.Settings.Workflow.Rules
 }
+
+// TestBodyRuleCost: a rule on the body text reads a customer mail's body
+// with one more messages.get (5 quota units) in the mailbox that records
+// it; a copy synced after that is a replay and reads nothing more. Copies
+// whose syncs overlap (the group's copies arrive at once) may each read it
+// before one of them has recorded the mail: at most one read per member
+// mailbox. Without such a rule nothing more is read than the headers.
+func TestBodyRuleCost(t *testing.T) {
+	t.Parallel()
+	for _, kind := range storeKinds(t) {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			clock := &testClock{}
+			h := startHarnessWith(t, devConfig{Now: clock.Now, Store: storeConfig{Kind: kind}})
+			newSalesInbox(t, h)
+			gets := func() int {
+				n := 0
+				for _, m := range []string{alice, bob, carol} {
+					n += h.gmailRequests(m)["messages.get"]
+				}
+				return n
+			}
+			mail := func(i int, body string) int {
+				h.settle()
+				before := gets()
+				clock.Advance(time.Minute)
+				raw, _ := salesMail(i, "c@customer.example", "Question")
+				h.deliver("deals@example.com", strings.Replace(raw, "Hello.", body, 1))
+				h.settle()
+				return gets() - before
+			}
+			plain := mail(1, "This is urgent.")
+			edit := h.click(alice, button(t, rulesCard(t, h).card, "New rule"), nil)
+			if r := h.click(alice, button(t, edit.card, "Save rule"), map[string][]string{
+				"rule_name": {"Urgent"}, "rule_body": {"URGENT"}, "rule_tag": {"urgent"},
+			}); r.notification != "Rule saved." {
+				t.Fatalf("save rule: %q %s", r.notification, r.raw)
+			}
+			withRule := mail(2, "This is urgent.")
+			if extra := withRule - plain; extra < 1 || extra > 3 {
+				t.Errorf("messages.get per mail: %d without a body rule, %d with one; want 1 to 3 more (one per copy at most)", plain, withRule)
+			} else {
+				t.Logf("body reads for one mail to a group of 3: %d", extra)
+			}
+			if c := salesConv(t, h, "rr2@customer.example"); !slices.Equal(c.Tags, []string{"urgent"}) {
+				t.Errorf("tags %v, want urgent", c.Tags)
+			}
+			if c := salesConv(t, h, "rr1@customer.example"); len(c.Tags) != 0 {
+				t.Errorf("a mail from before the rule was tagged %v", c.Tags)
+			}
+		})
+	}
+}

@@ -20,6 +20,9 @@ type Workflow struct {
 
 // Validate checks every part of the workflow.
 func (w Workflow) Validate() error {
+	if err := validateRuleList(w.Rules); err != nil {
+		return err
+	}
 	for i, r := range w.Rules {
 		if err := r.Validate(); err != nil {
 			return fmt.Errorf("rule %d: %w", i+1, err)
