@@ -100,7 +100,7 @@ type flakyStore struct {
 	calls  map[string]int
 }
 
-func (s *flakyStore) CreateConversation(ctx context.Context, c inbox.Conversation, mids []string, ev inbox.Activity) error {
+func (s *flakyStore) CreateConversation(ctx context.Context, c inbox.Conversation, mids []string, ev inbox.Activity, more ...inbox.Activity) error {
 	s.mu.Lock()
 	s.calls[c.ID]++
 	n := s.calls[c.ID]
@@ -108,7 +108,7 @@ func (s *flakyStore) CreateConversation(ctx context.Context, c inbox.Conversatio
 	if s.fail(c.ID) && (s.always || n == 1) {
 		return fmt.Errorf("create conversation %s: %w", c.ID, inbox.ErrUnavailable)
 	}
-	return s.Store.CreateConversation(ctx, c, mids, ev)
+	return s.Store.CreateConversation(ctx, c, mids, ev, more...)
 }
 
 // seedLoad retries a create the store reports unavailable, and gives up

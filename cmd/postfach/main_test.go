@@ -567,7 +567,7 @@ func TestEveryScreen(t *testing.T) {
 // text by card name and user.
 func walkScreens(t *testing.T, h *harness) map[string]string {
 	t.Helper()
-	navOps := map[string]bool{"note-card": true, "mentions": true, "mention": true, "home": true, "inboxes": true, "list": true, "detail": true, "reload": true, "settings": true, "inbox-settings": true, "confirm-delete": true, "templates": true, "template-edit": true, "report": true, "inbox-statuses": true, "status-remove-confirm": true}
+	navOps := map[string]bool{"note-card": true, "mentions": true, "mention": true, "home": true, "inboxes": true, "list": true, "detail": true, "reload": true, "settings": true, "inbox-settings": true, "confirm-delete": true, "templates": true, "template-edit": true, "report": true, "inbox-statuses": true, "status-remove-confirm": true, "rules": true, "rule-edit": true}
 	seen := map[string]bool{}
 	names := map[string]bool{}
 	texts := map[string]string{}

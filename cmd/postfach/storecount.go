@@ -59,14 +59,14 @@ func (s *countingStore) DeleteInbox(ctx context.Context, tenantID, inboxID strin
 	return s.Store.DeleteInbox(ctx, tenantID, inboxID)
 }
 
-func (s *countingStore) CreateConversation(ctx context.Context, c inbox.Conversation, messageIDs []string, created inbox.Activity) error {
+func (s *countingStore) CreateConversation(ctx context.Context, c inbox.Conversation, messageIDs []string, created inbox.Activity, more ...inbox.Activity) error {
 	s.writes.Add(1)
-	return s.Store.CreateConversation(ctx, c, messageIDs, created)
+	return s.Store.CreateConversation(ctx, c, messageIDs, created, more...)
 }
 
-func (s *countingStore) AppendMessage(ctx context.Context, c inbox.Conversation, messageIDs []string, ev *inbox.Activity) error {
+func (s *countingStore) AppendMessage(ctx context.Context, c inbox.Conversation, messageIDs []string, ev *inbox.Activity, more ...inbox.Activity) error {
 	s.writes.Add(1)
-	return s.Store.AppendMessage(ctx, c, messageIDs, ev)
+	return s.Store.AppendMessage(ctx, c, messageIDs, ev, more...)
 }
 
 func (s *countingStore) GetConversation(ctx context.Context, tenantID, id string) (inbox.Conversation, error) {
@@ -263,4 +263,9 @@ func (s *countingStore) UpdateTemplate(ctx context.Context, tenantID, inboxID, i
 func (s *countingStore) DeleteTemplate(ctx context.Context, tenantID, inboxID, id string) error {
 	s.writes.Add(1)
 	return s.Store.DeleteTemplate(ctx, tenantID, inboxID, id)
+}
+
+func (s *countingStore) AutoAssign(ctx context.Context, tenantID, inboxID string, ids []string, fn func(*inbox.AssignRound) error) (inbox.AssignRound, error) {
+	s.writes.Add(1)
+	return s.Store.AutoAssign(ctx, tenantID, inboxID, ids, fn)
 }

@@ -204,6 +204,7 @@ func (b Builder) InboxSettings(ib inbox.Inbox) *cardpb.Card {
 		buttons(
 			button(b.t("statuses.button.statuses"), b.action(ParamOp, OpStatuses, ParamInbox, ib.ID)),
 			b.reportButton(ib.ID),
+			button(b.t("rules.button.rules"), b.action(ParamOp, OpRules, ParamInbox, ib.ID)),
 			button(b.t("button.delete_inbox"), b.action(ParamOp, OpConfirmDelete, ParamInbox, ib.ID)),
 			button(b.t("button.all_settings"), b.action(ParamOp, OpSettings)),
 		)))

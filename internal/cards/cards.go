@@ -217,6 +217,8 @@ func (b Builder) Describe(a inbox.Activity, names func(string) string) string {
 	actor := "Postfach"
 	if a.Actor != "" {
 		actor = names(a.Actor)
+	} else if via, ok := b.ruleVia(a.Via); ok {
+		actor = via
 	}
 	switch a.Kind {
 	case inbox.ActCreated:

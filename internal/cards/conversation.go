@@ -123,6 +123,9 @@ func (b Builder) Conversation(v desk.View) *cardpb.Card {
 		button(b.t("button.templates"), b.action(ParamOp, OpTemplates, ParamInbox, c.InboxID)),
 		button(b.t("button.my_inboxes"), b.action(ParamOp, OpInboxes)),
 	))
+	if away := b.awayButton(v.Inbox, v.Me, ParamConv, c.ID); away != nil {
+		about = append(about, buttons(away))
+	}
 	card.Sections = append(card.Sections, section(b.t("conversation.activity"), about...))
 	return card
 }

@@ -44,6 +44,7 @@ func (b Builder) Home(h desk.Home) *cardpb.Card {
 		if canReport(h, s) {
 			row = append(row, b.reportButton(s.Inbox.ID))
 		}
+		row = append(row, b.workflowButtons(s, h.Admin)...)
 		ws = append(ws, buttons(row...))
 		c.Sections = append(c.Sections, section(esc(s.Inbox.Name)+" · "+esc(s.Inbox.Address), ws...))
 	}

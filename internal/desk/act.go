@@ -115,6 +115,7 @@ func (s *Service) Act(ctx context.Context, u User, a Action) (Result, error) {
 	if s.onChange != nil {
 		s.onChange(ctx, c)
 	}
+	s.afterAct(ctx, ib, ev)
 	v, err := s.view(ctx, ib, me, c)
 	return Result{View: v, Notice: Message{Activity: &ev}, Changed: true}, err
 }

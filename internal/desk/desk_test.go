@@ -596,7 +596,7 @@ func TestSetOptionsKeepsWorkflow(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := f.store.UpdateInbox(ctx, "example.com", "support", func(ib *inbox.Inbox) error {
-		ib.Settings.Workflow.Rules = []inbox.Rule{{}}
+		ib.Settings.Workflow.Rules = []inbox.Rule{{ID: "r1", Name: "Stop", Actions: []inbox.Action{{Kind: inbox.ActionStop}}}}
 		return nil
 	}); err != nil {
 		t.Fatal(err)

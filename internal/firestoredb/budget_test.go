@@ -78,13 +78,13 @@ func (m *metered) GetConversation(ctx context.Context, tenantID, id string) (c i
 	return
 }
 
-func (m *metered) CreateConversation(ctx context.Context, c inbox.Conversation, messageIDs []string, created inbox.Activity) (err error) {
-	m.log("CreateConversation", func() { err = m.Store.CreateConversation(ctx, c, messageIDs, created) })
+func (m *metered) CreateConversation(ctx context.Context, c inbox.Conversation, messageIDs []string, created inbox.Activity, more ...inbox.Activity) (err error) {
+	m.log("CreateConversation", func() { err = m.Store.CreateConversation(ctx, c, messageIDs, created, more...) })
 	return
 }
 
-func (m *metered) AppendMessage(ctx context.Context, c inbox.Conversation, messageIDs []string, ev *inbox.Activity) (err error) {
-	m.log("AppendMessage", func() { err = m.Store.AppendMessage(ctx, c, messageIDs, ev) })
+func (m *metered) AppendMessage(ctx context.Context, c inbox.Conversation, messageIDs []string, ev *inbox.Activity, more ...inbox.Activity) (err error) {
+	m.log("AppendMessage", func() { err = m.Store.AppendMessage(ctx, c, messageIDs, ev, more...) })
 	return
 }
 

@@ -139,6 +139,7 @@ type activityDoc struct {
 	To      string    `firestore:"to"`
 	At      time.Time `firestore:"at"`
 	SortKey string    `firestore:"sortKey"` // At, then ID
+	Via     string    `firestore:"via,omitempty"`
 }
 
 // mergeTimes applies the contract's rule for the conversation times that
@@ -222,7 +223,7 @@ func (s *Store) takenMids(ctx context.Context, tx *txn, tenantID, inboxID, excep
 // inbox and which Message-IDs other conversations of the inbox hold, then
 // creates the conversation (with its index entries) and its first activity
 // entry.
-func (s *Store) CreateConversation(ctx context.Context, c inbox.Conversation, messageIDs []string, created inbox.Activity) error {
+func (s *Store) CreateConversation(ctx context.Context, c inbox.Conversation, messageIDs []string, created inbox.Activity, more ...inbox.Activity) error {
 	if err := c.Validate(); err != nil {
 		return fmt.Errorf("create conversation: %w", err)
 	}
@@ -230,8 +231,10 @@ func (s *Store) CreateConversation(ctx context.Context, c inbox.Conversation, me
 	if c.Version != 1 {
 		return fmt.Errorf("%s: %w", op, invalid("a new conversation has version 1, not %d", c.Version))
 	}
-	if err := created.ValidateFor(c.TenantID, c.ID); err != nil {
-		return fmt.Errorf("%s: %w", op, err)
+	for _, ev := range append([]inbox.Activity{created}, more...) {
+		if err := ev.ValidateFor(c.TenantID, c.ID); err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
 	}
 	hashes, err := midHashes(messageIDs)
 	if err != nil {
@@ -264,7 +267,11 @@ func (s *Store) CreateConversation(ctx context.Context, c inbox.Conversation, me
 		}
 		// The conversation first: its create-if-absent precondition
 		// refuses the whole commit when the id exists.
-		doc, err := encodeConversation(c, mids, newRecent(created))
+		recent := newRecent(created)
+		for _, ev := range more {
+			recent.addActivity(ev)
+		}
+		doc, err := encodeConversation(c, mids, recent)
 		if err != nil {
 			return err
 		}
@@ -277,7 +284,12 @@ func (s *Store) CreateConversation(ctx context.Context, c inbox.Conversation, me
 		if err := s.addCounts(tx, c.TenantID, c.InboxID, inbox.CountsDelta(nil, c)); err != nil {
 			return err
 		}
-		return s.appendActivity(tx, &recentDoc{}, created)
+		for _, ev := range append([]inbox.Activity{created}, more...) {
+			if err := s.appendActivity(tx, &recentDoc{}, ev); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	return wrapCommit(op, err)
 }
@@ -287,13 +299,17 @@ func (s *Store) CreateConversation(ctx context.Context, c inbox.Conversation, me
 // conversation exists in c's inbox, that messageIDs[0] is new to the inbox
 // and that the version is the expected one, then writes c (message times
 // merged, see mergeTimes) with the new index entries and ev.
-func (s *Store) AppendMessage(ctx context.Context, c inbox.Conversation, messageIDs []string, ev *inbox.Activity) error {
+func (s *Store) AppendMessage(ctx context.Context, c inbox.Conversation, messageIDs []string, ev *inbox.Activity, more ...inbox.Activity) error {
 	if err := c.Validate(); err != nil {
 		return fmt.Errorf("append message: %w", err)
 	}
 	op := fmt.Sprintf("append message to %s/%s", c.TenantID, c.ID)
+	evs := more
 	if ev != nil {
-		if err := ev.ValidateFor(c.TenantID, c.ID); err != nil {
+		evs = append([]inbox.Activity{*ev}, more...)
+	}
+	for _, e := range evs {
+		if err := e.ValidateFor(c.TenantID, c.ID); err != nil {
 			return fmt.Errorf("%s: %w", op, err)
 		}
 	}
@@ -348,7 +364,7 @@ func (s *Store) AppendMessage(ctx context.Context, c inbox.Conversation, message
 			return fmt.Errorf("the mail is recorded in another conversation: %w", inbox.ErrAlreadyExists)
 		}
 		want := stored.Version
-		if ev != nil {
+		if len(evs) > 0 {
 			want++
 		}
 		if c.Version != want {
@@ -364,8 +380,8 @@ func (s *Store) AppendMessage(ctx context.Context, c inbox.Conversation, message
 		if err != nil {
 			return err
 		}
-		if ev != nil {
-			if err := s.appendActivity(tx, recent, *ev); err != nil {
+		for _, e := range evs {
+			if err := s.appendActivity(tx, recent, e); err != nil {
 				return err
 			}
 		}

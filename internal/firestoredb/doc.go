@@ -25,10 +25,12 @@
 //	                                        mids[]:  the Message-ID index, see below
 //	                                        recent:  {notes[], activity[], deleted[]}, see below
 //	    notes/{noteID}                    id, author, body, mentions[], createdAt, editedAt, sortKey
-//	    activity/{activityID}             id, version, actor, kind, from, to, at, sortKey
+//	    activity/{activityID}             id, version, actor, kind, from, to, at, sortKey, via
 //	  users/{email}                       (never written: the parent of a member's mentions)
 //	    mentions/{noteID}                 noteId, conversationId, inboxId, author, subject, excerpt,
 //	                                        at, readAt, unread, sortKey: a note that named the member
+//	  assign/{inboxID}                    last, waiting[]: the inbox's auto-assignment record
+//	                                        (inbox.AssignState), written with every decision
 //	  userPrefs/{email}                   email, language, updatedAt: a user's own preferences
 //	  presence/{conversationID}           viewers[], claim, takenOver, lastReply, updatedAt, expireAt:
 //	                                        who views and replies right now (inbox.Presence), see below

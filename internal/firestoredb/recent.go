@@ -74,6 +74,7 @@ func encodeActivity(ev inbox.Activity) activityDoc {
 		To:      ev.To,
 		At:      ev.At,
 		SortKey: sortKey(ev.At, ev.ID),
+		Via:     ev.Via,
 	}
 }
 
@@ -88,6 +89,7 @@ func decodeActivity(tenantID, conversationID string, d activityDoc) inbox.Activi
 		From:           d.From,
 		To:             d.To,
 		At:             utc(d.At),
+		Via:            d.Via,
 	}
 }
 

@@ -120,6 +120,9 @@ func (s *Server) action(c echo.Context) error {
 		if sop, ok := desk.ParseStatusOp(op); ok {
 			return s.statusAction(c, sop)
 		}
+		if isRulesOp(op) {
+			return s.rulesAction(c, op)
+		}
 		if aop, ok := desk.ParseAdminOp(op); ok {
 			return s.adminAction(c, aop)
 		}

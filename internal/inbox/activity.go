@@ -38,6 +38,9 @@ type Activity struct {
 	From           string
 	To             string
 	At             time.Time
+	// Via names the rule or policy that made a change no member made
+	// (ViaRule, ViaPolicy); "" otherwise.
+	Via string
 }
 
 // ErrUnchanged is returned by a change that would leave the conversation as

@@ -77,23 +77,27 @@ type Store interface {
 	DeleteInbox(ctx context.Context, tenantID, inboxID string) error
 
 	// CreateConversation stores a new conversation (Version 1) together
-	// with its first activity entry and indexes messageIDs (RFC 5322
+	// with its first activity entry (and more entries of the same write,
+	// Version 1 too, such as the inbox's rules' changes) and indexes messageIDs (RFC 5322
 	// Message-IDs, normalised) to it within its inbox, all atomically. A
 	// Message-ID already indexed to another conversation of the same inbox
 	// keeps its first conversation. Returns ErrAlreadyExists if the id
 	// exists, ErrNotFound if the inbox does not, ErrInvalid if c does not
 	// validate.
-	CreateConversation(ctx context.Context, c Conversation, messageIDs []string, created Activity) error
+	CreateConversation(ctx context.Context, c Conversation, messageIDs []string, created Activity, more ...Activity) error
 	// AppendMessage records a later mail of an existing conversation: it
 	// writes c and indexes messageIDs (the mail's own Message-ID first)
 	// within c's inbox, atomically. When the mail changed the conversation's
 	// state, ev is its activity entry and c.Version is the stored version + 1;
-	// otherwise ev is nil and c.Version is the stored version. Returns
+	// otherwise ev is nil and c.Version is the stored version. more are
+	// further entries of the same write (the inbox's rules' changes), with
+	// the same version: with any entry at all, in ev or more, c.Version is
+	// the stored version + 1. Returns
 	// ErrAlreadyExists, writing nothing, when messageIDs[0] is already
 	// indexed in c's inbox (the mail was recorded before: replays and copies
 	// in other mailboxes are no-ops); ErrConflict when the stored version is
 	// not the expected one; ErrNotFound if the conversation does not exist.
-	AppendMessage(ctx context.Context, c Conversation, messageIDs []string, ev *Activity) error
+	AppendMessage(ctx context.Context, c Conversation, messageIDs []string, ev *Activity, more ...Activity) error
 	// GetConversation returns one conversation, or ErrNotFound.
 	GetConversation(ctx context.Context, tenantID, id string) (Conversation, error)
 	// FindConversationsByMessageID returns the conversations a Message-ID
@@ -286,4 +290,22 @@ type Store interface {
 	// exist. A deleted inbox's templates stay stored, as its
 	// conversations do.
 	DeleteTemplate(ctx context.Context, tenantID, inboxID, id string) error
+
+	// Rules and auto-assignment (issue 13, wf-rules).
+
+	// AutoAssign runs one auto-assignment decision for an inbox in one
+	// transaction: it reads the inbox, its Counts, its AssignState (an
+	// empty one when none is stored) and the conversations named by ids
+	// and by the first MaxAssignReadAhead entries of State.Waiting (each
+	// once, in that order; unknown ones left out) into an AssignRound,
+	// calls fn with it, and writes the State and every change fn put in
+	// Changes (each conversation at its stored version + 1, with its
+	// entries), with their Counts, together. fn may run more than once
+	// and its error is returned as is (nothing written). Concurrent
+	// decisions of one inbox are serialised: each sees the State and the
+	// Counts the one before it wrote. Returns the round as written;
+	// ErrNotFound if the inbox does not exist, ErrInvalid if a change is
+	// not one of the round's conversations, is not at its version + 1,
+	// moves it to another inbox or does not validate.
+	AutoAssign(ctx context.Context, tenantID, inboxID string, ids []string, fn func(*AssignRound) error) (AssignRound, error)
 }

@@ -23,6 +23,9 @@ type Workflow struct {
 
 // Validate checks every part of the workflow.
 func (w Workflow) Validate() error {
+	if err := validateRuleList(w.Rules); err != nil {
+		return err
+	}
 	for i, r := range w.Rules {
 		if err := r.Validate(); err != nil {
 			return fmt.Errorf("rule %d: %w", i+1, err)
@@ -52,6 +55,10 @@ type Flow struct {
 	AssignedAt time.Time `json:"assignedAt,omitzero"`
 	// AutoAssigned reports that auto-assignment chose the assignee.
 	AutoAssigned bool `json:"autoAssigned,omitempty"`
+	// AutoVia is set while the conversation waits for auto-assignment:
+	// the Via (rule or policy) that handed it over. Written with the mail
+	// that caused it, so a decision lost to a crash is taken up again.
+	AutoVia string `json:"autoVia,omitempty"`
 	// SLA is the state of the inbox's SLA clocks for the conversation.
 	SLA SLAState `json:"sla,omitzero"`
 	// Stage is the id of the inbox's status (StatusDef) the conversation

@@ -63,9 +63,9 @@ func encodeTags(tags []string) (string, error) {
 
 func insertActivity(ctx context.Context, tx *stx, ev inbox.Activity) error {
 	_, err := tx.ExecContext(ctx,
-		`INSERT INTO activity (tenant_id, conversation_id, id, version, actor, kind, from_value, to_value, at)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		ev.TenantID, ev.ConversationID, ev.ID, ev.Version, ev.Actor, string(ev.Kind), ev.From, ev.To, millis(ev.At))
+		`INSERT INTO activity (tenant_id, conversation_id, id, version, actor, kind, from_value, to_value, at, via)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		ev.TenantID, ev.ConversationID, ev.ID, ev.Version, ev.Actor, string(ev.Kind), ev.From, ev.To, millis(ev.At), ev.Via)
 	if isKeyTaken(err) {
 		return fmt.Errorf("activity %s: %w", ev.ID, inbox.ErrAlreadyExists)
 	}
@@ -124,15 +124,18 @@ func messageIDIndexed(ctx context.Context, tx *stx, tenantID, inboxID, messageID
 // inbox.NormalizeMessageID; one that is not a Message-ID is ErrInvalid. A
 // Message-ID already indexed to another conversation of the inbox stays
 // with that conversation.
-func (s *Store) CreateConversation(ctx context.Context, c inbox.Conversation, messageIDs []string, created inbox.Activity) error {
+func (s *Store) CreateConversation(ctx context.Context, c inbox.Conversation, messageIDs []string, created inbox.Activity, more ...inbox.Activity) error {
 	if err := c.Validate(); err != nil {
 		return fmt.Errorf("create conversation: %w", err)
 	}
 	if c.Version != 1 {
 		return fmt.Errorf("create conversation %s/%s: %w", c.TenantID, c.ID, invalid("a new conversation has version 1, not %d", c.Version))
 	}
-	if err := created.ValidateFor(c.TenantID, c.ID); err != nil {
-		return fmt.Errorf("create conversation %s/%s: %w", c.TenantID, c.ID, err)
+	evs := append([]inbox.Activity{created}, more...)
+	for _, ev := range evs {
+		if err := ev.ValidateFor(c.TenantID, c.ID); err != nil {
+			return fmt.Errorf("create conversation %s/%s: %w", c.TenantID, c.ID, err)
+		}
 	}
 	ids, err := normalizeMessageIDs(messageIDs)
 	if err != nil {
@@ -169,7 +172,12 @@ func (s *Store) CreateConversation(ctx context.Context, c inbox.Conversation, me
 		if err := addCounts(ctx, tx, c.TenantID, c.InboxID, inbox.CountsDelta(nil, c)); err != nil {
 			return err
 		}
-		return insertActivity(ctx, tx, created)
+		for _, ev := range evs {
+			if err := insertActivity(ctx, tx, ev); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("create conversation %s/%s: %w", c.TenantID, c.ID, err)
@@ -184,8 +192,8 @@ func (s *Store) CreateConversation(ctx context.Context, c inbox.Conversation, me
 // conversation changed), and the stored version is the expected one
 // (ErrConflict). Message-IDs are normalised as by CreateConversation, and
 // later ones already indexed to another conversation of the inbox stay with
-// it. ev, if any, must belong to c (ErrInvalid otherwise).
-func (s *Store) AppendMessage(ctx context.Context, c inbox.Conversation, messageIDs []string, ev *inbox.Activity) error {
+// it. ev, if any, and more must belong to c (ErrInvalid otherwise).
+func (s *Store) AppendMessage(ctx context.Context, c inbox.Conversation, messageIDs []string, ev *inbox.Activity, more ...inbox.Activity) error {
 	if err := c.Validate(); err != nil {
 		return fmt.Errorf("append message: %w", err)
 	}
@@ -197,10 +205,16 @@ func (s *Store) AppendMessage(ctx context.Context, c inbox.Conversation, message
 		return fmt.Errorf("append message to %s/%s: %w", c.TenantID, c.ID, err)
 	}
 	want := c.Version // the stored version this write expects
+	evs := more
 	if ev != nil {
-		if err := ev.ValidateFor(c.TenantID, c.ID); err != nil {
+		evs = append([]inbox.Activity{*ev}, more...)
+	}
+	for _, e := range evs {
+		if err := e.ValidateFor(c.TenantID, c.ID); err != nil {
 			return fmt.Errorf("append message to %s/%s: %w", c.TenantID, c.ID, err)
 		}
+	}
+	if len(evs) > 0 {
 		want = c.Version - 1
 	}
 	tags, flow, err := encodeRow(c)
@@ -248,8 +262,10 @@ func (s *Store) AppendMessage(ctx context.Context, c inbox.Conversation, message
 		if err := addCounts(ctx, tx, c.TenantID, c.InboxID, inbox.CountsDelta(&stored, c)); err != nil {
 			return err
 		}
-		if ev != nil {
-			return insertActivity(ctx, tx, *ev)
+		for _, e := range evs {
+			if err := insertActivity(ctx, tx, e); err != nil {
+				return err
+			}
 		}
 		return nil
 	})

@@ -295,7 +295,7 @@ const (
 	listNotesQuery = `SELECT id, author, body, created_at, edited_at, mentions FROM notes
 		WHERE tenant_id = ? AND conversation_id = ?
 		ORDER BY created_at DESC, id DESC LIMIT ?`
-	listActivityQuery = `SELECT id, version, actor, kind, from_value, to_value, at FROM activity
+	listActivityQuery = `SELECT id, version, actor, kind, from_value, to_value, at, via FROM activity
 		WHERE tenant_id = ? AND conversation_id = ?
 		ORDER BY at DESC, id DESC LIMIT ?`
 )
@@ -356,7 +356,7 @@ func listActivity(ctx context.Context, q querier, tenantID, conversationID strin
 	for rows.Next() {
 		a := inbox.Activity{TenantID: tenantID, ConversationID: conversationID}
 		var at int64
-		if err := rows.Scan(&a.ID, &a.Version, &a.Actor, &a.Kind, &a.From, &a.To, &at); err != nil {
+		if err := rows.Scan(&a.ID, &a.Version, &a.Actor, &a.Kind, &a.From, &a.To, &at, &a.Via); err != nil {
 			return nil, err
 		}
 		a.At = fromMillis(at)

@@ -13,14 +13,14 @@ type countingStore struct {
 	writes atomic.Int64
 }
 
-func (s *countingStore) CreateConversation(ctx context.Context, c inbox.Conversation, ids []string, ev inbox.Activity) error {
+func (s *countingStore) CreateConversation(ctx context.Context, c inbox.Conversation, ids []string, ev inbox.Activity, more ...inbox.Activity) error {
 	s.writes.Add(1)
-	return s.Store.CreateConversation(ctx, c, ids, ev)
+	return s.Store.CreateConversation(ctx, c, ids, ev, more...)
 }
 
-func (s *countingStore) AppendMessage(ctx context.Context, c inbox.Conversation, ids []string, ev *inbox.Activity) error {
+func (s *countingStore) AppendMessage(ctx context.Context, c inbox.Conversation, ids []string, ev *inbox.Activity, more ...inbox.Activity) error {
 	s.writes.Add(1)
-	return s.Store.AppendMessage(ctx, c, ids, ev)
+	return s.Store.AppendMessage(ctx, c, ids, ev, more...)
 }
 
 func (s *countingStore) UpdateConversation(ctx context.Context, c inbox.Conversation, ev inbox.Activity) error {

@@ -24,6 +24,10 @@ type Gmail interface {
 	// returns the mailbox's current history id, or an error wrapping
 	// ErrHistoryGone when start is older than Gmail keeps.
 	History(ctx context.Context, start uint64, page func([]HistoryRecord) error) (uint64, error)
+	// Content reads what a message says beyond its headers (body text,
+	// attachments), for the inbox's rules: one more messages.get, so the
+	// syncer asks only when a rule needs it. A message gone is empty.
+	Content(ctx context.Context, id string) (inbox.Content, error)
 	// Messages fetches the metadata of messages by id, concurrently within
 	// the mailbox's quota. Messages that no longer exist are left out.
 	Messages(ctx context.Context, ids []string) ([]Message, error)

@@ -610,11 +610,11 @@ type failingStore struct {
 
 var errCrash = errors.New("crash")
 
-func (f *failingStore) CreateConversation(ctx context.Context, c inbox.Conversation, ids []string, ev inbox.Activity) error {
+func (f *failingStore) CreateConversation(ctx context.Context, c inbox.Conversation, ids []string, ev inbox.Activity, more ...inbox.Activity) error {
 	if f.failAppends.Add(-1) >= 0 {
 		return errCrash
 	}
-	return f.countingStore.CreateConversation(ctx, c, ids, ev)
+	return f.countingStore.CreateConversation(ctx, c, ids, ev, more...)
 }
 
 func (f *failingStore) UpdateMailbox(ctx context.Context, addr string, fn func(*inbox.Mailbox) error) (inbox.Mailbox, error) {

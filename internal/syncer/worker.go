@@ -25,6 +25,10 @@ type worker struct {
 	// burst is labelled with a few batchModify calls.
 	batch  map[string]*labelBatch
 	cursor uint64
+	// current is the Gmail id of the message being ingested; fetched its
+	// content once a rule needed it (see rules.go).
+	current string
+	fetched *fetchedContent
 }
 
 // labelBatch is one label change for many messages.
@@ -321,6 +325,7 @@ func (w *worker) ingest(ctx context.Context, msg Message) error {
 		return nil
 	}
 	ids := mail.Thread.All()
+	w.current = msg.ID
 	warned := false
 	for _, ib := range w.inboxes {
 		c, found, err := w.find(ctx, ib, ids)
@@ -391,7 +396,11 @@ func (w *worker) start(ctx context.Context, ib inbox.Inbox, mail inbox.Mail, ids
 	if err != nil {
 		return inbox.Conversation{}, false, err
 	}
-	err = w.s.store.CreateConversation(ctx, c, ids, ev)
+	more, err := w.rules(ctx, ib, &c, mail, true, false)
+	if err != nil {
+		return inbox.Conversation{}, false, err
+	}
+	err = w.s.store.CreateConversation(ctx, c, ids, ev, more...)
 	if errors.Is(err, inbox.ErrAlreadyExists) {
 		stored, err := w.s.store.GetConversation(ctx, c.TenantID, c.ID)
 		if err != nil {
@@ -407,7 +416,8 @@ func (w *worker) start(ctx context.Context, ib inbox.Inbox, mail inbox.Mail, ids
 	}
 	// A new conversation has no thread in other mailboxes yet: each
 	// mailbox's own sync labels its copy.
-	return c, false, nil
+	c, err = w.s.autoAssign(ctx, ib, c)
+	return c, false, err
 }
 
 // append records a later mail; replays and copies are no-ops.
@@ -416,13 +426,20 @@ func (w *worker) append(ctx context.Context, ib inbox.Inbox, c inbox.Conversatio
 		next := c
 		next.Tags = slices.Clone(c.Tags)
 		ev := next.Receive(ib, mail, w.s.now())
-		err := w.s.store.AppendMessage(ctx, next, ids, ev)
+		more, err := w.rules(ctx, ib, &next, mail, false, ev != nil)
+		if err != nil {
+			return inbox.Conversation{}, false, err
+		}
+		err = w.s.store.AppendMessage(ctx, next, ids, ev, more...)
 		switch {
 		case err == nil:
 			if err := w.replied(ctx, ib, next, mail); err != nil {
 				return inbox.Conversation{}, false, err
 			}
-			return next, ev != nil, nil
+			if next, err = w.s.autoAssign(ctx, ib, next); err != nil {
+				return inbox.Conversation{}, false, err
+			}
+			return next, ev != nil || len(more) > 0 || next.Assignee != c.Assignee, nil
 		case errors.Is(err, inbox.ErrAlreadyExists):
 			// Recorded before (a replay, or this mail's copy in another
 			// mailbox). Label it by the state as it is now, not as it
@@ -431,7 +448,13 @@ func (w *worker) append(ctx context.Context, ib inbox.Inbox, c inbox.Conversatio
 			if err != nil {
 				return inbox.Conversation{}, false, fmt.Errorf("reload %s: %w", c.ID, err)
 			}
-			return fresh, false, nil
+			// A decision the mail's first recording handed over but did
+			// not take (the instance stopped in between) is taken now.
+			assigned, err := w.s.autoAssign(ctx, ib, fresh)
+			if err != nil {
+				return inbox.Conversation{}, false, err
+			}
+			return assigned, assigned.Assignee != fresh.Assignee, nil
 		case errors.Is(err, inbox.ErrConflict) && attempt < 5:
 			// Someone changed the conversation meanwhile: recompute.
 			if c, err = w.s.store.GetConversation(ctx, c.TenantID, c.ID); err != nil {

@@ -120,7 +120,10 @@ func testFlowRoundTrip(t *testing.T, h Harness) {
 func testWorkflowRoundTrip(t *testing.T, h Harness) {
 	f := newFixture(t, h)
 	ib := newInbox(domainA, "sales", "Sales")
-	ib.Settings.Workflow = inbox.Workflow{Rules: []inbox.Rule{{}, {}}}
+	ib.Settings.Workflow = inbox.Workflow{Rules: []inbox.Rule{
+		{ID: "r1", Name: "VIP", Conditions: []inbox.Condition{{Field: inbox.FieldFrom, Value: "vip.example"}}, Actions: []inbox.Action{{Kind: inbox.ActionTag, Value: "vip"}}},
+		{ID: "r2", Name: "Billing", Actions: []inbox.Action{{Kind: inbox.ActionStop}}},
+	}}
 	if err := f.s.CreateInbox(t.Context(), ib); err != nil {
 		t.Fatalf("CreateInbox: %v", err)
 	}

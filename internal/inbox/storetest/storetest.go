@@ -195,6 +195,7 @@ func groups() []group {
 		{"Presence", presenceCases()},
 		{"Persistence", persistenceCases()},
 		{"Due", dueCases()},
+		{"Assign", assignCases()},
 	}
 }
 
