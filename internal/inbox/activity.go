@@ -127,7 +127,7 @@ func (c *Conversation) SetStatus(actor string, s Status, now time.Time) (Activit
 		return Activity{}, ErrUnchanged
 	}
 	from := c.Status
-	c.Status = s
+	c.moveStatus(s, now)
 	return c.commit(ActStatus, actor, string(from), string(s), now), nil
 }
 
