@@ -264,3 +264,8 @@ func (s *countingStore) DeleteTemplate(ctx context.Context, tenantID, inboxID, i
 	s.writes.Add(1)
 	return s.Store.DeleteTemplate(ctx, tenantID, inboxID, id)
 }
+
+func (s *countingStore) SetDue(ctx context.Context, tenantID, id string, version int64, due time.Time) error {
+	s.writes.Add(1)
+	return s.Store.SetDue(ctx, tenantID, id, version, due)
+}

@@ -286,4 +286,15 @@ type Store interface {
 	// exist. A deleted inbox's templates stay stored, as its
 	// conversations do.
 	DeleteTemplate(ctx context.Context, tenantID, inboxID, id string) error
+
+	// SLA and snooze (issue 13, wf-sla).
+
+	// SetDue sets a conversation's DueAt to due (zero clears it) if and
+	// only if its stored version is still version; the version does not
+	// change and no activity is logged: DueAt is derived from the rest of
+	// the conversation (Conversation.NextDue), and the sweep uses this to
+	// move a conversation it found nothing to do for. Returns ErrConflict
+	// when the version differs, ErrNotFound if the conversation does not
+	// exist.
+	SetDue(ctx context.Context, tenantID, id string, version int64, due time.Time) error
 }

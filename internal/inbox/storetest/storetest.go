@@ -177,6 +177,7 @@ func groups() []group {
 		{"Presence", presenceCases()},
 		{"Persistence", persistenceCases()},
 		{"Due", dueCases()},
+		{"SetDue", setDueCases()},
 	}
 }
 
