@@ -136,6 +136,7 @@ func newApp(ctx context.Context, cfg config, l net.Listener, log *slog.Logger) (
 		// mailbox with the same access: gmail.modify may send.
 		deskOpts.Mailer = dialer
 		deskOpts.MentionMail = mentionMail
+		deskOpts.SLAMail = slaMail
 		a.Syncer = syncer.New(syncer.Options{
 			Store:        a.Store,
 			Gmail:        dialer,
@@ -345,4 +346,9 @@ func newMailboxAccess(store inbox.Store, cfg config, log *slog.Logger) (mailboxA
 // recipient's time zone is unknown, so the mail names no time.
 func mentionMail(lang string, n desk.MentionNotice) (subject, text string) {
 	return cards.Builder{}.For(i18n.NewPrinter(i18n.Match(lang), time.UTC)).MentionMail(n)
+}
+
+// slaMail words an SLA threshold's mail in a language.
+func slaMail(lang string, n desk.SLANotice) (subject, text string) {
+	return cards.Builder{}.For(i18n.NewPrinter(i18n.Match(lang), time.UTC)).SLAMail(n)
 }

@@ -218,6 +218,9 @@ func (b Builder) Describe(a inbox.Activity, names func(string) string) string {
 	if a.Actor != "" {
 		actor = names(a.Actor)
 	}
+	if s, ok := b.describeSLA(a, actor); ok {
+		return s
+	}
 	switch a.Kind {
 	case inbox.ActCreated:
 		return b.t("activity.created")

@@ -83,6 +83,7 @@ func (b Builder) Conversation(v desk.View) *cardpb.Card {
 		decorated(b.t("conversation.status"), "<b>"+esc(b.status(c.Status))+"</b>", "", nil),
 		buttons(statusButtons...),
 	))
+	card.Sections = append(card.Sections, b.slaSection(v))
 
 	// Tags.
 	tagWidgets := []*cardpb.Widget{}

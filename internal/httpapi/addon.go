@@ -100,6 +100,8 @@ func (s *Server) action(c echo.Context) error {
 		return s.reply(c, op == cards.OpTakeOver)
 	case cards.OpNoteCard, cards.OpMentions, cards.OpOpenMention, cards.OpMentionsRead:
 		return s.noteScreen(c, op)
+	case cards.OpSLA, cards.OpSaveSLA:
+		return s.slaScreen(c, op)
 	case cards.OpDetail, cards.OpReload:
 		v, err := s.desk.Conversation(ctx, u, param(cards.ParamConv))
 		if err != nil {
@@ -162,6 +164,10 @@ func actionOf(ev *addon.Event) (desk.Action, error) {
 		a.Value = ev.Common.FormValue(cards.InputTag)
 	case desk.OpNote:
 		a.Value = ev.Common.FormValue(cards.InputNote)
+	case desk.OpSnooze:
+		if a.Value == "" {
+			a.Value = snoozePicked(ev)
+		}
 	case desk.OpEditNote, desk.OpDeleteNote:
 		if a.NoteID = p(cards.ParamNote); a.NoteID == "" {
 			return desk.Action{}, fmt.Errorf("action %s without a note", op)

@@ -9,7 +9,7 @@ import (
 )
 
 // labelTree returns the Gmail label names of an inbox:
-// <prefix>/<inbox name>/Open|Pending|Closed (and /Mine in members'
+// <prefix>/<inbox name>/Open|Pending|Closed|Snoozed (and /Mine in members'
 // mailboxes), parents first so Gmail nests them. The leaves are in the
 // inbox's language (InboxSettings.Language), shared by the whole team.
 func labelTree(ib inbox.Inbox, kind inbox.MailboxKind) []string {
@@ -17,6 +17,7 @@ func labelTree(ib inbox.Inbox, kind inbox.MailboxKind) []string {
 	for _, st := range inbox.Statuses {
 		names = append(names, statusLabel(ib, st))
 	}
+	names = append(names, snoozedLabel(ib))
 	if kind == inbox.MailboxMember {
 		names = append(names, mineLabel(ib))
 	}
@@ -36,6 +37,8 @@ func leaf(ib inbox.Inbox, st inbox.Status) string {
 		return p.T("labels.closed")
 	case "":
 		return p.T("labels.mine")
+	case snoozedLeaf:
+		return p.T("labels.snoozed")
 	}
 	return string(st)
 }
@@ -55,6 +58,12 @@ func labelRoot(ib inbox.Inbox) string {
 
 func statusLabel(ib inbox.Inbox, st inbox.Status) string { return labelRoot(ib) + "/" + leaf(ib, st) }
 func mineLabel(ib inbox.Inbox) string                    { return labelRoot(ib) + "/" + leaf(ib, "") }
+func snoozedLabel(ib inbox.Inbox) string                 { return labelRoot(ib) + "/" + leaf(ib, snoozedLeaf) }
+
+// snoozedLeaf asks leaf for the Snoozed label, which a snoozed
+// conversation's threads carry beside their status label.
+const snoozedLeaf inbox.Status = "\x00snoozed"
+
 
 // labelMeaning is what one of Postfach's label ids stands for in a mailbox.
 type labelMeaning struct {
@@ -67,7 +76,7 @@ type labelMeaning struct {
 // its status label, and Mine in the owner's own mailbox; every other label
 // of the inbox's tree is removed.
 func desired(ib inbox.Inbox, c inbox.Conversation, mb inbox.Mailbox, ids map[string]string) (add, remove []string, err error) {
-	want := map[string]bool{statusLabel(ib, c.Status): true}
+	want := map[string]bool{statusLabel(ib, c.Status): true, snoozedLabel(ib): c.Snoozed()}
 	if mb.Kind == inbox.MailboxMember && c.Assignee == mb.Address {
 		want[mineLabel(ib)] = true
 	}
@@ -75,6 +84,7 @@ func desired(ib inbox.Inbox, c inbox.Conversation, mb inbox.Mailbox, ids map[str
 	for _, st := range inbox.Statuses {
 		names = append(names, statusLabel(ib, st))
 	}
+	names = append(names, snoozedLabel(ib))
 	if mb.Kind == inbox.MailboxMember {
 		names = append(names, mineLabel(ib))
 	}
