@@ -64,7 +64,6 @@ func snoozedLabel(ib inbox.Inbox) string                 { return labelRoot(ib) 
 // conversation's threads carry beside their status label.
 const snoozedLeaf inbox.Status = "\x00snoozed"
 
-
 // labelMeaning is what one of Postfach's label ids stands for in a mailbox.
 type labelMeaning struct {
 	inbox  inbox.Inbox
