@@ -103,6 +103,7 @@ func newApp(ctx context.Context, cfg config, l net.Listener, log *slog.Logger) (
 
 	gmailReader := gmailclient.New(gmailclient.Options{Endpoint: cfg.Google.GmailEndpoint})
 	deskOpts := desk.Options{
+		Now:    cfg.Now, // tests move it (SLA clocks, snoozes)
 		Store:  a.Store,
 		Reader: gmailReader,
 		Drafts: gmailReader,
