@@ -123,7 +123,7 @@ func (w *worker) fullSync(ctx context.Context) (uint64, error) {
 	// backfill started.
 	_, err = w.s.store.UpdateMailbox(ctx, w.mailbox.Address, func(m *inbox.Mailbox) error {
 		if m.LeaseHolder != w.s.holder {
-			return fmt.Errorf("%w: lease of %s lost", inbox.ErrConflict, m.Address)
+			return fmt.Errorf("%w: %s", inbox.ErrLeaseLost, m.Address)
 		}
 		m.HistoryID = start
 		return nil
