@@ -75,3 +75,18 @@ func (c *Conversation) wake(ib Inbox, actor, why string, now time.Time) Activity
 	c.Reschedule(ib)
 	return ev
 }
+
+// SnoozeLeft is the status a snooze entry moved the conversation away
+// from: the status before a snooze, Pending for a wake or an Unsnooze; ""
+// for other entries. The sync takes that status's label, seen on a thread
+// shortly after, for the late echo of Postfach's own labels, not for a
+// user's change.
+func (a Activity) SnoozeLeft() Status {
+	switch a.Kind {
+	case ActSnoozed:
+		return Status(a.From)
+	case ActWoke, ActUnsnoozed:
+		return StatusPending
+	}
+	return ""
+}

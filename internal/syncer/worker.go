@@ -468,6 +468,10 @@ func (w *worker) stale(ctx context.Context, c inbox.Conversation, statuses []inb
 					return true, nil
 				}
 			}
+		case inbox.ActSnoozed, inbox.ActWoke, inbox.ActUnsnoozed:
+			if left := a.SnoozeLeft(); left != c.Status && slices.Contains(statuses, left) {
+				return true, nil
+			}
 		case inbox.ActAssigned, inbox.ActUnassigned:
 			if mine && a.From == w.mailbox.Address {
 				return true, nil
