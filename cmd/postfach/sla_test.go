@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/postfach/postfach/internal/demo"
 	"github.com/postfach/postfach/internal/desk"
+	"github.com/postfach/postfach/internal/i18n"
 	"github.com/postfach/postfach/internal/inbox"
 )
 
@@ -146,5 +149,52 @@ func testSLAScenario(t *testing.T, h *harness, clock *slaClock, at func(time.Mon
 	}
 	if len(marks) != len(want) {
 		t.Errorf("SLA entries %v, want %v", marks, want)
+	}
+}
+
+// slaWalkMail is the Support mail seedWorkflowScreens delivers once the
+// inbox has an SLA policy, so that its card shows the SLA clocks.
+const slaWalkMail = "sla-walk@okafor.example"
+
+// seedWorkflowScreens gives TestEveryScreen's walk the workflow cards: an
+// SLA policy on Support (its screen is reached from the inbox settings), a
+// Support conversation that started under it (the clocks on its card, with
+// the snooze presets and picker), and the Sales mail dave opens snoozed (the
+// Snoozed section with Unsnooze).
+func seedWorkflowScreens(t *testing.T, h *harness) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := h.app.Store.UpdateInbox(ctx, "example.com", "support", func(ib *inbox.Inbox) error {
+		ib.Settings.Workflow.SLA = inbox.SLAPolicy{FirstResponse: 4 * time.Hour, Resolution: 16 * time.Hour, Hours: inbox.OfficeHours("Europe/Berlin")}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h.deliver("support@example.com", "From: Ben Okafor <ben@okafor.example>\r\nTo: support@example.com\r\nSubject: Parcel 4711\r\n"+
+		"Message-ID: <"+slaWalkMail+">\r\n\r\nParcel 4711?\r\n")
+	h.settle()
+	quote := demo.Threads[13].MessageID(0)
+	card := h.open("dave@example.com", quote)
+	if r := h.clickOn("dave@example.com", quote, button(t, card.card, "Tomorrow 9:00")); r.status != http.StatusOK {
+		t.Fatalf("snooze the quote: %d %s", r.status, r.raw)
+	}
+	h.settle()
+}
+
+// checkWorkflowScreens checks that the walk showed what
+// seedWorkflowScreens set up, in the walk's language: the SLA screen, the
+// clocks and snooze presets on bob's cards, the Snoozed section on dave's.
+func checkWorkflowScreens(t *testing.T, texts map[string]string, p *i18n.Printer) {
+	t.Helper()
+	for card, ids := range map[string][]string{
+		"alice@example.com sla":         {"sla.screen_title", "sla.first_hours", "sla.day_1", "sla.holidays", "sla.save"},
+		"bob@example.com conversation":  {"sla.clock.first_response", "sla.clock.resolution", "snooze.tomorrow", "snooze.monday", "snooze.button"},
+		"dave@example.com conversation": {"snooze.title", "snooze.unsnooze"},
+	} {
+		for _, id := range ids {
+			if w := p.T(id); !strings.Contains(texts[card], w) {
+				t.Errorf("the walk's %s card never showed %q (%s)", card, w, id)
+			}
+		}
 	}
 }
