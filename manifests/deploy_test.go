@@ -118,6 +118,16 @@ var accessModes = []struct {
 			"POSTFACH_DELEGATION_KEY":        "dwd-key:latest",
 		},
 	},
+	{
+		// Not a mailbox access mode: report charts on, beside delegation.
+		name:    "report charts",
+		subst:   map[string]string{"_DELEGATION_KEY_SECRET": "dwd-key", "_REPORT_KEY_SECRET": "postfach-report-key"},
+		wantEnv: map[string]string{},
+		wantSecrets: map[string]string{
+			"POSTFACH_DELEGATION_KEY": "dwd-key:latest",
+			"POSTFACH_REPORT_KEY":     "postfach-report-key:latest",
+		},
+	},
 }
 
 // commonEnv is what the service gets in every mode.

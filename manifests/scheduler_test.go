@@ -30,6 +30,7 @@ var wantJobs = map[string]string{
 	"postfach-renew-watches":    httpapi.PathRenewWatches,
 	"postfach-sync-sweep":       httpapi.PathSweep,
 	"postfach-reconcile-counts": httpapi.PathReconcile,
+	"postfach-sla-sweep":        httpapi.PathSLASweep,
 }
 
 // loadSchedulerJobs reads scheduler.json, fills in schedulerVars and parses

@@ -103,6 +103,7 @@ func newApp(ctx context.Context, cfg config, l net.Listener, log *slog.Logger) (
 
 	gmailReader := gmailclient.New(gmailclient.Options{Endpoint: cfg.Google.GmailEndpoint})
 	deskOpts := desk.Options{
+		Now:    cfg.Now, // tests move it (SLA clocks, snoozes)
 		Store:  a.Store,
 		Reader: gmailReader,
 		Drafts: gmailReader,
@@ -140,6 +141,7 @@ func newApp(ctx context.Context, cfg config, l net.Listener, log *slog.Logger) (
 		// mailbox with the same access: gmail.modify may send.
 		deskOpts.Mailer = dialer
 		deskOpts.MentionMail = mentionMail
+		deskOpts.SLAMail = slaMail
 		a.Syncer = syncer.New(syncer.Options{
 			Store:        a.Store,
 			Gmail:        dialer,
@@ -349,4 +351,9 @@ func newMailboxAccess(store inbox.Store, cfg config, log *slog.Logger) (mailboxA
 // recipient's time zone is unknown, so the mail names no time.
 func mentionMail(lang string, n desk.MentionNotice) (subject, text string) {
 	return cards.Builder{}.For(i18n.NewPrinter(i18n.Match(lang), time.UTC)).MentionMail(n)
+}
+
+// slaMail words an SLA threshold's mail in a language.
+func slaMail(lang string, n desk.SLANotice) (subject, text string) {
+	return cards.Builder{}.For(i18n.NewPrinter(i18n.Match(lang), time.UTC)).SLAMail(n)
 }

@@ -514,6 +514,7 @@ func TestEveryScreen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	seedWorkflowScreens(t, h)
 	en, de := catalogWords(t, "en"), catalogWords(t, "de")
 	for _, tc := range []struct {
 		locale  string
@@ -540,6 +541,7 @@ func TestEveryScreen(t *testing.T) {
 					}
 				}
 			}
+			checkWorkflowScreens(t, texts, i18n.NewPrinter(tc.lang, tc.zone))
 			// The conversation card dates its activity in the user's
 			// zone: the entry of the refund's creation, as that user's
 			// Printer says it (a second either side, for the clock).
@@ -567,7 +569,7 @@ func TestEveryScreen(t *testing.T) {
 // text by card name and user.
 func walkScreens(t *testing.T, h *harness) map[string]string {
 	t.Helper()
-	navOps := map[string]bool{"note-card": true, "mentions": true, "mention": true, "home": true, "inboxes": true, "list": true, "detail": true, "reload": true, "settings": true, "inbox-settings": true, "confirm-delete": true, "templates": true, "template-edit": true, "report": true, "inbox-statuses": true, "status-remove-confirm": true, "rules": true, "rule-edit": true}
+	navOps := map[string]bool{"note-card": true, "mentions": true, "mention": true, "home": true, "inboxes": true, "list": true, "detail": true, "reload": true, "settings": true, "inbox-settings": true, "confirm-delete": true, "templates": true, "template-edit": true, "report": true, "inbox-statuses": true, "status-remove-confirm": true, "rules": true, "rule-edit": true, "sla": true}
 	seen := map[string]bool{}
 	names := map[string]bool{}
 	texts := map[string]string{}
@@ -608,13 +610,14 @@ func walkScreens(t *testing.T, h *harness) map[string]string {
 	}
 	visit("bob@example.com", h.open("bob@example.com", refund.MessageID(0)))
 	visit("dave@example.com", h.open("dave@example.com", demo.Threads[13].MessageID(0)))
+	visit("bob@example.com", h.open("bob@example.com", slaWalkMail))
 	for _, u := range demo.Users() {
 		visit(u, h.compose(u, "", "support@example.com"))
 	}
 	for i := 0; i < len(queue) && i < 400; i++ {
 		visit(queue[i].email, h.click(queue[i].email, queue[i].a, nil))
 	}
-	for _, want := range []string{"home", "list", "conversation", "settings", "inbox-settings", "templates", "template-edit", "compose", "note", "mentions", "report", "inbox-statuses"} {
+	for _, want := range []string{"home", "list", "conversation", "settings", "inbox-settings", "templates", "template-edit", "compose", "note", "mentions", "report", "inbox-statuses", "sla"} {
 		if !names[want] {
 			t.Errorf("walk never reached a %q card (saw %v)", want, names)
 		}

@@ -269,3 +269,8 @@ func (s *countingStore) AutoAssign(ctx context.Context, tenantID, inboxID string
 	s.writes.Add(1)
 	return s.Store.AutoAssign(ctx, tenantID, inboxID, ids, fn)
 }
+
+func (s *countingStore) SetDue(ctx context.Context, tenantID, id string, version int64, due time.Time) error {
+	s.writes.Add(1)
+	return s.Store.SetDue(ctx, tenantID, id, version, due)
+}

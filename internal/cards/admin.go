@@ -198,7 +198,8 @@ func (b Builder) InboxSettings(ib inbox.Inbox) *cardpb.Card {
 			item(b.t("settings.reply_leave"), "none", rs == "")),
 		b.labelLanguage(ib.Settings.Language),
 		b.replyFrom(ib),
-		buttons(button(b.t("button.save_options"), in(desk.AdminSetOptions))),
+		buttons(button(b.t("button.save_options"), in(desk.AdminSetOptions)),
+			button(b.t("sla.open_screen"), b.action(ParamOp, OpSLA, ParamInbox, ib.ID))),
 	))
 	c.Sections = append(c.Sections, section("",
 		buttons(

@@ -220,6 +220,9 @@ func (b Builder) Describe(a inbox.Activity, names func(string) string) string {
 	} else if via, ok := b.ruleVia(a.Via); ok {
 		actor = via
 	}
+	if s, ok := b.describeSLA(a, actor); ok {
+		return s
+	}
 	switch a.Kind {
 	case inbox.ActCreated:
 		return b.t("activity.created")

@@ -290,9 +290,10 @@ func TestConversationActionsCarryVersion(t *testing.T) {
 			}
 		}
 	})
-	// assign-me, unassign, assign, 2 statuses, 2 untags, tag, note.
-	if n != 9 {
-		t.Errorf("%d conversation actions, want 9", n)
+	// assign-me, unassign, assign, 2 statuses, 2 untags, tag, note, and
+	// snooze tomorrow, next Monday, until the picked time.
+	if n != 12 {
+		t.Errorf("%d conversation actions, want 12", n)
 	}
 }
 

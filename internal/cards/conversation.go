@@ -72,6 +72,7 @@ func (b Builder) Conversation(v desk.View) *cardpb.Card {
 	card.Sections = append(card.Sections, section(b.t("conversation.owner"), ownerWidgets...))
 
 	card.Sections = append(card.Sections, b.statusSection(v, act))
+	card.Sections = append(card.Sections, b.slaSection(v))
 
 	// Tags.
 	tagWidgets := []*cardpb.Widget{}

@@ -26,12 +26,15 @@ const (
 	OpEditNote Op = "note-edit"
 	// OpDeleteNote deletes the caller's own note (NoteID).
 	OpDeleteNote Op = "note-delete"
+	// OpSnooze snoozes until Value (RFC 3339); OpUnsnooze wakes it.
+	OpSnooze   Op = "snooze"
+	OpUnsnooze Op = "unsnooze"
 )
 
 // ParseOp validates an action name from a card parameter.
 func ParseOp(s string) (Op, error) {
 	switch op := Op(s); op {
-	case OpAssignMe, OpAssign, OpUnassign, OpStatus, OpTag, OpUntag, OpNote, OpEditNote, OpDeleteNote:
+	case OpAssignMe, OpAssign, OpUnassign, OpStatus, OpTag, OpUntag, OpNote, OpEditNote, OpDeleteNote, OpSnooze, OpUnsnooze:
 		return op, nil
 	}
 	return "", inbox.Invalid("unknown action %q", s)
@@ -94,6 +97,8 @@ func (s *Service) Act(ctx context.Context, u User, a Action) (Result, error) {
 		ev, err = c.AddTag(me.Email, a.Value, now)
 	case OpUntag:
 		ev, err = c.RemoveTag(me.Email, a.Value, now)
+	case OpSnooze, OpUnsnooze:
+		ev, err = snooze(&c, ib, me, a, now)
 	default:
 		return Result{}, inbox.Invalid("unknown action %q", a.Op)
 	}
@@ -104,6 +109,7 @@ func (s *Service) Act(ctx context.Context, u User, a Action) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	c.Reschedule(ib) // a status change moves the SLA clocks and the snooze
 	err = s.store.UpdateConversation(ctx, c, ev)
 	if errors.Is(err, inbox.ErrConflict) {
 		// Someone wrote between our read and our write.

@@ -77,6 +77,7 @@ type Service struct {
 	// mailer sends the mail of a mention, worded by mentionMail.
 	mailer      Mailer
 	mentionMail func(lang string, n MentionNotice) (subject, text string)
+	slaMail     func(lang string, n SLANotice) (subject, text string)
 }
 
 // Options configure a Service.
@@ -103,12 +104,14 @@ type Options struct {
 	// MentionMail words that mail in a language (a BCP 47 base, "" for
 	// the default).
 	MentionMail func(lang string, n MentionNotice) (subject, text string)
+	// SLAMail words the mail about an SLA threshold (see SweepDue).
+	SLAMail func(lang string, n SLANotice) (subject, text string)
 }
 
 // New builds a Service.
 func New(o Options) *Service {
 	s := &Service{store: o.Store, reader: o.Reader, drafts: o.Drafts, now: o.Now, log: o.Logger, onChange: o.OnChange, onInbox: o.OnInboxChange, sendAs: o.SendAs,
-		mailer: o.Mailer, mentionMail: o.MentionMail}
+		mailer: o.Mailer, mentionMail: o.MentionMail, slaMail: o.SLAMail}
 	if s.now == nil {
 		s.now = time.Now
 	}

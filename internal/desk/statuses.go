@@ -146,7 +146,7 @@ func (s *Service) ChangeStatuses(ctx context.Context, u User, a StatusAction) (S
 // checks named statuses against each other.)
 func checkLabelNames(ib inbox.Inbox, defs []inbox.StatusDef) error {
 	p := i18n.NewPrinter(i18n.Lang(ib.Settings.Language), nil)
-	words := []string{strings.ToLower(p.T("labels.mine"))}
+	words := []string{strings.ToLower(p.T("labels.mine")), strings.ToLower(p.T("labels.snoozed"))}
 	for _, d := range defs {
 		if d.Builtin() {
 			words = append(words, strings.ToLower(p.T("labels."+string(d.Category))))

@@ -82,3 +82,35 @@ func (s *Store) ListDue(ctx context.Context, t time.Time, limit int) ([]inbox.Co
 	}
 	return out, nil
 }
+
+// SetDue implements inbox.Store: the conversation is read and, if its
+// version is still version, its dueAt field and the due entry written, in
+// one transaction.
+func (s *Store) SetDue(ctx context.Context, tenantID, id string, version int64, due time.Time) error {
+	op := fmt.Sprintf("set due time of %s/%s", tenantID, id)
+	ref := s.conversationRef(tenantID, id)
+	err := s.runTx(ctx, func(ctx context.Context, tx *txn) error {
+		snap, err := s.get(ctx, tx, ref)
+		if err != nil {
+			return wrap("read stored conversation", err)
+		}
+		stored, _, err := decodeConversation(tenantID, snap)
+		if err != nil {
+			return err
+		}
+		if stored.Version != version {
+			return fmt.Errorf("stored version is %d, not %d: %w", stored.Version, version, inbox.ErrConflict)
+		}
+		next := stored
+		next.DueAt = due
+		if err := s.putDue(tx, next, stored.DueAt); err != nil {
+			return err
+		}
+		var v any = firestore.Delete
+		if !due.IsZero() {
+			v = due
+		}
+		return tx.set(ref, map[string]any{"dueAt": v}, firestore.MergeAll)
+	})
+	return wrapCommit(op, err)
+}

@@ -104,6 +104,8 @@ func (s *Server) action(c echo.Context) error {
 		return s.noteScreen(c, op)
 	case cards.OpReport:
 		return s.reportScreen(c)
+	case cards.OpSLA, cards.OpSaveSLA:
+		return s.slaScreen(c, op)
 	case cards.OpDetail, cards.OpReload:
 		v, err := s.desk.Conversation(ctx, u, param(cards.ParamConv))
 		if err != nil {
@@ -172,6 +174,10 @@ func actionOf(ev *addon.Event) (desk.Action, error) {
 		a.Value = ev.Common.FormValue(cards.InputTag)
 	case desk.OpNote:
 		a.Value = ev.Common.FormValue(cards.InputNote)
+	case desk.OpSnooze:
+		if a.Value == "" {
+			a.Value = snoozePicked(ev)
+		}
 	case desk.OpEditNote, desk.OpDeleteNote:
 		if a.NoteID = p(cards.ParamNote); a.NoteID == "" {
 			return desk.Action{}, fmt.Errorf("action %s without a note", op)

@@ -73,6 +73,7 @@ func (s *Server) syncRoutes(o SyncOptions) {
 		}
 		return c.JSON(http.StatusOK, map[string]any{"synced": n})
 	}, task)
+	s.slaRoutes(task)
 	s.echo.POST(PathReconcile, func(c echo.Context) error {
 		res, err := o.Syncer.ReconcileCounts(c.Request().Context())
 		if err != nil {

@@ -108,7 +108,12 @@ func (c *Conversation) Assign(ib Inbox, actor, assignee string, now time.Time) (
 	}
 	from := c.Assignee
 	c.Assignee = assignee
-	return c.commit(ActAssigned, actor, from, assignee, now), nil
+	// A member's choice (auto-assignment marks its own afterwards): the
+	// reassignment clock starts, and does not run for it.
+	c.Flow.AssignedAt, c.Flow.AutoAssigned = now, false
+	ev := c.commit(ActAssigned, actor, from, assignee, now)
+	c.Reschedule(ib)
+	return ev, nil
 }
 
 // Unassign removes the owner.
@@ -118,6 +123,7 @@ func (c *Conversation) Unassign(actor string, now time.Time) (Activity, error) {
 	}
 	from := c.Assignee
 	c.Assignee = ""
+	c.Flow.AssignedAt, c.Flow.AutoAssigned = time.Time{}, false
 	return c.commit(ActUnassigned, actor, from, "", now), nil
 }
 
@@ -130,7 +136,7 @@ func (c *Conversation) SetStatus(actor string, s Status, now time.Time) (Activit
 		return Activity{}, ErrUnchanged
 	}
 	from := c.Status
-	c.Status = s
+	c.moveStatus(s, now)
 	c.Flow.Stage = "" // the category's first status
 	return c.commit(ActStatus, actor, string(from), string(s), now), nil
 }

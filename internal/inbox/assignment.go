@@ -196,7 +196,7 @@ func (a Assignment) Decide(r *AssignRound, ids []string, now time.Time) {
 					c.Flow.AutoVia = ""
 					c.Flow.AutoAssigned = true
 					c.Flow.AssignedAt = now
-					c.DueAt = c.NextDueRules(r.Inbox)
+					c.Reschedule(r.Inbox)
 					r.Changes = append(r.Changes, AssignChange{Conversation: c, Events: []Activity{ev}})
 					counts = counts.Add(CountsOf(c.Status, agent)).Sub(CountsOf(c.Status, from))
 					r.State.Last = agent
@@ -273,8 +273,8 @@ func (a Assignment) HandOver(c *Conversation, rules RuleOutcome) bool {
 
 // ReassignDue is when an auto-assigned conversation still open goes to the
 // next agent (Assignment.ReassignAfterHours after its assignment); zero
-// when it never does. The conversation's DueAt must include it (see
-// Conversation.DueAt): the sweep calls the desk's Reassign for it.
+// when it never does. Conversation.NextDue includes it, and the sweep
+// calls the desk's Reassign for it.
 func (c Conversation) ReassignDue(ib Inbox) time.Time {
 	a := ib.Settings.Workflow.Assignment
 	if a.Mode == AssignOff || a.ReassignAfterHours <= 0 || !c.Flow.AutoAssigned || c.Assignee == "" ||
@@ -283,13 +283,6 @@ func (c Conversation) ReassignDue(ib Inbox) time.Time {
 	}
 	return c.Flow.AssignedAt.Add(time.Duration(a.ReassignAfterHours) * time.Hour)
 }
-
-// NextDueRules is the next moment the sweep must look at c for this
-// part of the workflow (ReassignDue). Merge note: the conversation's
-// DueAt is one value for every part; wf-sla's NextDue (snooze, SLA
-// thresholds) must take the earliest of its own moments and
-// ReassignDue, and then replace this function at its call sites.
-func (c Conversation) NextDueRules(ib Inbox) time.Time { return c.ReassignDue(ib) }
 
 // Reassign hands a conversation whose ReassignDue has passed to the next
 // agent other than its owner, within the round (the owner is left out of
@@ -312,7 +305,7 @@ func (a Assignment) Reassign(r *AssignRound, id string, now time.Time) bool {
 	agent, ok := others.pick(r.Inbox, r.Counts, r.State.Last)
 	if !ok {
 		c.Flow.AssignedAt = now
-		c.DueAt = c.NextDueRules(r.Inbox)
+		c.Reschedule(r.Inbox)
 		c.Version++
 		c.UpdatedAt = now
 		r.Changes = append(r.Changes, AssignChange{Conversation: c})
@@ -325,7 +318,7 @@ func (a Assignment) Reassign(r *AssignRound, id string, now time.Time) bool {
 	ev.Via = ViaReassign
 	c.Flow.AssignedAt = now
 	c.Flow.AutoAssigned = true
-	c.DueAt = c.NextDueRules(r.Inbox)
+	c.Reschedule(r.Inbox)
 	r.Changes = append(r.Changes, AssignChange{Conversation: c, Events: []Activity{ev}})
 	r.State.Last = agent
 	return true

@@ -406,6 +406,8 @@ func StartConversation(ib Inbox, m Mail, now time.Time) (Conversation, Activity,
 			c.Status = st
 		}
 	}
+	c.startSLA(ib, at)
+	c.Reschedule(ib)
 	return c, ev, nil
 }
 
@@ -416,8 +418,15 @@ func StartConversation(ib Inbox, m Mail, now time.Time) (Conversation, Activity,
 // conversation to the inbox's reply status; a mail that only claims to be
 // the team's (Unproven) changes nothing else. It returns the activity entry
 // when the status changed (the conversation's version is then bumped), or
-// nil.
+// nil. A customer's mail wakes a snoozed conversation (ActWoke). DueAt is
+// recomputed (Reschedule).
 func (c *Conversation) Receive(ib Inbox, m Mail, now time.Time) *Activity {
+	ev := c.receive(ib, m, now)
+	c.Reschedule(ib)
+	return ev
+}
+
+func (c *Conversation) receive(ib Inbox, m Mail, now time.Time) *Activity {
 	at := m.at(now)
 	latest := !at.Before(c.LastMessageAt)
 	if at.After(c.LastMessageAt) {
@@ -427,10 +436,12 @@ func (c *Conversation) Receive(ib Inbox, m Mail, now time.Time) *Activity {
 	case m.Outbound(ib):
 		if c.FirstResponseAt.IsZero() || at.Before(c.FirstResponseAt) {
 			c.FirstResponseAt = at
+			c.responded(ib, at)
 		}
 		if st := ib.Settings.ReplyStatus; st != "" && latest && c.Status == StatusOpen && st != StatusOpen {
 			from := statusText(ib.StageOf(*c))
-			c.Status, c.Flow.Stage = st, ""
+			c.moveStatus(st, now)
+			c.Flow.Stage = ""
 			ev := c.commit(ActStatus, m.actor(ib), from, statusText(ib.StageOf(*c)), now)
 			return &ev
 		}
@@ -438,9 +449,14 @@ func (c *Conversation) Receive(ib Inbox, m Mail, now time.Time) *Activity {
 	case m.Unproven(ib):
 		return nil
 	}
+	if !c.Flow.SnoozedUntil.IsZero() {
+		ev := c.wake(ib, "", WokeReply, now)
+		return &ev
+	}
 	if c.Status != StatusOpen {
 		from := statusText(ib.StageOf(*c))
-		c.Status, c.Flow.Stage = StatusOpen, ""
+		c.moveStatus(StatusOpen, now)
+		c.Flow.Stage = ""
 		ev := c.commit(ActReopened, "", from, statusText(ib.StageOf(*c)), now)
 		return &ev
 	}

@@ -175,6 +175,11 @@ func (m Mailbox) Validate() error {
 // ErrLeaseHeld: another holder has the mailbox's lease.
 var ErrLeaseHeld = fmt.Errorf("%w: lease held by another instance", ErrConflict)
 
+// ErrLeaseLost: the holder's lease ran out (or another holder took it)
+// before its sync was done, so it may not move the cursor. It is no
+// failure of the mailbox.
+var ErrLeaseLost = fmt.Errorf("%w: lease lost", ErrConflict)
+
 // Acquire takes the mailbox's sync lease for holder until now+ttl. It fails
 // with ErrLeaseHeld while another holder's lease runs; a holder may renew
 // its own.
@@ -196,11 +201,12 @@ func (m *Mailbox) Release(holder string) {
 }
 
 // Advance moves the cursor from `from` to `to` for the lease holder. It
-// fails with ErrConflict if holder lost the lease or someone else moved the
-// cursor: the state behind the cursor is then not what the caller synced.
+// fails with ErrLeaseLost (an ErrConflict) if holder lost the lease, and
+// with ErrConflict if someone else moved the cursor: the state behind the
+// cursor is then not what the caller synced.
 func (m *Mailbox) Advance(holder string, from, to uint64, now time.Time) error {
 	if m.LeaseHolder != holder || !now.Before(m.LeaseUntil) {
-		return fmt.Errorf("%w: lease of %s lost", ErrConflict, m.Address)
+		return fmt.Errorf("%w: %s", ErrLeaseLost, m.Address)
 	}
 	if m.HistoryID != from {
 		return fmt.Errorf("%w: cursor of %s is %d, not %d", ErrConflict, m.Address, m.HistoryID, from)

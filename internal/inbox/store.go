@@ -308,4 +308,15 @@ type Store interface {
 	// not one of the round's conversations, is not at its version + 1,
 	// moves it to another inbox or does not validate.
 	AutoAssign(ctx context.Context, tenantID, inboxID string, ids []string, fn func(*AssignRound) error) (AssignRound, error)
+
+	// SLA and snooze (issue 13, wf-sla).
+
+	// SetDue sets a conversation's DueAt to due (zero clears it) if and
+	// only if its stored version is still version; the version does not
+	// change and no activity is logged: DueAt is derived from the rest of
+	// the conversation (Conversation.NextDue), and the sweep uses this to
+	// move a conversation it found nothing to do for. Returns ErrConflict
+	// when the version differs, ErrNotFound if the conversation does not
+	// exist.
+	SetDue(ctx context.Context, tenantID, id string, version int64, due time.Time) error
 }

@@ -104,15 +104,16 @@ func (WallClock) Elapsed(from, to time.Time) time.Duration {
 	return max(0, to.Sub(from))
 }
 
-// Kinds of activity entries the report counts. Other parts of issue 13
-// define them (the SLA sweep its breach entries, the rules engine the
-// entries of the actions a rule took); their constants are appended here
-// when those parts land. An entry counts once per kind listed.
+// Kinds of activity entries the report counts. An entry counts once per
+// kind listed.
 var (
 	// BreachKinds are the kinds of an SLA target breached (first response
-	// or resolution).
-	BreachKinds = []inbox.ActivityKind{}
-	// RuleHitKinds are the kinds of an action a rule took.
+	// or resolution: the clock is in the entry's To).
+	BreachKinds = []inbox.ActivityKind{inbox.ActSLABreached}
+	// RuleHitKinds are kinds that are a rule's hit by themselves. The
+	// rules engine writes the actions a rule took as ordinary entries
+	// (tagged, assigned, status) whose Via names the rule; those count
+	// once per rule and message (see ruleHit), whatever their kinds.
 	RuleHitKinds = []inbox.ActivityKind{}
 	// ReplyKinds are the kinds whose Actor sent a reply to the customer.
 	// The activity log has no entry for every reply (a reply that does
@@ -238,6 +239,7 @@ func Compute(ib inbox.Inbox, p Period, hours Hours, logs []Log) Report {
 			}
 		}
 		assigned, closed, replied := map[string]bool{}, map[string]bool{}, map[string]bool{}
+		hits := map[string]bool{} // rule and the moment it acted
 		for _, a := range entries {
 			switch {
 			case a.Kind == inbox.ActAssigned && a.To != "":
@@ -253,8 +255,13 @@ func Compute(ib inbox.Inbox, p Period, hours Hours, logs []Log) Report {
 			}
 			if slices.Contains(RuleHitKinds, a.Kind) {
 				r.RuleHits++
+			} else if kind, id, _ := inbox.ParseVia(a.Via); kind == "rule" {
+				// One rule's actions on one message share the write, so
+				// the moment: count the rule once.
+				hits[id+"|"+a.At.UTC().Format(time.RFC3339Nano)] = true
 			}
 		}
+		r.RuleHits += len(hits)
 		for e := range assigned {
 			agent(e).Assigned++
 		}

@@ -520,3 +520,51 @@ func TestCustomStatusesCount(t *testing.T) {
 		t.Errorf("resolution %+v, want 1 resolved", r.Resolution)
 	}
 }
+
+// TestRulesAndBreachesFromTheLog: the entries the rules engine and the
+// SLA sweep write are what the report counts: one hit per rule and
+// message however many actions the rule took, one breach per breached
+// clock.
+func TestRulesAndBreachesFromTheLog(t *testing.T) {
+	t.Parallel()
+	ib := inbox.Inbox{TenantID: domain, ID: "support", Name: "Support"}
+	p, _ := report.ParsePeriod("2025-03-03", "2025-03-03", time.UTC)
+	at := time.Date(2025, 3, 3, 10, 0, 0, 0, time.UTC)
+	c := inbox.Conversation{TenantID: domain, ID: "c1", InboxID: "support", Status: inbox.StatusOpen, CreatedAt: at, LastMessageAt: at}
+	vip := inbox.ViaRule(inbox.Rule{ID: "r1", Name: "VIP"})
+	billing := inbox.ViaRule(inbox.Rule{ID: "r2", Name: "Billing"})
+	log := []inbox.Activity{
+		{Kind: inbox.ActTagged, To: "vip", Via: vip, At: at},
+		{Kind: inbox.ActAssigned, To: alice, Via: vip, At: at},
+		{Kind: inbox.ActTagged, To: "billing", Via: billing, At: at},
+		{Kind: inbox.ActTagged, To: "vip", Via: vip, At: at.Add(time.Hour)}, // the next message
+		{Kind: inbox.ActAssigned, To: bob, Via: inbox.ViaReassign, At: at.Add(2 * time.Hour)},
+		{Kind: inbox.ActSLAAtRisk, To: string(inbox.ClockFirstResponse), At: at.Add(3 * time.Hour)},
+		{Kind: inbox.ActSLABreached, To: string(inbox.ClockFirstResponse), At: at.Add(4 * time.Hour)},
+	}
+	r := report.Compute(ib, p, nil, []report.Log{{Conversation: c, Activity: log}})
+	if r.RuleHits != 3 || r.SLABreaches != 1 {
+		t.Errorf("rule hits %d, breaches %d; want 3 and 1", r.RuleHits, r.SLABreaches)
+	}
+}
+
+// TestHoursOfPolicy: a report of an inbox with an SLA policy counts in its
+// business hours and starts its days in their zone.
+func TestHoursOfPolicy(t *testing.T) {
+	t.Parallel()
+	ib := inbox.Inbox{}
+	if h, loc := report.HoursOf(ib); h != (report.WallClock{}) || loc != time.UTC {
+		t.Errorf("without a policy: %T %v, want wall clock in UTC", h, loc)
+	}
+	ib.Settings.Workflow.SLA = inbox.SLAPolicy{FirstResponse: 4 * time.Hour, Hours: inbox.BusinessHours{Zone: "Europe/Berlin"}}
+	ib.Settings.Workflow.SLA.Hours.Week[time.Monday] = []inbox.Span{{Start: 9 * 60, End: 17 * 60}}
+	h, loc := report.HoursOf(ib)
+	if loc.String() != "Europe/Berlin" {
+		t.Errorf("zone %v, want Europe/Berlin", loc)
+	}
+	// Monday 2025-03-03 08:00 to 12:00 Berlin: three business hours.
+	from := time.Date(2025, 3, 3, 8, 0, 0, 0, loc)
+	if got := h.Elapsed(from, from.Add(4*time.Hour)); got != 3*time.Hour {
+		t.Errorf("Elapsed = %v, want 3h", got)
+	}
+}

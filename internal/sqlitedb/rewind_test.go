@@ -15,8 +15,7 @@ var undo = map[int][]string{
 	9:  {`DROP TABLE templates`},
 	10: {`ALTER TABLE inboxes DROP COLUMN reply_from`},
 	12: {`DROP INDEX conversations_due`, `ALTER TABLE conversations DROP COLUMN due_at`, `ALTER TABLE conversations DROP COLUMN flow`, `ALTER TABLE inboxes DROP COLUMN workflow`},
-	13: {`SELECT 1`}, // 0013_reserved.sql (wf-rules placeholder for wf-sla)
-	14: {`DROP TABLE assign_state`, `ALTER TABLE activity DROP COLUMN via`},
+	13: {`DROP TABLE assign_state`, `ALTER TABLE activity DROP COLUMN via`},
 	11: {`DROP TABLE mentions`, `ALTER TABLE notes DROP COLUMN mentions`, `ALTER TABLE notes DROP COLUMN edited_at`},
 }
 

@@ -9,9 +9,9 @@ import (
 )
 
 // labelTree returns the Gmail label names of an inbox:
-// <prefix>/<inbox name>/<one per status> (and /Mine in members'
+// <prefix>/<inbox name>/<one per status>|Snoozed (and /Mine in members'
 // mailboxes), parents first so Gmail nests them. The leaves of the
-// built-in statuses and Mine are in the inbox's language
+// built-in statuses, Snoozed and Mine are in the inbox's language
 // (InboxSettings.Language), shared by the whole team; a status the admins
 // named is labelled with its name.
 func labelTree(ib inbox.Inbox, kind inbox.MailboxKind) []string {
@@ -19,6 +19,7 @@ func labelTree(ib inbox.Inbox, kind inbox.MailboxKind) []string {
 	for _, d := range ib.StatusDefs() {
 		names = append(names, statusLabel(ib, d))
 	}
+	names = append(names, snoozedLabel(ib))
 	if kind == inbox.MailboxMember {
 		names = append(names, mineLabel(ib))
 	}
@@ -38,6 +39,8 @@ func leaf(ib inbox.Inbox, st inbox.Status) string {
 		return p.T("labels.closed")
 	case "":
 		return p.T("labels.mine")
+	case snoozedLeaf:
+		return p.T("labels.snoozed")
 	}
 	return string(st)
 }
@@ -64,6 +67,11 @@ func statusLabel(ib inbox.Inbox, d inbox.StatusDef) string {
 	}
 	return labelRoot(ib) + "/" + d.Name
 }
+func snoozedLabel(ib inbox.Inbox) string { return labelRoot(ib) + "/" + leaf(ib, snoozedLeaf) }
+
+// snoozedLeaf asks leaf for the Snoozed label, which a snoozed
+// conversation's threads carry beside their status label.
+const snoozedLeaf inbox.Status = "\x00snoozed"
 
 // labelMeaning is what one of Postfach's label ids stands for in a mailbox.
 type labelMeaning struct {
@@ -76,7 +84,7 @@ type labelMeaning struct {
 // the label of its status, and Mine in the owner's own mailbox; every
 // other label of the inbox's tree is removed.
 func desired(ib inbox.Inbox, c inbox.Conversation, mb inbox.Mailbox, ids map[string]string) (add, remove []string, err error) {
-	want := map[string]bool{statusLabel(ib, ib.StageOf(c)): true}
+	want := map[string]bool{statusLabel(ib, ib.StageOf(c)): true, snoozedLabel(ib): c.Snoozed()}
 	if mb.Kind == inbox.MailboxMember && c.Assignee == mb.Address {
 		want[mineLabel(ib)] = true
 	}
@@ -84,6 +92,7 @@ func desired(ib inbox.Inbox, c inbox.Conversation, mb inbox.Mailbox, ids map[str
 	for _, d := range ib.StatusDefs() {
 		names = append(names, statusLabel(ib, d))
 	}
+	names = append(names, snoozedLabel(ib))
 	if mb.Kind == inbox.MailboxMember {
 		names = append(names, mineLabel(ib))
 	}

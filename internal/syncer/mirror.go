@@ -136,6 +136,7 @@ func (s *Syncer) change(ctx context.Context, ib inbox.Inbox, c inbox.Conversatio
 		if err != nil {
 			return err
 		}
+		next.Reschedule(ib) // a status change moves the SLA clocks and ends a snooze
 		err = s.store.UpdateConversation(ctx, next, ev)
 		if errors.Is(err, inbox.ErrConflict) && attempt < 5 {
 			if c, err = s.store.GetConversation(ctx, c.TenantID, c.ID); err != nil {

@@ -140,13 +140,14 @@ func TestInboxChangeRenamesLabels(t *testing.T) {
 			change  func(*inbox.Inbox)
 			patches map[string]int // labels.patch per mailbox
 		}{
-			// The four leaves; the root and the prefix keep their names.
-			{"language de", func(ib *inbox.Inbox) { ib.Settings.Language = "de" }, map[string]int{"alice@example.com": 4, "bob@example.com": 4, "carol@example.com": 4}},
+			// The five leaves (three statuses, Snoozed, Mine); the root and
+			// the prefix keep their names.
+			{"language de", func(ib *inbox.Inbox) { ib.Settings.Language = "de" }, map[string]int{"alice@example.com": 5, "bob@example.com": 5, "carol@example.com": 5}},
 			// The root and the leaves.
-			{"rename", func(ib *inbox.Inbox) { ib.Name = "Kundendienst" }, map[string]int{"alice@example.com": 5, "bob@example.com": 5, "carol@example.com": 5}},
+			{"rename", func(ib *inbox.Inbox) { ib.Name = "Kundendienst" }, map[string]int{"alice@example.com": 6, "bob@example.com": 6, "carol@example.com": 6}},
 			// Alice's prefix label is Sales's too: it stays, Team is
 			// created when next needed; Bob's and Carol's is renamed.
-			{"prefix", func(ib *inbox.Inbox) { ib.Settings.LabelPrefix = "Team" }, map[string]int{"alice@example.com": 5, "bob@example.com": 6, "carol@example.com": 6}},
+			{"prefix", func(ib *inbox.Inbox) { ib.Settings.LabelPrefix = "Team" }, map[string]int{"alice@example.com": 6, "bob@example.com": 7, "carol@example.com": 7}},
 		}
 		before := support
 		for i, step := range steps {

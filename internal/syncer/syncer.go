@@ -77,7 +77,7 @@ type Syncer struct {
 	running map[string]bool
 	locks   map[string]*sync.Mutex  // serialises Sync per mailbox in this process
 	notes   map[string]*notifyQueue // announcements being recorded, per mailbox
-	wg      sync.WaitGroup
+	wg      tasks                   // background work, for Wait
 }
 
 // New builds a Syncer.
@@ -274,7 +274,9 @@ const maxRounds = 10
 // Sync brings a mailbox up to date: incremental from the stored cursor, or
 // a full resync for a never-synced mailbox or an expired cursor. It returns
 // nil without doing anything when another instance holds the mailbox's
-// lease (that instance will see the announced history). The outcome is
+// lease (that instance will see the announced history). A sync that
+// outlives its lease takes it again and reads from the cursor once more;
+// losing it twice is an error, but not one of the mailbox. The outcome is
 // recorded on the mailbox (LastSyncAt, LastError and its kind, Problem)
 // for the admin.
 func (s *Syncer) Sync(ctx context.Context, address string) error {
@@ -289,6 +291,7 @@ func (s *Syncer) Sync(ctx context.Context, address string) error {
 	s.mu.Unlock()
 	lock.Lock()
 	defer lock.Unlock()
+	lost := false
 	for round := 0; round < maxRounds; round++ {
 		m, err := s.store.UpdateMailbox(ctx, address, func(m *inbox.Mailbox) error {
 			return m.Acquire(s.holder, s.now(), s.ttl)
@@ -304,6 +307,19 @@ func (s *Syncer) Sync(ctx context.Context, address string) error {
 		}
 		announced := m.NotifiedHistoryID
 		current, syncErr := s.syncLeased(ctx, m)
+		if errors.Is(syncErr, inbox.ErrLeaseLost) {
+			// The sync outlived its lease: what it committed stays (a
+			// sync is idempotent), the cursor did not move. That is no
+			// failure of the mailbox, so nothing is recorded on it; take
+			// the lease again (or leave the mailbox to whoever has it)
+			// and read from the cursor once more.
+			if lost {
+				return fmt.Errorf("sync %s: %w", address, syncErr)
+			}
+			lost = true
+			s.log.Warn("sync outlived its lease, once more", "mailbox", address)
+			continue
+		}
 		m, err = s.store.UpdateMailbox(context.WithoutCancel(ctx), address, func(m *inbox.Mailbox) error {
 			m.Release(s.holder)
 			m.LastSyncAt = s.now()

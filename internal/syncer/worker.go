@@ -127,7 +127,7 @@ func (w *worker) fullSync(ctx context.Context) (uint64, error) {
 	// backfill started.
 	_, err = w.s.store.UpdateMailbox(ctx, w.mailbox.Address, func(m *inbox.Mailbox) error {
 		if m.LeaseHolder != w.s.holder {
-			return fmt.Errorf("%w: lease of %s lost", inbox.ErrConflict, m.Address)
+			return fmt.Errorf("%w: %s", inbox.ErrLeaseLost, m.Address)
 		}
 		m.HistoryID = start
 		return nil
@@ -493,6 +493,10 @@ func (w *worker) stale(ctx context.Context, ib inbox.Inbox, c inbox.Conversation
 				if st.ID != cur.ID && st.Category == cat && st.Name == name {
 					return true, nil
 				}
+			}
+		case inbox.ActSnoozed, inbox.ActWoke, inbox.ActUnsnoozed:
+			if left := a.SnoozeLeft(); left != c.Status && slices.ContainsFunc(statuses, func(d inbox.StatusDef) bool { return d.Category == left }) {
+				return true, nil
 			}
 		case inbox.ActAssigned, inbox.ActUnassigned:
 			if mine && a.From == w.mailbox.Address {

@@ -196,6 +196,7 @@ func groups() []group {
 		{"Persistence", persistenceCases()},
 		{"Due", dueCases()},
 		{"Assign", assignCases()},
+		{"SetDue", setDueCases()},
 	}
 }
 

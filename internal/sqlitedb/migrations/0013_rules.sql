@@ -1,4 +1,4 @@
--- 0014: rules and auto-assignment (issue 13). An activity entry names the
+-- 0013: rules and auto-assignment (issue 13). An activity entry names the
 -- rule or policy that made it (via, '' for members' changes); assign_state
 -- is an inbox's auto-assignment record (inbox.AssignState), written in the
 -- same transaction as every decision.
