@@ -334,7 +334,7 @@ func (f SLAForm) Policy() (inbox.SLAPolicy, error) {
 			a, errA := parseClock(from)
 			b, errB := parseClock(to)
 			if !ok || errA != nil || errB != nil {
-				return p, inbox.Refusal("refusal.sla_hours", "Day", time.Weekday(d).String())
+				return p, inbox.SLAHoursRefusal(time.Weekday(d))
 			}
 			p.Hours.Week[d] = append(p.Hours.Week[d], inbox.Span{Start: a, End: b})
 		}

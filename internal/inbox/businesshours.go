@@ -57,7 +57,7 @@ func (h BusinessHours) Validate() error {
 		last := -1
 		for _, s := range spans {
 			if s.Start < 0 || s.End > minutesPerDay || s.Start >= s.End || s.Start < last {
-				return Refusal("refusal.sla_hours", "Day", time.Weekday(d).String())
+				return Refusal(slaHoursRefusal[d])
 			}
 			last = s.End
 		}
@@ -203,3 +203,11 @@ func (h BusinessHours) Between(a, b time.Time) time.Duration {
 	}
 	return sum
 }
+
+// slaHoursRefusal names, per weekday (time.Weekday), the refusal of that
+// day's business hours: one sentence each, so that every language words
+// the day itself.
+var slaHoursRefusal = [7]string{"refusal.sla_hours_0", "refusal.sla_hours_1", "refusal.sla_hours_2", "refusal.sla_hours_3", "refusal.sla_hours_4", "refusal.sla_hours_5", "refusal.sla_hours_6"}
+
+// SLAHoursRefusal is the refusal of weekday d's business hours.
+func SLAHoursRefusal(d time.Weekday) error { return Refusal(slaHoursRefusal[d]) }
