@@ -120,6 +120,7 @@ func New(o Options) (*Server, error) {
 		}
 	}
 	e.HTTPErrorHandler = s.handleError
+	e.Pre(hardened)
 	e.Use(middleware.RequestID())
 	e.Use(s.logRequests())
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
@@ -174,6 +175,23 @@ func (s *Server) routes(o Options) {
 
 // ServeHTTP lets tests drive the server without a listener.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// Routes lists the routes the server answers (method and path), for tests
+// that must cover every one.
+func (s *Server) Routes() []*echo.Route { return s.echo.Routes() }
+
+// hardened sets, on every response (errors and unknown paths too), the
+// headers that keep a browser from guessing a content type and any cache
+// from keeping what Postfach answers: cards and pages hold mail subjects,
+// names and notes.
+func hardened(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Cache-Control", "no-store")
+		return next(c)
+	}
+}
 
 // Serve serves on l until Shutdown; it then returns nil.
 func (s *Server) Serve(l net.Listener) error {
