@@ -35,6 +35,9 @@ type harness struct {
 	// (userLocale, timeZone); the events of package addontest say en-US.
 	locale string
 	zone   *addon.TimeZone
+	// minted, if set, collects every token the harness sends (for tests
+	// that check the logs keep them).
+	minted *[]string
 }
 
 func startHarness(t *testing.T) *harness {
@@ -94,6 +97,9 @@ func (h *harness) tokens(email, endpoint string) httpapi.DevTokens {
 	var tok httpapi.DevTokens
 	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil {
 		h.t.Fatal(err)
+	}
+	if h.minted != nil {
+		*h.minted = append(*h.minted, tok.SystemIDToken, tok.UserIDToken, tok.UserOAuthToken)
 	}
 	return tok
 }
