@@ -122,3 +122,34 @@ func TestExcerpt(t *testing.T) {
 		}
 	}
 }
+
+// FuzzMentions: whatever a note says, Mentions returns members of the
+// inbox only, sorted, without the author and without repeats, or refuses.
+func FuzzMentions(f *testing.F) {
+	team := Inbox{TenantID: "example.com", ID: "support", Name: "Support", Members: []Member{
+		{Email: "alice@example.com", Name: "Alice", Role: RoleAdmin},
+		{Email: "bob@example.com", Role: RoleAgent},
+		{Email: "bob@example.org", Role: RoleAgent},
+		{Email: "ümit@example.com", Name: "Ümit", Role: RoleAgent},
+	}}
+	for _, s := range []string{"@alice", "@bob", "@bob@example.org, @ALICE.", "mail jane@example.com", "@ümit\u202e@alice", "@@@", "@a.b-c_d+e@x.y", "\xff@alice"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		got, err := team.Mentions("alice@example.com", body)
+		if err != nil {
+			if _, ok := RefusalOf(err); !ok {
+				t.Fatalf("Mentions(%q): %v is no refusal", body, err)
+			}
+			return
+		}
+		for i, e := range got {
+			if _, ok := team.Member(e); !ok || e == "alice@example.com" {
+				t.Fatalf("Mentions(%q) = %v: %s is no member or the author", body, got, e)
+			}
+			if i > 0 && got[i-1] >= e {
+				t.Fatalf("Mentions(%q) = %v: not sorted and unique", body, got)
+			}
+		}
+	})
+}
