@@ -1,9 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -342,4 +347,60 @@ func statusOf(t *testing.T, req *http.Request) int {
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// TestSecurityMatrixServe wires the app as `postfach serve` does (push
+// sync, report charts, no dev world) and checks that none of the dev-only
+// routes exist there, and that every route it has is in the matrix.
+func TestSecurityMatrixServe(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{
+		"POSTFACH_BASE_URL":                  "https://postfach.example.com",
+		"POSTFACH_ADDON_SERVICE_ACCOUNT":     "service-1@gcp-sa-gsuiteaddons.iam.gserviceaccount.com",
+		"POSTFACH_OAUTH_CLIENT_ID":           "1.apps.googleusercontent.com",
+		"POSTFACH_STORE":                     "sqlite",
+		"POSTFACH_SQLITE_PATH":               filepath.Join(t.TempDir(), "postfach.db"),
+		"POSTFACH_PUBSUB_TOPIC":              "projects/p/topics/t",
+		"POSTFACH_PUSH_SERVICE_ACCOUNT":      "push@p.iam.gserviceaccount.com",
+		"POSTFACH_SCHEDULER_SERVICE_ACCOUNT": "sched@p.iam.gserviceaccount.com",
+		"POSTFACH_GOOGLE_CERTS_URL":          "http://127.0.0.1:9/certs",
+		"POSTFACH_REPORT_KEY":                base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)),
+	}
+	cfg, err := loadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := newApp(context.Background(), cfg, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := a.stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	got := map[string]bool{}
+	for _, r := range a.server.Routes() {
+		got[r.Path] = true
+		class, ok := routeClasses[r.Path]
+		switch {
+		case !ok:
+			t.Errorf("serve route %s %s has no row in routeClasses", r.Method, r.Path)
+		case class == classDevPublic || strings.HasPrefix(r.Path, "/dev/") || strings.HasPrefix(r.Path, "/playground"):
+			t.Errorf("serve answers the dev-only route %s %s", r.Method, r.Path)
+		}
+	}
+	for _, p := range []string{manifests.PathAction, httpapi.PathPush, httpapi.PathSLASweep, httpapi.PathReportChart} {
+		if !got[p] {
+			t.Errorf("serve lacks %s", p)
+		}
+	}
+	// And asking for them is a 404, not a page.
+	for _, p := range []string{"/", "/playground/", "/dev/tokens?email=alice@example.com&url=x", "/dev/deliver", httpapi.PathBaseline, "/gmail/v1/users/me/profile"} {
+		rec := httptest.NewRecorder()
+		a.server.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, p, nil))
+		if rec.Code != http.StatusNotFound {
+			t.Errorf("serve GET %s: %d, want 404", p, rec.Code)
+		}
+	}
 }
