@@ -345,9 +345,22 @@ func (v *IDTokens) Verify(ctx context.Context, token, audience string) (*idtoken
 	if !now.Before(exp) {
 		return nil, fmt.Errorf("%w: expired at %s", ErrInvalidToken, exp.UTC().Format(time.RFC3339))
 	}
+	// Nor is a token valid before it was issued (iat) or before its nbf,
+	// should it carry one: such a token was minted by a clock that is
+	// wrong, or for later. Allow the skew of two honest clocks.
+	notBefore := time.Unix(p.IssuedAt, 0)
+	if nbf, ok := p.Claims["nbf"].(float64); ok && time.Unix(int64(nbf), 0).After(notBefore) {
+		notBefore = time.Unix(int64(nbf), 0)
+	}
+	if notBefore.After(now.Add(maxClockSkew)) {
+		return nil, fmt.Errorf("%w: not valid before %s", ErrInvalidToken, notBefore.UTC().Format(time.RFC3339))
+	}
 	v.cache.put(key, p, exp)
 	return p, nil
 }
+
+// maxClockSkew is how far in the future a token's iat or nbf may lie.
+const maxClockSkew = 5 * time.Minute
 
 // verify is Verify without the cache.
 func (v *IDTokens) verify(ctx context.Context, token, audience string) (*idtoken.Payload, error) {

@@ -270,6 +270,31 @@ func TestMiddleware(t *testing.T) {
 			wantStatus: http.StatusUnauthorized,
 		},
 		{
+			name: "system token issued in the future",
+			req: func(t *testing.T) *http.Request {
+				tk := h.tokens(t, home)
+				return post(home, addontest.HomepageEvent(tk), h.sysToken(t, home, addontest.WithIssuedAt(time.Now().Add(time.Hour))))
+			},
+			wantStatus: http.StatusUnauthorized,
+		},
+		{
+			name: "system token not valid before (nbf) a future time",
+			req: func(t *testing.T) *http.Request {
+				tk := h.tokens(t, home)
+				return post(home, addontest.HomepageEvent(tk), h.sysToken(t, home, addontest.WithClaim("nbf", time.Now().Add(time.Hour).Unix())))
+			},
+			wantStatus: http.StatusUnauthorized,
+		},
+		{
+			name: "user token issued in the future",
+			req: func(t *testing.T) *http.Request {
+				tk := h.tokens(t, home)
+				tk.User = h.userToken(t, addontest.WithIssuedAt(time.Now().Add(time.Hour)))
+				return post(home, addontest.HomepageEvent(tk), tk.System)
+			},
+			wantStatus: http.StatusUnauthorized,
+		},
+		{
 			name: "wrong audience: other path",
 			req: func(t *testing.T) *http.Request {
 				tk := h.tokens(t, home)
