@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,30 +9,11 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/postfach/postfach/internal/cloudlog"
 	"github.com/postfach/postfach/internal/demo"
 )
-
-// lockedBuffer is a bytes.Buffer safe for the app's concurrent logging.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestLogsKeepSecrets runs the product as a team uses it, with every log
 // at debug level in Cloud Logging's JSON, and then searches the logs for
@@ -43,7 +23,7 @@ func (l *lockedBuffer) String() string {
 // notes. None may appear.
 func TestLogsKeepSecrets(t *testing.T) {
 	t.Parallel()
-	var logs lockedBuffer
+	var logs syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg := devConfig{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Log: cloudlog.New(&logs, slog.LevelDebug)}
 	app, err := startDev(ctx, cfg)
