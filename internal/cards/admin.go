@@ -41,13 +41,13 @@ const ParamEmail = "email"
 
 func textInput(name, label, value, hint string) *cardpb.Widget {
 	return &cardpb.Widget{Data: &cardpb.Widget_TextInput{TextInput: &cardpb.TextInput{
-		Name: name, Label: label, Value: safe(value), HintText: hint,
+		Name: name, Label: safe(label), Value: safe(value), HintText: safe(hint),
 	}}}
 }
 
 func dropdown(name, label string, items ...*cardpb.SelectionInput_SelectionItem) *cardpb.Widget {
 	return &cardpb.Widget{Data: &cardpb.Widget_SelectionInput{SelectionInput: &cardpb.SelectionInput{
-		Name: name, Label: label, Type: cardpb.SelectionInput_DROPDOWN, Items: items,
+		Name: name, Label: safe(label), Type: cardpb.SelectionInput_DROPDOWN, Items: items,
 	}}}
 }
 
@@ -61,7 +61,7 @@ func item(text, value string, selected bool) *cardpb.SelectionInput_SelectionIte
 func (b Builder) Settings(st desk.Settings) *cardpb.Card {
 	c := &cardpb.Card{
 		Name:   NameSettings,
-		Header: &cardpb.Card_CardHeader{Title: b.t("settings.title"), Subtitle: st.Tenant.Domain},
+		Header: &cardpb.Card_CardHeader{Title: b.t("settings.title"), Subtitle: safe(st.Tenant.Domain)},
 	}
 	c.Sections = append(c.Sections, b.prefsSection(st))
 	if !st.Admin {
@@ -157,7 +157,7 @@ func (b Builder) InboxSettings(ib inbox.Inbox) *cardpb.Card {
 	}
 	c := &cardpb.Card{
 		Name:   NameInboxSettings,
-		Header: &cardpb.Card_CardHeader{Title: clip(ib.Name, 80), Subtitle: ib.Address},
+		Header: &cardpb.Card_CardHeader{Title: clip(ib.Name, 80), Subtitle: safe(ib.Address)},
 	}
 	c.Sections = append(c.Sections, section(b.t("settings.name"),
 		textInput(InputName, b.t("settings.name"), ib.Name, ""),
@@ -237,7 +237,7 @@ func (b Builder) replyFrom(ib inbox.Inbox) *cardpb.Widget {
 func (b Builder) ConfirmDelete(ib inbox.Inbox) *cardpb.Card {
 	return &cardpb.Card{
 		Name:   "confirm-delete",
-		Header: &cardpb.Card_CardHeader{Title: clip(b.t("settings.delete_title", "Name", ib.Name), 80), Subtitle: ib.Address},
+		Header: &cardpb.Card_CardHeader{Title: clip(b.t("settings.delete_title", "Name", ib.Name), 80), Subtitle: safe(ib.Address)},
 		Sections: []*cardpb.Card_Section{section("",
 			text(esc(b.t("settings.delete_detail"))),
 			buttons(

@@ -192,8 +192,14 @@ func clip(s string, n int) string {
 }
 
 // Message words a desk message: a catalog sentence, an activity entry's
-// description, or both (the description as the sentence's "What").
+// description, or both (the description as the sentence's "What"). The
+// text is safe: it is shown as a toast, and its arguments (names, tags,
+// statuses) are stored text.
 func (b Builder) Message(m desk.Message, names func(string) string) string {
+	return safe(b.message(m, names))
+}
+
+func (b Builder) message(m desk.Message, names func(string) string) string {
 	args := m.Args
 	if m.Activity != nil {
 		what := b.Describe(*m.Activity, names)
@@ -209,8 +215,13 @@ func (b Builder) Message(m desk.Message, names func(string) string) string {
 }
 
 // Describe words an activity entry as a sentence, with names turning
-// addresses into display names: "Bob assigned this to themselves".
+// addresses into display names: "Bob assigned this to themselves". The
+// text is safe, whatever the entry holds.
 func (b Builder) Describe(a inbox.Activity, names func(string) string) string {
+	return safe(b.describe(a, names))
+}
+
+func (b Builder) describe(a inbox.Activity, names func(string) string) string {
 	if names == nil {
 		names = func(s string) string { return s }
 	}
@@ -316,7 +327,7 @@ func (b Builder) NotInstalled(domain string) *cardpb.Card {
 	}
 	return &cardpb.Card{
 		Name:     NameError,
-		Header:   &cardpb.Card_CardHeader{Title: "Postfach", Subtitle: domain},
+		Header:   &cardpb.Card_CardHeader{Title: "Postfach", Subtitle: safe(domain)},
 		Sections: []*cardpb.Card_Section{section("", text(esc(msg)))},
 	}
 }

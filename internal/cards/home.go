@@ -15,7 +15,7 @@ import (
 func (b Builder) Home(h desk.Home) *cardpb.Card {
 	c := &cardpb.Card{
 		Name:   NameHome,
-		Header: &cardpb.Card_CardHeader{Title: b.t("home.title"), Subtitle: h.User.Email},
+		Header: &cardpb.Card_CardHeader{Title: b.t("home.title"), Subtitle: safe(h.User.Email)},
 	}
 	if h.Admin && len(h.Problems) > 0 {
 		c.Sections = append(c.Sections, section(b.t("home.needs_attention"), b.mailboxProblems(h.Problems)...))
@@ -68,7 +68,7 @@ func (b Builder) Home(h desk.Home) *cardpb.Card {
 func (b Builder) List(l desk.List) *cardpb.Card {
 	c := &cardpb.Card{
 		Name:   NameList,
-		Header: &cardpb.Card_CardHeader{Title: clip(l.Inbox.Name+" · "+b.filter(l.Filter), 80), Subtitle: l.Inbox.Address},
+		Header: &cardpb.Card_CardHeader{Title: clip(l.Inbox.Name+" · "+b.filter(l.Filter), 80), Subtitle: safe(l.Inbox.Address)},
 	}
 	var ws []*cardpb.Widget
 	for _, conv := range l.Conversations {

@@ -82,7 +82,7 @@ func (b Builder) Note(v desk.NoteView) *cardpb.Card {
 	if n.Author == v.Me.Email {
 		ws = append(ws,
 			&cardpb.Widget{Data: &cardpb.Widget_TextInput{TextInput: &cardpb.TextInput{
-				Name: InputNoteEdit, Label: b.t("notes.edit_label"), Value: n.Body, HintText: b.t("conversation.note_hint"),
+				Name: InputNoteEdit, Label: b.t("notes.edit_label"), Value: safe(n.Body), HintText: b.t("conversation.note_hint"),
 				Type: cardpb.TextInput_MULTIPLE_LINE, Validation: &cardpb.Validation{CharacterLimit: inbox.MaxNoteLength},
 			}}},
 			buttons(
@@ -164,24 +164,34 @@ func (b Builder) Mentions(l desk.MentionList) *cardpb.Card {
 
 // MentionMail words the mail that tells a member a note named them: who,
 // in which conversation, what the note says, and how to get there. It is
-// plain text; the caller sends it.
+// plain text; the caller sends it. Stored text in it (names, the subject,
+// the note) is made safe as on the cards: the subject is one clean line,
+// and no line carries invalid UTF-8, a control or a bidi formatting
+// character.
 func (b Builder) MentionMail(n desk.MentionNotice) (subject, text string) {
 	subj := b.subject(n.Conversation.Subject)
-	subject = b.t("mentions.mail_subject", "Author", n.AuthorName, "Subject", inbox.CleanLine(subj))
+	subject = inbox.CleanLine(b.t("mentions.mail_subject", "Author", n.AuthorName, "Subject", inbox.CleanLine(subj)))
 	link := b.GmailURL
 	if link == "" {
 		link = "https://mail.google.com/mail/u/0/#search/"
 	}
 	var t strings.Builder
-	t.WriteString(b.t("mentions.mail_intro", "Author", n.AuthorName, "Inbox", n.Inbox.Name, "Subject", subj))
+	t.WriteString(mailLine(b.t("mentions.mail_intro", "Author", n.AuthorName, "Inbox", n.Inbox.Name, "Subject", subj)))
 	t.WriteString("\r\n\r\n")
 	for _, line := range strings.Split(n.Note.Body, "\n") {
-		t.WriteString("> " + strings.TrimRight(line, "\r") + "\r\n")
+		t.WriteString("> " + mailLine(line) + "\r\n")
 	}
 	t.WriteString("\r\n")
-	t.WriteString(b.t("mentions.mail_open", "Customer", b.customerLabel(n.Conversation)))
+	t.WriteString(mailLine(b.t("mentions.mail_open", "Customer", b.customerLabel(n.Conversation))))
 	t.WriteString("\r\n" + link + url.PathEscape("rfc822msgid:"+n.Conversation.RootMessageID) + "\r\n\r\n")
-	t.WriteString("-- \r\n" + b.t("mentions.mail_footer", "Inbox", n.Inbox.Name))
+	t.WriteString("-- \r\n" + mailLine(b.t("mentions.mail_footer", "Inbox", n.Inbox.Name)))
 	t.WriteString("\r\n")
 	return subject, t.String()
+}
+
+// mailLine makes text fit for a line of a plain-text mail: safe, without
+// the carriage returns and line breaks the mail's own CRLF lines are
+// made of.
+func mailLine(s string) string {
+	return safe(strings.NewReplacer("\r", "", "\n", " ").Replace(s))
 }

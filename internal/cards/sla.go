@@ -132,7 +132,8 @@ func (b Builder) describeSLA(a inbox.Activity, actor string) (string, bool) {
 }
 
 // SLAMail words the mail that tells the assignee (or the inbox's admins)
-// that a conversation's SLA clock is at risk or breached.
+// that a conversation's SLA clock is at risk or breached; stored text in
+// it is made safe as in MentionMail.
 func (b Builder) SLAMail(n desk.SLANotice) (subject, text string) {
 	subj := b.subject(n.Conversation.Subject)
 	clock := b.clockName(n.Threshold.Clock)
@@ -141,17 +142,17 @@ func (b Builder) SLAMail(n desk.SLANotice) (subject, text string) {
 	if n.Threshold.Breached {
 		id, intro = "sla.mail_subject_breached", "sla.mail_intro_breached"
 	}
-	subject = b.t(id, "Clock", clock, "Subject", inbox.CleanLine(subj))
+	subject = inbox.CleanLine(b.t(id, "Clock", clock, "Subject", inbox.CleanLine(subj)))
 	link := b.GmailURL
 	if link == "" {
 		link = "https://mail.google.com/mail/u/0/#search/"
 	}
 	var t strings.Builder
-	t.WriteString(b.t(intro, "Clock", clock, "Inbox", n.Inbox.Name, "Subject", subj))
+	t.WriteString(mailLine(b.t(intro, "Clock", clock, "Inbox", n.Inbox.Name, "Subject", subj)))
 	t.WriteString("\r\n\r\n")
-	t.WriteString(b.t("mentions.mail_open", "Customer", b.customerLabel(n.Conversation)))
+	t.WriteString(mailLine(b.t("mentions.mail_open", "Customer", b.customerLabel(n.Conversation))))
 	t.WriteString("\r\n" + link + url.PathEscape("rfc822msgid:"+n.Conversation.RootMessageID) + "\r\n\r\n")
-	t.WriteString("-- \r\n" + b.t("sla.mail_footer", "Inbox", n.Inbox.Name))
+	t.WriteString("-- \r\n" + mailLine(b.t("sla.mail_footer", "Inbox", n.Inbox.Name)))
 	t.WriteString("\r\n")
 	return subject, t.String()
 }

@@ -100,11 +100,11 @@ func (b Builder) TemplateEdit(ts desk.Templates, tp *inbox.Template) *cardpb.Car
 	}
 	ws := []*cardpb.Widget{
 		{Data: &cardpb.Widget_TextInput{TextInput: &cardpb.TextInput{
-			Name: InputTemplateName, Label: b.t("templates.name"), Value: cur.Name,
+			Name: InputTemplateName, Label: b.t("templates.name"), Value: safe(cur.Name),
 			Validation: &cardpb.Validation{CharacterLimit: inbox.MaxTemplateNameLength},
 		}}},
 		{Data: &cardpb.Widget_TextInput{TextInput: &cardpb.TextInput{
-			Name: InputTemplateBody, Label: b.t("templates.text"), Value: cur.Body, Type: cardpb.TextInput_MULTIPLE_LINE,
+			Name: InputTemplateBody, Label: b.t("templates.text"), Value: safe(cur.Body), Type: cardpb.TextInput_MULTIPLE_LINE,
 			HintText:   b.t("templates.placeholders_hint", "List", placeholders()),
 			Validation: &cardpb.Validation{CharacterLimit: inbox.MaxTemplateLength},
 		}}},
