@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/postfach/postfach/addon"
 	"github.com/postfach/postfach/addon/addontest"
@@ -210,6 +212,9 @@ func FuzzFormInputs(f *testing.F) {
 		if verr := got.Validate(); verr != nil {
 			t.Fatalf("stored conversation no longer validates after field %d (%q, %q): %v", kind, value, extra, verr)
 		}
+		if bad, ok := invalidUTF8(reflect.ValueOf(got)); ok {
+			t.Fatalf("field %d (%q, %q) stored invalid UTF-8 %q in the conversation: Firestore refuses it", kind, value, extra, bad)
+		}
 		gotIB, gerr := fuzzForms.store.GetInbox(ctx, ib.TenantID, ib.ID)
 		if gerr != nil && !errors.Is(gerr, inbox.ErrNotFound) {
 			t.Fatalf("inbox after field %d: %v", kind, gerr)
@@ -218,8 +223,46 @@ func FuzzFormInputs(f *testing.F) {
 			if verr := gotIB.Validate(); verr != nil {
 				t.Fatalf("stored inbox no longer validates after field %d (%q, %q): %v", kind, value, extra, verr)
 			}
+			if bad, ok := invalidUTF8(reflect.ValueOf(gotIB)); ok {
+				t.Fatalf("field %d (%q, %q) stored invalid UTF-8 %q in the inbox: Firestore refuses it", kind, value, extra, bad)
+			}
 		}
 	})
+}
+
+// invalidUTF8 finds a string in v that is not valid UTF-8: the SQLite
+// store keeps it, Firestore refuses to (protobuf strings are UTF-8).
+func invalidUTF8(v reflect.Value) (string, bool) {
+	switch v.Kind() {
+	case reflect.String:
+		return v.String(), !utf8.ValidString(v.String())
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if bad, ok := invalidUTF8(v.Field(i)); ok {
+				return bad, true
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			if bad, ok := invalidUTF8(v.Index(i)); ok {
+				return bad, true
+			}
+		}
+	case reflect.Map:
+		for it := v.MapRange(); it.Next(); {
+			if bad, ok := invalidUTF8(it.Key()); ok {
+				return bad, true
+			}
+			if bad, ok := invalidUTF8(it.Value()); ok {
+				return bad, true
+			}
+		}
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			return invalidUTF8(v.Elem())
+		}
+	}
+	return "", false
 }
 
 // checkFormAnswer: success, or a refusal; a typed field's refusal is a
