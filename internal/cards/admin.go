@@ -1,6 +1,8 @@
 package cards
 
 import (
+	"strings"
+
 	cardpb "google.golang.org/genproto/googleapis/apps/card/v1"
 
 	"github.com/postfach/postfach/internal/desk"
@@ -41,7 +43,9 @@ const ParamEmail = "email"
 
 func textInput(name, label, value, hint string) *cardpb.Widget {
 	return &cardpb.Widget{Data: &cardpb.Widget_TextInput{TextInput: &cardpb.TextInput{
-		Name: name, Label: safe(label), Value: safe(value), HintText: safe(hint),
+		// A name may carry an id (StatusNameInput): made valid UTF-8 as
+		// action parameters are, so that the two still match.
+		Name: strings.ToValidUTF8(name, "\uFFFD"), Label: safe(label), Value: safe(value), HintText: safe(hint),
 	}}}
 }
 
@@ -52,7 +56,9 @@ func dropdown(name, label string, items ...*cardpb.SelectionInput_SelectionItem)
 }
 
 func item(text, value string, selected bool) *cardpb.SelectionInput_SelectionItem {
-	return &cardpb.SelectionInput_SelectionItem{Text: safe(text), Value: value, Selected: selected}
+	// The value goes back to the server as it is (as action parameters
+	// do), so it is only made valid UTF-8, which a card needs.
+	return &cardpb.SelectionInput_SelectionItem{Text: safe(text), Value: strings.ToValidUTF8(value, "\uFFFD"), Selected: selected}
 }
 
 // Settings renders the settings screen: the user's own preferences, and

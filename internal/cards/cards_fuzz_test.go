@@ -1,6 +1,7 @@
 package cards
 
 import (
+	"net/url"
 	"reflect"
 	"slices"
 	"strings"
@@ -201,7 +202,8 @@ var fuzzBuilders = map[string]func(b Builder, in fuzzCards) []fuzzOut{
 			Received: int(in.n % 100000), FirstResponse: report.Durations{Count: 3, Median: d, P90: 2 * d}, Resolution: report.Durations{Count: int(in.n % 7)},
 			Agents:      []report.Agent{{Email: in.email, Name: in.name, Assigned: 2, Closed: 1, Replied: int(in.n % 13)}, {Email: "alice@example.com", Name: in.extra}},
 			SLABreaches: int(in.n % 5), RuleHits: 2, ReceivedPerDay: []int{1, 2, 3, 4, 5, 6, 7}, ResolvedPerDay: []int{0, 0, 1, 0, 0, 0, 0}, Partial: in.bit(0)}
-		return []fuzzOut{{card: b.Report(desk.ReportView{Inbox: ib, Days: int(in.n % 100), Report: r}, "https://postfach.example.com/chart?"+in.extra)}}
+		// The chart URL is the server's own signed link, not stored text.
+		return []fuzzOut{{card: b.Report(desk.ReportView{Inbox: ib, Days: int(in.n % 100), Report: r}, "https://postfach.example.com/chart?c="+url.QueryEscape(in.extra))}}
 	},
 	"Settings": func(b Builder, in fuzzCards) []fuzzOut {
 		ib, _ := in.world()
@@ -431,6 +433,16 @@ func TestStoredTextIsSafe(t *testing.T) {
 		{"note edit value", b.Note(desk.NoteView{Inbox: ib, Me: ib.Members[1], Conversation: conv(), Now: now,
 			Note: inbox.Note{ID: "n1", Author: "bob@example.com", Body: bad, CreatedAt: now}}), nil},
 		{"template values", b.TemplateEdit(templates(true), &inbox.Template{ID: "t9", Name: bad, Body: bad}), nil},
+		{"rule edit selection value", func() *cardpb.Card {
+			odd := ib
+			odd.Members = append(slices.Clone(ib.Members), inbox.Member{Email: "\xed\xa0\x80@example.com", Role: inbox.RoleAgent})
+			return b.RuleEdit(desk.Workflow{Inbox: odd, Me: odd.Members[0]}, nil)
+		}(), nil},
+		{"status input name", func() *cardpb.Card {
+			odd := statusInbox()
+			odd.Settings.Workflow.Statuses[2].ID = "\xffwaiting"
+			return b.Statuses(odd)
+		}(), nil},
 		{"toast", nil, []string{
 			b.Message(desk.Message{Activity: &inbox.Activity{Actor: "bob@example.com", Kind: inbox.ActTagged, To: bad}}, ib.DisplayName),
 			b.Describe(inbox.Activity{Actor: bad, Kind: inbox.ActUntagged, From: bad}, nil),
