@@ -166,6 +166,9 @@ func (ib Inbox) Validate() error {
 	if strings.TrimSpace(ib.Name) == "" || utf8.RuneCountInString(ib.Name) > 80 {
 		return Refusal("refusal.inbox_name_length")
 	}
+	if !ib.text() {
+		return Refusal("refusal.not_text")
+	}
 	if st := ib.Settings.ReplyStatus; st != "" && !slices.Contains(Statuses, st) {
 		return invalidf("inbox reply status %q is unknown", st)
 	}
@@ -195,6 +198,36 @@ func (ib Inbox) Validate() error {
 		seen[m.Email] = true
 	}
 	return nil
+}
+
+// text reports whether every text an admin types into the inbox's
+// settings (its name, label prefix, members' names, statuses' names,
+// rules' names and texts) is valid UTF-8: Firestore stores only that, and
+// Gmail's label names are made of some of it. The other fields are
+// checked against their own forms (slugs, addresses, dates, zones).
+func (ib Inbox) text() bool {
+	texts := []string{ib.Name, ib.Settings.LabelPrefix}
+	for _, m := range ib.Members {
+		texts = append(texts, m.Name)
+	}
+	for _, d := range ib.Settings.Workflow.Statuses {
+		texts = append(texts, d.Name)
+	}
+	for _, r := range ib.Settings.Workflow.Rules {
+		texts = append(texts, r.Name)
+		for _, c := range r.Conditions {
+			texts = append(texts, c.Value)
+		}
+		for _, a := range r.Actions {
+			texts = append(texts, a.Value)
+		}
+	}
+	for _, t := range texts {
+		if !utf8.ValidString(t) {
+			return false
+		}
+	}
+	return true
 }
 
 // validLanguage reports whether l looks like a BCP 47 primary language
