@@ -192,6 +192,6 @@ func (b Builder) MentionMail(n desk.MentionNotice) (subject, text string) {
 // mailLine makes text fit for a line of a plain-text mail: safe, without
 // the carriage returns and line breaks the mail's own CRLF lines are
 // made of.
-func mailLine(s string) string {
-	return safe(strings.NewReplacer("\r", "", "\n", " ").Replace(s))
-}
+func mailLine(s string) string { return safe(mailBreaks.Replace(s)) }
+
+var mailBreaks = strings.NewReplacer("\r", "", "\n", " ")
