@@ -475,3 +475,14 @@ func TestStoredTextIsSafe(t *testing.T) {
 		})
 	}
 }
+
+// TestHomeProblemsNeedAnError keeps what FuzzCards found: Home given
+// mailbox problems none of which has an error (desk passes only those
+// with one, but Home did not check) showed an empty "Needs attention"
+// section, which breaks Google's card limits.
+func TestHomeProblemsNeedAnError(t *testing.T) {
+	t.Parallel()
+	h := desk.Home{Tenant: inbox.Tenant{Domain: "example.com"}, User: desk.User{Email: "alice@example.com", Domain: "example.com"},
+		Admin: true, Problems: []inbox.Mailbox{{Address: "bob@example.com", Problem: inbox.ProblemConsentRevoked}}}
+	checkCard(t, "home", b.Home(h), 1<<20)
+}

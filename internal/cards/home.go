@@ -17,8 +17,10 @@ func (b Builder) Home(h desk.Home) *cardpb.Card {
 		Name:   NameHome,
 		Header: &cardpb.Card_CardHeader{Title: b.t("home.title"), Subtitle: safe(h.User.Email)},
 	}
-	if h.Admin && len(h.Problems) > 0 {
-		c.Sections = append(c.Sections, section(b.t("home.needs_attention"), b.mailboxProblems(h.Problems)...))
+	if ws := b.mailboxProblems(h.Problems); h.Admin && len(ws) > 0 {
+		// Only mailboxes with an error make widgets; a section without
+		// any would break the card.
+		c.Sections = append(c.Sections, section(b.t("home.needs_attention"), ws...))
 	}
 	if len(h.Inboxes) == 0 {
 		if h.Admin {
