@@ -116,6 +116,7 @@ func newApp(ctx context.Context, cfg config, l net.Listener, log *slog.Logger) (
 		Ready:           a.readiness,
 		RequestLogLevel: cfg.RequestLogLevel,
 		Now:             cfg.Now,
+		RateLimit:       cfg.RateLimit,
 	}
 	if opts.ReportKey, err = reportKey(cfg.ReportKey); err != nil {
 		return nil, fmt.Errorf("%w: POSTFACH_REPORT_KEY: %v", errConfig, err)

@@ -68,6 +68,7 @@ func runCheck(ctx context.Context, args []string, stdout, _ io.Writer, getenv fu
 	line("connect my mailbox", onOff(connect, ", keys decode"+unused))
 	line("delegation", onOff(delegation, ", key parses"+unused))
 	line("report charts", onOff(cfg.ReportKey != "", ", key decodes"))
+	line("action rate limit", onOff(cfg.RateLimit.On(), fmt.Sprintf(" (%d at once, %g/s per user and instance)", cfg.RateLimit.Burst, cfg.RateLimit.PerSecond)))
 	if push && !connect && !delegation {
 		fmt.Fprintln(stdout, "warning: push sync is on but no mailbox access is configured: every mailbox will report \"no access\" to its admins")
 	}

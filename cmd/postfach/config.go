@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,6 +39,9 @@ type config struct {
 	// ReportKey (POSTFACH_REPORT_KEY, base64 of ≥ 32 bytes) signs the
 	// links of report charts; "" leaves charts out of the report card.
 	ReportKey string
+	// RateLimit bounds each user's card actions (POSTFACH_RATE_BURST,
+	// POSTFACH_RATE_PER_SECOND); the zero value is off (dev).
+	RateLimit httpapi.RateLimit
 	// ShutdownGrace bounds shutdown: finishing requests, background syncs
 	// and label mirrors. Cloud Run allows 10 s after SIGTERM.
 	ShutdownGrace time.Duration
@@ -137,11 +142,15 @@ var (
 	settingsReports = []setting{
 		{"POSTFACH_REPORT_KEY", "base64 of ≥ 32 random bytes signing the report card's chart links (Google's image proxy fetches them); without it the card shows no chart. The same on every instance", true},
 	}
+	settingsRate = []setting{
+		{"POSTFACH_RATE_BURST", fmt.Sprintf("card actions one user may fire at once before being asked to slow down (default %d; 0 turns the limit off). Per instance", httpapi.DefaultRateLimit.Burst), false},
+		{"POSTFACH_RATE_PER_SECOND", fmt.Sprintf("card actions per second a user's allowance refills by (default %g)", httpapi.DefaultRateLimit.PerSecond), false},
+	}
 	settingsLog = []setting{
 		{"LOG_LEVEL", "debug, info (default), warn or error", false},
 	}
 	// settingsServe is everything serve, check and watch read.
-	settingsServe = concat(settingsAddon, settingsStore, settingsSync, settingsAccess, settingsGoogle, settingsReports, settingsLog)
+	settingsServe = concat(settingsAddon, settingsStore, settingsSync, settingsAccess, settingsGoogle, settingsReports, settingsRate, settingsLog)
 )
 
 func concat(lists ...[]setting) []setting {
@@ -255,6 +264,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 			problems = append(problems, fmt.Sprintf("%s=%q: want an absolute http(s) URL", u.name, u.value))
 		}
 	}
+	var rerr error
+	if c.RateLimit, rerr = rateLimit(getenv); rerr != nil {
+		problems = append(problems, rerr.Error())
+	}
 	if len(problems) > 0 {
 		return c, fmt.Errorf("%w: %s", errConfig, strings.Join(problems, "; "))
 	}
@@ -285,4 +298,28 @@ func reportKey(s string) ([]byte, error) {
 		return nil, fmt.Errorf("want base64 of at least %d random bytes", httpapi.MinReportKey)
 	}
 	return k, nil
+}
+
+// rateLimit reads POSTFACH_RATE_BURST and POSTFACH_RATE_PER_SECOND over
+// httpapi.DefaultRateLimit; a burst of 0 turns the limit off.
+func rateLimit(getenv func(string) string) (httpapi.RateLimit, error) {
+	l := httpapi.DefaultRateLimit
+	if v := getenv("POSTFACH_RATE_BURST"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return l, fmt.Errorf("POSTFACH_RATE_BURST=%q: want a whole number ≥ 0", v)
+		}
+		l.Burst = n
+	}
+	if v := getenv("POSTFACH_RATE_PER_SECOND"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(f > 0) || math.IsInf(f, 0) {
+			return l, fmt.Errorf("POSTFACH_RATE_PER_SECOND=%q: want a number > 0", v)
+		}
+		l.PerSecond = f
+	}
+	if l.Burst == 0 {
+		return httpapi.RateLimit{}, nil
+	}
+	return l, nil
 }

@@ -61,6 +61,9 @@ type devConfig struct {
 	Store storeConfig
 	// WrapStore, if set, decorates the store (loadtest counts calls).
 	WrapStore func(inbox.Store) inbox.Store
+	// RateLimit bounds each user's card actions; off when zero (the
+	// playground and the tests click faster than any person).
+	RateLimit httpapi.RateLimit
 }
 
 // devApp is the whole product on one machine: the app serve runs, plus the
@@ -204,6 +207,7 @@ func startDev(ctx context.Context, cfg devConfig) (*devApp, error) {
 		RequestLogLevel: slog.LevelDebug,
 		Explain:         true,
 		Now:             cfg.Now,
+		RateLimit:       cfg.RateLimit,
 		wrapStore:       cfg.WrapStore,
 		dev:             world,
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/postfach/postfach/addon"
 	"github.com/postfach/postfach/addon/addontest"
+	"github.com/postfach/postfach/internal/cards"
 	"github.com/postfach/postfach/internal/demo"
 	"github.com/postfach/postfach/internal/httpapi"
 	"github.com/postfach/postfach/internal/i18n"
@@ -521,6 +522,9 @@ func TestEveryScreen(t *testing.T) {
 		t.Fatal(err)
 	}
 	seedWorkflowScreens(t, h)
+	// The rate-limited card is reached by going too fast: a server that
+	// allows one action per 100 s shows it on the second.
+	slow := startHarnessWith(t, devConfig{RateLimit: httpapi.RateLimit{Burst: 1, PerSecond: 0.01}})
 	en, de := catalogWords(t, "en"), catalogWords(t, "de")
 	for _, tc := range []struct {
 		locale  string
@@ -538,6 +542,9 @@ func TestEveryScreen(t *testing.T) {
 			_, offset := time.Now().In(tc.zone).Zone()
 			hl.zone = &addon.TimeZone{ID: tc.zone.String(), Offset: addon.Int64(offset * 1000)}
 			texts := walkScreens(t, &hl)
+			hs := *slow
+			hs.t, hs.locale, hs.zone = t, hl.locale, hl.zone
+			texts["bob@example.com "+cards.NameRateLimited] = visibleText(rateLimitedCard(t, &hs, "bob@example.com"))
 			allowed := dataWords()
 			for card, text := range texts {
 				for _, w := range words(text) {
@@ -568,6 +575,23 @@ func TestEveryScreen(t *testing.T) {
 			}
 		})
 	}
+}
+
+// rateLimitedCard fires card actions as email until the server refuses
+// one for going too fast, and returns that card.
+func rateLimitedCard(t *testing.T, h *harness, email string) *cardpb.Card {
+	t.Helper()
+	for range 2 {
+		r := h.call(email, h.app.BaseURL+"/addon/action", addontest.ActionEvent(addontest.Tokens{}, map[string]string{cards.ParamOp: cards.OpHome}, nil))
+		if r.status != http.StatusOK || r.card == nil {
+			t.Fatalf("action: %d %s", r.status, r.raw)
+		}
+		if r.card.GetName() == cards.NameRateLimited {
+			return r.card
+		}
+	}
+	t.Fatal("two actions within a 1-action burst were not refused")
+	return nil
 }
 
 // walkScreens visits every screen reachable by navigation from each demo

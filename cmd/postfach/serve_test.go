@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postfach/postfach/internal/httpapi"
 	"github.com/postfach/postfach/internal/sqlitedb"
 )
 
@@ -38,8 +39,15 @@ func TestLoadServeConfig(t *testing.T) {
 		check   func(config) bool
 	}{
 		{"defaults", with(), "", func(c config) bool {
-			return c.Addr == ":8080" && c.Store.Kind == "sqlite" && c.Sync.Topic == "" && c.ShutdownGrace == defaultShutdownGrace
+			return c.Addr == ":8080" && c.Store.Kind == "sqlite" && c.Sync.Topic == "" && c.ShutdownGrace == defaultShutdownGrace &&
+				c.RateLimit == httpapi.DefaultRateLimit
 		}},
+		{"rate limit", with("POSTFACH_RATE_BURST", "10", "POSTFACH_RATE_PER_SECOND", "0.5"), "", func(c config) bool {
+			return c.RateLimit == httpapi.RateLimit{Burst: 10, PerSecond: 0.5}
+		}},
+		{"rate limit off", with("POSTFACH_RATE_BURST", "0"), "", func(c config) bool { return !c.RateLimit.On() }},
+		{"bad rate burst", with("POSTFACH_RATE_BURST", "-1"), "POSTFACH_RATE_BURST", nil},
+		{"bad rate refill", with("POSTFACH_RATE_PER_SECOND", "0"), "POSTFACH_RATE_PER_SECOND", nil},
 		{"cloud run", with("PORT", "9090", "POSTFACH_STORE", "firestore", "POSTFACH_SQLITE_PATH", "", "GOOGLE_CLOUD_PROJECT", "p"), "", func(c config) bool {
 			return c.Addr == ":9090" && c.Store.Kind == "firestore" && c.Store.ProjectID == "p"
 		}},

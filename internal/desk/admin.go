@@ -400,42 +400,15 @@ func (s *Service) changeInbox(ctx context.Context, t inbox.Tenant, u User, a Adm
 // owned, so that none is left with an owner who can no longer see it; they
 // show up as Unassigned for the team.
 func (s *Service) unassignAll(ctx context.Context, ib inbox.Inbox, u User, email string) (int, error) {
-	q := inbox.ConversationQuery{TenantID: ib.TenantID, InboxID: ib.ID, Statuses: []inbox.Status{inbox.StatusOpen, inbox.StatusPending}, Assignee: email, Limit: 100}
-	n := 0
-	for {
-		page, err := s.store.ListConversations(ctx, q)
-		if err != nil {
-			return n, fmt.Errorf("list conversations of %s: %w", email, err)
-		}
-		for _, c := range page.Conversations {
-			for attempt := 0; attempt < 5; attempt++ {
-				ev, err := c.Unassign(u.Email, s.now())
-				if errors.Is(err, inbox.ErrUnchanged) {
-					break
-				}
-				err = s.store.UpdateConversation(ctx, c, ev)
-				if errors.Is(err, inbox.ErrConflict) {
-					if c, err = s.store.GetConversation(ctx, c.TenantID, c.ID); err != nil {
-						return n, err
-					}
-					if c.Assignee != email {
-						break
-					}
-					continue
-				}
-				if err != nil {
-					return n, fmt.Errorf("unassign %s: %w", c.ID, err)
-				}
-				n++
-				if s.onChange != nil {
-					s.onChange(ctx, c)
-				}
-				break
+	return s.changeEach(ctx, bulkChange{
+		query:  inbox.ConversationQuery{TenantID: ib.TenantID, InboxID: ib.ID, Statuses: []inbox.Status{inbox.StatusOpen, inbox.StatusPending}, Assignee: email, Limit: 100},
+		verb:   "unassign",
+		writes: 5,
+		change: func(c *inbox.Conversation) (inbox.Activity, error) {
+			if c.Assignee != email {
+				return inbox.Activity{}, inbox.ErrUnchanged
 			}
-		}
-		if page.NextCursor == "" {
-			return n, nil
-		}
-		q.Cursor = page.NextCursor
-	}
+			return c.Unassign(u.Email, s.now())
+		},
+	})
 }

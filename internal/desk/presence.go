@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
+	"time"
 
 	"github.com/postfach/postfach/internal/inbox"
 )
@@ -15,22 +16,35 @@ import (
 // writes only when the caller's entry is not fresh (inbox.Presence.Fresh),
 // so showing a card again within inbox.PresenceRefresh writes nothing.
 // Presence is a hint: a store failure here is logged, and the card is shown
-// without it.
+// without it, or with the presence as read when only the write failed.
+// The write gets presenceWriteBudget: when many open one conversation at
+// once, their writes of its one presence record contend, and a card must
+// not wait that out (50 viewers on Firestore's emulator took over 30 s).
 func (s *Service) present(ctx context.Context, v *View) {
 	c, me := v.Conversation, v.Me.Email
 	p, err := s.store.GetPresence(ctx, c.TenantID, c.ID)
-	if err == nil && !p.Fresh(me, v.Now) {
-		p, err = s.store.UpdatePresence(ctx, c.TenantID, c.ID, func(p *inbox.Presence) error {
+	if err != nil {
+		s.log.WarnContext(ctx, "presence not read", "conversation", c.ID, "error", err)
+		return
+	}
+	if !p.Fresh(me, v.Now) {
+		wctx, cancel := context.WithTimeout(ctx, presenceWriteBudget)
+		seen, err := s.store.UpdatePresence(wctx, c.TenantID, c.ID, func(p *inbox.Presence) error {
 			p.See(me, v.Now)
 			return nil
 		})
-	}
-	if err != nil {
-		s.log.WarnContext(ctx, "presence not recorded", "conversation", c.ID, "error", err)
-		return
+		cancel()
+		if err != nil {
+			s.log.WarnContext(ctx, "presence not recorded", "conversation", c.ID, "error", err)
+		} else {
+			p = seen
+		}
 	}
 	v.Presence = p
 }
+
+// presenceWriteBudget bounds the write of a viewer's presence entry.
+const presenceWriteBudget = 2 * time.Second
 
 // Draft is the reply draft Postfach creates in the caller's mailbox.
 type Draft struct {

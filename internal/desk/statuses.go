@@ -3,7 +3,6 @@ package desk
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 
@@ -165,42 +164,16 @@ func checkLabelNames(ib inbox.Inbox, defs []inbox.StatusDef) error {
 // conversation changed meanwhile is reloaded and moved if it is still in
 // from.
 func (s *Service) moveStage(ctx context.Context, before, after inbox.Inbox, u User, from inbox.StatusDef, target string) (int, error) {
-	q := inbox.ConversationQuery{TenantID: after.TenantID, InboxID: after.ID, Statuses: []inbox.Status{from.Category}, Limit: 100}
-	n := 0
-	for {
-		page, err := s.store.ListConversations(ctx, q)
-		if err != nil {
-			return n, fmt.Errorf("list conversations of %s: %w", after.ID, err)
-		}
-		for _, c := range page.Conversations {
-			for attempt := 0; ; attempt++ {
-				if before.StageOf(c).ID != from.ID {
-					break
-				}
-				ev, err := c.LeaveStatus(after, from, u.Email, target, s.now())
-				if err != nil {
-					return n, err
-				}
-				err = s.store.UpdateConversation(ctx, c, ev)
-				if errors.Is(err, inbox.ErrConflict) && attempt < 5 {
-					if c, err = s.store.GetConversation(ctx, c.TenantID, c.ID); err != nil {
-						return n, fmt.Errorf("reload %s: %w", c.ID, err)
-					}
-					continue
-				}
-				if err != nil {
-					return n, fmt.Errorf("move %s: %w", c.ID, err)
-				}
-				n++
-				if s.onChange != nil {
-					s.onChange(ctx, c)
-				}
-				break
+	return s.changeEach(ctx, bulkChange{
+		query:  inbox.ConversationQuery{TenantID: after.TenantID, InboxID: after.ID, Statuses: []inbox.Status{from.Category}, Limit: 100},
+		verb:   "move",
+		writes: 6,
+		strict: true,
+		change: func(c *inbox.Conversation) (inbox.Activity, error) {
+			if before.StageOf(*c).ID != from.ID {
+				return inbox.Activity{}, inbox.ErrUnchanged
 			}
-		}
-		if page.NextCursor == "" {
-			return n, nil
-		}
-		q.Cursor = page.NextCursor
-	}
+			return c.LeaveStatus(after, from, u.Email, target, s.now())
+		},
+	})
 }

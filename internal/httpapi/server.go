@@ -50,8 +50,13 @@ type Options struct {
 	// ReportKey signs the links of report charts (at least MinReportKey
 	// bytes); nil leaves the chart out of the report card.
 	ReportKey []byte
-	// Now is the clock of signed links; time.Now when nil.
+	// Now is the clock of signed links and of the rate limit; time.Now
+	// when nil.
 	Now func() time.Time
+	// RateLimit bounds each user's card actions (POST /addon/action);
+	// the zero value is no limit. Push and task endpoints are never
+	// limited per user: Pub/Sub and Cloud Scheduler need their retries.
+	RateLimit RateLimit
 }
 
 // Server serves Postfach over HTTP.
@@ -68,6 +73,8 @@ type Server struct {
 	okLevel   slog.Level
 	reportKey []byte
 	now       func() time.Time
+	// limiter bounds users' card actions; nil when off.
+	limiter *userLimiter
 }
 
 // New builds a Server with every route registered.
@@ -97,6 +104,9 @@ func New(o Options) (*Server, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if o.RateLimit.On() {
+		s.limiter = newUserLimiter(o.RateLimit, s.now)
 	}
 	if o.ReportKey != nil {
 		if len(o.ReportKey) < MinReportKey {
@@ -156,7 +166,12 @@ func (s *Server) routes(o Options) {
 	// it, which turned unknown paths into 401s instead of 404s.
 	s.echo.POST(manifests.PathHomepage, s.homepage, o.Verify)
 	s.echo.POST(manifests.PathMessageOpen, s.messageOpen, o.Verify)
-	s.echo.POST(manifests.PathAction, s.action, o.Verify)
+	if s.limiter != nil {
+		// After the token check: the bucket is the verified user's.
+		s.echo.POST(manifests.PathAction, s.action, o.Verify, s.rateLimited)
+	} else {
+		s.echo.POST(manifests.PathAction, s.action, o.Verify)
+	}
 	s.echo.POST(manifests.PathCompose, s.compose, o.Verify)
 	s.echo.POST(manifests.PathSettings, s.settings, o.Verify)
 	if s.reportKey != nil {
