@@ -99,7 +99,9 @@ func seedRich(t *testing.T, s inbox.Store, domain string) richTenant {
 				return c.Snooze(ib, bob, t0.Add(72*time.Hour), now)
 			})
 		case 2:
-			mustChange(t, s, &c, func(c *inbox.Conversation) (inbox.Activity, error) { return c.SetStatus(carol, inbox.StatusClosed, now) })
+			mustChange(t, s, &c, func(c *inbox.Conversation) (inbox.Activity, error) {
+				return c.SetStatus(carol, inbox.StatusClosed, now)
+			})
 		case 3:
 			c.DueAt = t0.Add(5 * time.Hour)
 			must("set due", s.SetDue(ctx, domain, c.ID, c.Version, c.DueAt))
