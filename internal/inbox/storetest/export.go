@@ -41,7 +41,10 @@ type richTenant struct {
 // tagged, snoozed and due, with notes (one edited, one deleted) that
 // mention members, one mention read; an entry that changed nothing; an
 // auto-assignment record; a mailbox with labels, a lease, a watch and a
-// sealed token; a thread link; preferences; and presence.
+// sealed token; a thread link; preferences; and presence. A tenant and an
+// inbox "support" (with members alice, bob and carol of the domain) that
+// exist already, such as the demo's, are used as they are, with the
+// inbox's workflow set.
 func seedRich(t *testing.T, s inbox.Store, domain string) richTenant {
 	t.Helper()
 	ctx := t.Context()
@@ -51,22 +54,29 @@ func seedRich(t *testing.T, s inbox.Store, domain string) richTenant {
 			t.Fatalf("seed %s: %s: %v", domain, what, err)
 		}
 	}
-	must("tenant", s.CreateTenant(ctx, inbox.Tenant{Domain: domain, Name: "Rich " + domain, Admins: []string{"alice@" + domain}, CreatedAt: t0}))
-	ib := newInbox(domain, "support", "Support")
-	ib.Settings.Language = "de"
-	ib.Settings.Workflow = inbox.Workflow{
-		Rules: []inbox.Rule{
-			{ID: "r1", Name: "VIP", Conditions: []inbox.Condition{{Field: inbox.FieldFrom, Value: "vip.example"}}, Actions: []inbox.Action{{Kind: inbox.ActionTag, Value: "vip"}}},
-		},
-		SLA: inbox.SLAPolicy{FirstResponse: 4 * time.Hour, Resolution: 16 * time.Hour},
-		Statuses: []inbox.StatusDef{
-			{ID: "open", Category: inbox.StatusOpen},
-			{ID: "waiting-on-parts", Name: "Waiting on parts", Category: inbox.StatusPending},
-			{ID: "pending", Category: inbox.StatusPending},
-			{ID: "closed", Category: inbox.StatusClosed},
-		},
+	if _, err := s.GetTenant(ctx, domain); errors.Is(err, inbox.ErrNotFound) {
+		must("tenant", s.CreateTenant(ctx, inbox.Tenant{Domain: domain, Name: "Rich " + domain, Admins: []string{"alice@" + domain}, CreatedAt: t0}))
 	}
-	must("inbox", s.CreateInbox(ctx, ib))
+	if _, err := s.GetInbox(ctx, domain, "support"); errors.Is(err, inbox.ErrNotFound) {
+		must("inbox", s.CreateInbox(ctx, newInbox(domain, "support", "Support")))
+	}
+	ib, err := s.UpdateInbox(ctx, domain, "support", func(ib *inbox.Inbox) error {
+		ib.Settings.Language = "de"
+		ib.Settings.Workflow = inbox.Workflow{
+			Rules: []inbox.Rule{
+				{ID: "r1", Name: "VIP", Conditions: []inbox.Condition{{Field: inbox.FieldFrom, Value: "vip.example"}}, Actions: []inbox.Action{{Kind: inbox.ActionTag, Value: "vip"}}},
+			},
+			SLA: inbox.SLAPolicy{FirstResponse: 4 * time.Hour, Resolution: 16 * time.Hour},
+			Statuses: []inbox.StatusDef{
+				{ID: "open", Category: inbox.StatusOpen},
+				{ID: "waiting-on-parts", Name: "Waiting on parts", Category: inbox.StatusPending},
+				{ID: "pending", Category: inbox.StatusPending},
+				{ID: "closed", Category: inbox.StatusClosed},
+			},
+		}
+		return nil
+	})
+	must("inbox settings", err)
 	old := newInbox(domain, "old", "Old")
 	must("old inbox", s.CreateInbox(ctx, old))
 	for i, tp := range []inbox.Template{
@@ -125,7 +135,7 @@ func seedRich(t *testing.T, s inbox.Store, domain string) richTenant {
 		must("add note", s.AddNote(ctx, n, ev))
 		rt.noteIDs = append(rt.noteIDs, n.ID)
 	}
-	_, err := s.UpdateNote(ctx, domain, c.ID, rt.noteIDs[0], func(n *inbox.Note) (inbox.Activity, error) {
+	_, err = s.UpdateNote(ctx, domain, c.ID, rt.noteIDs[0], func(n *inbox.Note) (inbox.Activity, error) {
 		return n.Edit(alice, "first note for @bob, edited", nil, t0.Add(3*time.Hour))
 	})
 	must("edit note", err)
