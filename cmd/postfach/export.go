@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/postfach/postfach/internal/exportfile"
@@ -107,21 +108,25 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		"Firestore; export from one and import into the other to move a tenant). The tenant must not exist in the " +
 		"store yet, or exist with exactly the file's data (then nothing is written: importing twice is importing once)."
 	fs := newFlagSet("import", "", doc, settingsStore, stdout)
-	in := fs.String("in", "", "the export file; - is stdin")
+	inPath := fs.String("in", "", "the export file; - is stdin")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *in == "" {
+	if *inPath == "" {
 		return fmt.Errorf("%w: import: --in is required (see postfach import --help)", errUsage)
 	}
-	var r io.Reader = os.Stdin
-	if *in != "-" {
-		f, err := os.Open(*in)
+	in := &countingReader{r: os.Stdin}
+	var size int64
+	if *inPath != "-" {
+		f, err := os.Open(*inPath)
 		if err != nil {
 			return fmt.Errorf("%w: import: %v", errUsage, err)
 		}
 		defer f.Close()
-		r = f
+		in.r = f
+		if fi, err := f.Stat(); err == nil {
+			size = fi.Size()
+		}
 	}
 	store, closeStore, err := openCommandStore(ctx, getenv, stderr)
 	if err != nil {
@@ -129,7 +134,10 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	}
 	defer closeStore()
 	p := newProgress(stderr, "importing")
-	res, err := exportfile.Import(ctx, store, r, p.update)
+	if size > 0 {
+		p.fraction = func() float64 { return float64(in.n.Load()) / float64(size) }
+	}
+	res, err := exportfile.Import(ctx, store, in, p.update)
 	p.done()
 	switch {
 	case errors.Is(err, exportfile.ErrTenantDiffers):
@@ -202,14 +210,17 @@ func describeStats(s exportfile.Stats) string {
 	return fmt.Sprintf("%d records (%s)", s.Total(), strings.Join(parts, ", "))
 }
 
-// progress reports a count of records on stderr: on a terminal as one
-// line rewritten in place every progressStep records, otherwise (a log, a
-// pipe) only the final count, so logs stay readable.
+// progress reports how far an export or import is on stderr: on a
+// terminal as one line redrawn in place every progressStep records, a bar
+// when the end is known (an import from a file: bytes read of its size);
+// otherwise (a log, a pipe) only the final count, so logs stay readable.
 type progress struct {
 	w     io.Writer
 	label string
 	tty   bool
 	n     int
+	// fraction, if set, says how much of the work is done, 0 to 1.
+	fraction func() float64
 }
 
 // progressStep is how many records pass between two redraws.
@@ -222,16 +233,44 @@ func newProgress(w io.Writer, label string) *progress {
 func (p *progress) update(n int) {
 	p.n = n
 	if p.tty && n%progressStep == 0 {
-		fmt.Fprintf(p.w, "\r%s: %d records", p.label, n)
+		fmt.Fprint(p.w, "\r"+p.line())
 	}
 }
 
 func (p *progress) done() {
 	if p.tty {
-		fmt.Fprintf(p.w, "\r%s: %d records\n", p.label, p.n)
+		fmt.Fprint(p.w, "\r"+p.line()+"\n")
 		return
 	}
 	fmt.Fprintf(p.w, "%s: %d records\n", p.label, p.n)
+}
+
+// line is the progress line: the label, a bar when the fraction is known,
+// and the count.
+func (p *progress) line() string {
+	if p.fraction == nil {
+		return fmt.Sprintf("%s: %d records", p.label, p.n)
+	}
+	return fmt.Sprintf("%s %s %d records", p.label, bar(p.fraction(), 30), p.n)
+}
+
+// bar draws f (clamped to 0..1) as a bar of width cells and a percentage.
+func bar(f float64, width int) string {
+	f = min(max(f, 0), 1)
+	full := int(f * float64(width))
+	return "[" + strings.Repeat("=", full) + strings.Repeat(" ", width-full) + fmt.Sprintf("] %3d%%", int(f*100))
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 // isTerminal reports whether w is a character device (a terminal).

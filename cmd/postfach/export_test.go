@@ -466,3 +466,37 @@ func TestExportSealedTokens(t *testing.T) {
 		}
 	}
 }
+
+// TestProgressLine: the line a terminal shows, with and without a bar;
+// elsewhere only the final count is written.
+func TestProgressLine(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		fraction func() float64
+		n        int
+		want     string
+	}{
+		{"count", nil, 1250, "importing: 1250 records"},
+		{"half", func() float64 { return 0.5 }, 10, "importing [===============               ]  50% 10 records"},
+		{"done", func() float64 { return 1 }, 20, "importing [==============================] 100% 20 records"},
+		{"past the end", func() float64 { return 1.5 }, 20, "importing [==============================] 100% 20 records"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := &progress{label: "importing", fraction: tc.fraction, n: tc.n}
+			if got := p.line(); got != tc.want {
+				t.Errorf("line() = %q, want %q", got, tc.want)
+			}
+		})
+	}
+	var b bytes.Buffer
+	p := newProgress(&b, "exporting example.com")
+	for n := 1; n <= 600; n++ {
+		p.update(n)
+	}
+	p.done()
+	if got, want := b.String(), "exporting example.com: 600 records\n"; got != want {
+		t.Errorf("progress off a terminal wrote %q, want %q", got, want)
+	}
+}
