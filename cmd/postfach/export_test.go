@@ -145,6 +145,12 @@ func TestExportImportRoundTrip(t *testing.T) {
 			if !strings.Contains(stderr, "exported "+exportDomain+": ") || !strings.Contains(stderr, "exporting "+exportDomain+": ") {
 				t.Errorf("export's stderr lacks the count:\n%s", stderr)
 			}
+			if fi, err := os.Stat(first); err != nil || fi.Mode().Perm() != 0o600 {
+				t.Errorf("export file mode: %v, %v; want 0600 (it holds customer data)", fi.Mode(), err)
+			}
+			if left, _ := filepath.Glob(filepath.Join(dir, ".*partial")); len(left) > 0 {
+				t.Errorf("partial files left: %v", left)
+			}
 			h, lines := readExport(t, first)
 			if h.Format != exportfile.Format || h.Version != exportfile.Version || h.Domain != exportDomain || h.ExportedAt.IsZero() || !strings.HasPrefix(h.Tool, "postfach ") || h.SealedTokens {
 				t.Errorf("header = %+v", h)
