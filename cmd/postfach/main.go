@@ -11,6 +11,11 @@
 //	                                bootstrap a tenant's first admin
 //	postfach report --inbox I --domain D --from F --to T [--format csv|json]
 //	                                an inbox's report for a period
+//	postfach export --domain D [--out FILE] [--include-sealed-tokens]
+//	                                all of a tenant's data as versioned JSON lines
+//	postfach import --in FILE       restore a tenant from an export into an empty store
+//	postfach erase --domain D (--export FILE | --no-export)
+//	                                delete a tenant completely
 //	postfach deploy                 create/replace/install the add-on deployment
 //	postfach load                   bounded load against a running postfach dev
 //	postfach loadtest               seeded, in-process load test with a baseline and counts
@@ -75,6 +80,9 @@ func commands() []command {
 		{"watch", "renew the Gmail watches that expire within a day (watch renew)", runWatch},
 		{"admin", "make someone an admin of a tenant, creating it (admin add)", runAdmin},
 		{"report", "print an inbox's report for a period as CSV or JSON", runReport},
+		{"export", "write all of a tenant's data as versioned JSON lines (export --domain D --out FILE)", runExport},
+		{"import", "restore a tenant from an export into an empty store (import --in FILE)", runImport},
+		{"erase", "delete a tenant completely, after an export (erase --domain D --export FILE | --no-export)", runErase},
 		{"load", "send bounded add-on load to a running postfach dev and report latencies", runLoad},
 		{"loadtest", "seed a store, run the server in-process and measure a realistic mix against a baseline", runLoadtest},
 		{"version", "print the module version and VCS revision", runVersion},

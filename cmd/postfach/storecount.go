@@ -274,3 +274,18 @@ func (s *countingStore) SetDue(ctx context.Context, tenantID, id string, version
 	s.writes.Add(1)
 	return s.Store.SetDue(ctx, tenantID, id, version, due)
 }
+
+func (s *countingStore) ExportTenant(ctx context.Context, domain string, opts inbox.ExportOptions, fn func(inbox.Record) error) error {
+	s.reads.Add(1)
+	return s.Store.ExportTenant(ctx, domain, opts, fn)
+}
+
+func (s *countingStore) ImportRecords(ctx context.Context, records []inbox.Record) error {
+	s.writes.Add(1)
+	return s.Store.ImportRecords(ctx, records)
+}
+
+func (s *countingStore) EraseTenant(ctx context.Context, domain string) error {
+	s.writes.Add(1)
+	return s.Store.EraseTenant(ctx, domain)
+}

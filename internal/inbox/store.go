@@ -319,4 +319,36 @@ type Store interface {
 	// when the version differs, ErrNotFound if the conversation does not
 	// exist.
 	SetDue(ctx context.Context, tenantID, id string, version int64, due time.Time) error
+
+	// Taking a tenant's data away (issue 14).
+
+	// ExportTenant calls fn with every record of a tenant (see Record for
+	// what that is and what it leaves out), kinds in the order of
+	// RecordKinds, each kind sorted by its keys, so that two exports of
+	// the same state are the same stream. It reads as the tenant is
+	// written: records changed meanwhile may show their old or new state.
+	// fn's error stops the export and is returned as is. Returns
+	// ErrNotFound if the tenant does not exist.
+	ExportTenant(ctx context.Context, domain string, opts ExportOptions, fn func(Record) error) error
+	// ImportRecords writes records of one tenant as they are, keys,
+	// versions and times included, each replacing a stored record with the
+	// same key, so that writing the same records again changes nothing.
+	// Records must come in stream order (a parent before its children,
+	// see RecordKinds): it does not check that parents exist. It does not
+	// touch the kept Counts: ReconcileCounts of every inbox afterwards
+	// brings them in line. The records of one call are written in one
+	// transaction where the backend allows it (SQLite), else in batches
+	// (Firestore, up to 500 writes each); a failed call may have written
+	// some of them, and calling it again with the same records completes
+	// it. Returns ErrInvalid for a record that does not validate
+	// (Record.Validate) or a Message-ID index this store cannot keep,
+	// ErrAlreadyExists for a mailbox or an inbox address that another
+	// tenant or inbox holds.
+	ImportRecords(ctx context.Context, records []Record) error
+	// EraseTenant deletes the tenant and every record of it: everything
+	// ExportTenant reads and everything it leaves out (presence, counts,
+	// leases). Records of other tenants stay. Erasing a tenant that does
+	// not exist (any more) is no error; an erase cut short can be run
+	// again.
+	EraseTenant(ctx context.Context, domain string) error
 }

@@ -17,7 +17,8 @@
 // in parallel.
 // The groups are Tenant, Inbox, Conversation, Append, Update, List, Count,
 // Counters, Note, Mention, Activity, Recent, ThreadLink, Mailbox, Prefs,
-// Template, RoundTrip, Concurrent, Presence, Persistence and Due.
+// Template, RoundTrip, Concurrent, Presence, Persistence, Due, Assign, SetDue
+// and Export.
 //
 // # Skipping
 //
@@ -197,6 +198,7 @@ func groups() []group {
 		{"Due", dueCases()},
 		{"Assign", assignCases()},
 		{"SetDue", setDueCases()},
+		{"Export", exportCases()},
 	}
 }
 
