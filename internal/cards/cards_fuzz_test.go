@@ -144,6 +144,9 @@ var fuzzBuilders = map[string]func(b Builder, in fuzzCards) []fuzzOut{
 		ib, v := in.world()
 		return []fuzzOut{{card: b.Note(desk.NoteView{Inbox: ib, Me: v.Me, Conversation: v.Conversation, Note: v.Notes[0], History: v.Activity, Now: now})}}
 	},
+	"RateLimited": func(b Builder, in fuzzCards) []fuzzOut {
+		return []fuzzOut{{card: b.RateLimited(int(int32(in.n)))}}
+	},
 	"Mentions": func(b Builder, in fuzzCards) []fuzzOut {
 		ib, _ := in.world()
 		return []fuzzOut{{card: b.Mentions(fuzzMentions(in, ib))}}
