@@ -147,6 +147,7 @@ func newApp(ctx context.Context, cfg config, l net.Listener, log *slog.Logger) (
 			Gmail:        dialer,
 			Topic:        cfg.Sync.Topic,
 			ResyncWindow: cfg.Sync.ResyncWindow,
+			LeaseTTL:     cfg.Sync.LeaseTTL,
 			Now:          cfg.Now,
 			Logger:       log.With("component", "syncer"),
 		})
