@@ -36,8 +36,11 @@ type Action struct {
 	// Accepted is whether the answer said the action was saved; a refused
 	// action (the conversation changed meanwhile) must leave no trace.
 	Accepted bool
-	// Version is the conversation version an accepted assign, status or
-	// tag produced (the version the card showed, plus one).
+	// Unknown is an action whose answer never came (the child was
+	// killed while it ran): it may or may not have been saved.
+	Unknown bool
+	// Version is the conversation version the action produces if saved
+	// (the version the card showed, plus one); 0 for notes.
 	Version int64
 }
 
@@ -180,48 +183,75 @@ func CheckMessages(ds []Delivery, o Observed) []Diff {
 }
 
 // CheckActions: every accepted action is in its conversation's activity
-// log (a note: among its notes), no refused one is, and the final state
-// is what the accepted actions left, changed since only by a customer's
-// mail reopening the conversation.
+// log (a note: among its notes); every assignment and status change in
+// the log is an action a teammate sent (accepted, or whose answer was
+// lost in a crash) and no refused one; and the final state is what the
+// last of them left, changed since only by a customer's mail reopening
+// the conversation.
 func CheckActions(as []Action, convs map[string]Conversation) []Diff {
 	var out []Diff
-	lastAssign := map[string]Action{}
-	lastStatus := map[string]Action{}
+	byConv := map[string][]Action{}
 	for _, a := range as {
-		c, ok := convs[a.Conversation]
+		byConv[a.Conversation] = append(byConv[a.Conversation], a)
+	}
+	for _, id := range slices.Sorted(maps.Keys(byConv)) {
+		c, ok := convs[id]
 		if !ok {
-			if a.Accepted {
-				out = append(out, Diff{DiffAction, fmt.Sprintf("%s by %s on %s: the conversation is gone", a.Op, a.Actor, a.Conversation)})
+			for _, a := range byConv[id] {
+				if a.Accepted {
+					out = append(out, Diff{DiffAction, fmt.Sprintf("%s by %s on %s: the conversation is gone", a.Op, a.Actor, id)})
+				}
 			}
 			continue
 		}
+		out = append(out, checkConversation(c, byConv[id])...)
+	}
+	for _, id := range slices.Sorted(maps.Keys(convs)) {
+		if _, ok := byConv[id]; !ok {
+			out = append(out, checkConversation(convs[id], nil)...)
+		}
+	}
+	return out
+}
+
+// checkConversation checks one conversation against the actions sent on it.
+func checkConversation(c Conversation, as []Action) []Diff {
+	var out []Diff
+	// The log entry an action wrote, if any.
+	entry := func(a Action) (Activity, bool) {
+		i := slices.IndexFunc(c.Activity, func(ev Activity) bool { return ev.Version == a.Version && ev.Actor == a.Actor && matches(a, ev) })
+		if i < 0 {
+			return Activity{}, false
+		}
+		return c.Activity[i], true
+	}
+	var lastAssign, lastStatus *Action
+	for i, a := range as {
 		if a.Op == OpNote {
-			kept := slices.Contains(c.Notes, a.Value)
-			if a.Accepted && !kept {
+			if a.Accepted && !slices.Contains(c.Notes, a.Value) {
 				out = append(out, Diff{DiffAction, fmt.Sprintf("note %q by %s on %s is missing", a.Value, a.Actor, c.ID)})
 			}
 			continue
 		}
-		logged := slices.ContainsFunc(c.Activity, func(ev Activity) bool { return ev.Version == a.Version && ev.Actor == a.Actor && matches(a, ev) })
+		_, logged := entry(a)
 		switch {
 		case a.Accepted && !logged:
 			out = append(out, Diff{DiffAction, fmt.Sprintf("%s %q by %s on %s (version %d) is not in the activity log", a.Op, a.Value, a.Actor, c.ID, a.Version)})
-		case !a.Accepted && slices.ContainsFunc(c.Activity, func(ev Activity) bool {
-			return ev.Actor == a.Actor && a.Op == OpTag && ev.Kind == KindTagged && ev.To == a.Value
-		}):
-			out = append(out, Diff{DiffAction, fmt.Sprintf("refused tag %q by %s on %s was written", a.Value, a.Actor, c.ID)})
-		}
-		if !a.Accepted {
+			continue
+		case !logged:
+			continue
+		case !a.Accepted && !a.Unknown:
+			out = append(out, Diff{DiffAction, fmt.Sprintf("refused %s %q by %s on %s was written (version %d)", a.Op, a.Value, a.Actor, c.ID, a.Version)})
 			continue
 		}
 		switch a.Op {
 		case OpAssign:
-			if a.Version > lastAssign[c.ID].Version {
-				lastAssign[c.ID] = a
+			if lastAssign == nil || a.Version > lastAssign.Version {
+				lastAssign = &as[i]
 			}
 		case OpStatus:
-			if a.Version > lastStatus[c.ID].Version {
-				lastStatus[c.ID] = a
+			if lastStatus == nil || a.Version > lastStatus.Version {
+				lastStatus = &as[i]
 			}
 		case OpTag:
 			if !slices.Contains(c.Tags, a.Value) {
@@ -229,42 +259,28 @@ func CheckActions(as []Action, convs map[string]Conversation) []Diff {
 			}
 		}
 	}
-	for _, id := range slices.Sorted(maps.Keys(lastAssign)) {
-		a, c := lastAssign[id], convs[id]
-		if c.Assignee != a.Value {
-			out = append(out, Diff{DiffState, fmt.Sprintf("%s is assigned to %q, the last accepted assignment (version %d, by %s) says %q", id, c.Assignee, a.Version, a.Actor, a.Value)})
+	// Every assignment and status change is a teammate's action.
+	for _, ev := range c.Activity {
+		if ev.Kind != KindAssigned && ev.Kind != KindUnassigned && ev.Kind != KindStatus {
+			continue
 		}
-		if ev, ok := laterChange(c, a.Version, KindAssigned, KindUnassigned); ok {
-			out = append(out, Diff{DiffState, fmt.Sprintf("%s: %s by %q at version %d, after the last accepted assignment, is no teammate's", id, ev.Kind, ev.Actor, ev.Version)})
+		if !slices.ContainsFunc(as, func(a Action) bool {
+			_, ok := entry(a)
+			return (a.Accepted || a.Unknown) && a.Version == ev.Version && a.Actor == ev.Actor && matches(a, ev) && ok
+		}) {
+			out = append(out, Diff{DiffState, fmt.Sprintf("%s: %s %q→%q by %q at version %d is no teammate's action", c.ID, ev.Kind, ev.From, ev.To, ev.Actor, ev.Version)})
 		}
 	}
-	for _, id := range slices.Sorted(maps.Keys(lastStatus)) {
-		a, c := lastStatus[id], convs[id]
+	if a := lastAssign; a != nil && c.Assignee != a.Value {
+		out = append(out, Diff{DiffState, fmt.Sprintf("%s is assigned to %q, the last assignment (version %d, by %s) says %q", c.ID, c.Assignee, a.Version, a.Actor, a.Value)})
+	}
+	if a := lastStatus; a != nil && c.Status != a.Value {
 		reopened := slices.ContainsFunc(c.Activity, func(ev Activity) bool { return ev.Kind == KindReopened && ev.Version > a.Version })
-		switch {
-		case c.Status == a.Value:
-		case reopened && c.Status == "open":
-			// A customer wrote after the teammate's change.
-		default:
-			out = append(out, Diff{DiffState, fmt.Sprintf("%s is %s, the last accepted status change (version %d, by %s) says %s", id, c.Status, a.Version, a.Actor, a.Value)})
-		}
-		if ev, ok := laterChange(c, a.Version, KindStatus); ok {
-			out = append(out, Diff{DiffState, fmt.Sprintf("%s: status change by %q at version %d, after the last accepted one, is no teammate's", id, ev.Actor, ev.Version)})
+		if !reopened || c.Status != "open" {
+			out = append(out, Diff{DiffState, fmt.Sprintf("%s is %s, the last status change (version %d, by %s) says %s", c.ID, c.Status, a.Version, a.Actor, a.Value)})
 		}
 	}
 	return out
-}
-
-// laterChange finds an entry of the given kinds after version v: every
-// assignment and status change in a chaos run is a teammate's, and the
-// last accepted one is the last such entry.
-func laterChange(c Conversation, v int64, kinds ...string) (Activity, bool) {
-	for _, ev := range c.Activity {
-		if ev.Version > v && slices.Contains(kinds, ev.Kind) {
-			return ev, true
-		}
-	}
-	return Activity{}, false
 }
 
 // matches reports whether a log entry is what action a wrote.

@@ -59,6 +59,18 @@ func TestCheckAgrees(t *testing.T) {
 	if d := Check(r, o); len(d) != 0 {
 		t.Fatalf("Check of an agreeing run: %v", d)
 	}
+	// An assignment whose answer was lost in a crash may have been saved:
+	// then it is the last one.
+	r.Actions = append(r.Actions, Action{Conversation: "c1", Actor: "ann@t", Op: OpAssign, Value: "ann@t", Unknown: true, Version: 6})
+	c := o.Conversations["c1"]
+	c.Activity = append(slices.Clone(c.Activity), Activity{Version: 6, Actor: "ann@t", Kind: KindAssigned, From: "bob@t", To: "ann@t"})
+	c.Assignee = "ann@t"
+	o.Conversations["c1"] = c
+	o.Counters["support"] = Counts{Open: 1, Assigned: map[string]int{"ann@t": 1}}
+	o.Labels = o.Labels[1:]
+	if d := Check(r, o); len(d) != 0 {
+		t.Fatalf("Check with a saved action whose answer was lost: %v", d)
+	}
 }
 
 // TestCheckFinds breaks the agreeing run one way at a time: the oracle
@@ -102,7 +114,7 @@ func TestCheckFinds(t *testing.T) {
 			o.Conversations["c1"] = c
 		}, DiffState},
 		{"refused tag written", func(r *Record, o *Observed) {
-			r.Actions = append(r.Actions, Action{Conversation: "c1", Actor: "bob@t", Op: OpTag, Value: "spam"})
+			r.Actions = append(r.Actions, Action{Conversation: "c1", Actor: "bob@t", Op: OpTag, Value: "spam", Version: 6})
 			c := o.Conversations["c1"]
 			c.Activity = append(slices.Clone(c.Activity), Activity{Version: 6, Actor: "bob@t", Kind: KindTagged, To: "spam"})
 			o.Conversations["c1"] = c
