@@ -14,6 +14,7 @@
 //	postfach deploy                 create/replace/install the add-on deployment
 //	postfach load                   bounded load against a running postfach dev
 //	postfach loadtest               seeded, in-process load test with a baseline and counts
+//	postfach chaos                  the push sync under every fault at once, checked by an oracle
 //	postfach version                the module version and VCS revision
 //
 // main only handles signals and exit codes; run dispatches; app.go is the
@@ -77,6 +78,7 @@ func commands() []command {
 		{"report", "print an inbox's report for a period as CSV or JSON", runReport},
 		{"load", "send bounded add-on load to a running postfach dev and report latencies", runLoad},
 		{"loadtest", "seed a store, run the server in-process and measure a realistic mix against a baseline", runLoadtest},
+		{"chaos", "run the push sync under every fault at once against local emulators and check that nothing was lost", runChaos},
 		{"version", "print the module version and VCS revision", runVersion},
 	}
 }

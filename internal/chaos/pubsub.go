@@ -87,11 +87,11 @@ func (b *bus) close() {
 // answer: a dead or failing child is a negative acknowledgement, and the
 // emulator redelivers.
 type relay struct {
-	target, audience string
-	token            func(audience string) (string, error)
-	client           *http.Client
+	target, audience  string
+	token             func(audience string) (string, error)
+	client            *http.Client
 	dropRate, dupRate float64
-	maxDelay         time.Duration
+	maxDelay          time.Duration
 
 	chaos atomic.Bool
 	rmu   sync.Mutex
@@ -101,9 +101,9 @@ type relay struct {
 	seen map[string]bool // Pub/Sub message ids
 
 	received, dropped, duplicated, redelivered, nacked, withToken atomic.Int64
-	wg                                                             sync.WaitGroup
-	srv                                                            *http.Server
-	url                                                            string
+	wg                                                            sync.WaitGroup
+	srv                                                           *http.Server
+	url                                                           string
 }
 
 func newRelay(seed uint64, target, audience string, token func(string) (string, error), dropRate, dupRate float64) (*relay, error) {
