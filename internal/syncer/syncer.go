@@ -349,7 +349,11 @@ func (s *Syncer) sync(ctx context.Context, address string) (heldUntil time.Time,
 			return time.Time{}, fmt.Errorf("lease %s: %w", address, err)
 		}
 		announced := m.NotifiedHistoryID
+		beat, stopBeat := context.WithCancel(ctx)
+		beating := s.keepLease(beat, address)
 		current, syncErr := s.syncLeased(ctx, m)
+		stopBeat()
+		<-beating
 		if errors.Is(syncErr, inbox.ErrLeaseLost) {
 			// The sync outlived its lease: what it committed stays (a
 			// sync is idempotent), the cursor did not move. That is no
@@ -396,6 +400,42 @@ func (s *Syncer) sync(ctx context.Context, address string) (heldUntil time.Time,
 		}
 	}
 	return time.Time{}, nil
+}
+
+// keepLease renews this instance's lease of a mailbox every third of its
+// TTL until ctx ends, so that a sync longer than the TTL (a full resync
+// of a large mailbox, a backlog read at Gmail's quota) keeps it: without
+// renewal it lost the lease, could not move the cursor, and started over
+// from the same cursor every time, never finishing. A lease that passed to
+// another instance is not taken back. The channel closes when it stops.
+func (s *Syncer) keepLease(ctx context.Context, address string) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(s.ttl / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			_, err := s.store.UpdateMailbox(ctx, address, func(m *inbox.Mailbox) error {
+				if m.LeaseHolder != s.holder {
+					return fmt.Errorf("%w: %s", inbox.ErrLeaseLost, address)
+				}
+				m.LeaseUntil = s.now().Add(s.ttl)
+				return nil
+			})
+			switch {
+			case errors.Is(err, inbox.ErrLeaseLost):
+				return
+			case err != nil && ctx.Err() == nil:
+				s.log.Warn("lease renewal failed", "mailbox", address, "error", err)
+			}
+		}
+	}()
+	return done
 }
 
 // syncLeased runs one sync of a mailbox whose lease s holds. It returns the
