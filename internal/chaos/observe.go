@@ -21,12 +21,22 @@ func (r *run) converge(ctx context.Context, calm time.Time) ([]Diff, bool, error
 	deadline := calm.Add(r.o.Converge)
 	var diffs []Diff
 	checked := false
+	var lastSweep, lastCheck time.Time
 	for {
+		if time.Since(lastSweep) >= sweepEvery {
+			// Cloud Scheduler's sweep: it writes the labels an action
+			// owes (one its crash lost).
+			lastSweep = time.Now()
+			if err := r.task(ctx, "/tasks/sla-sweep"); err != nil {
+				fmt.Fprintf(r.o.Progress, "%s: sweep: %v\n", r.o.Store, err)
+			}
+		}
 		settled, err := r.settled(ctx)
 		if err != nil {
 			return nil, false, err
 		}
-		if settled || time.Now().After(deadline) {
+		if (settled && time.Since(lastCheck) >= sweepEvery) || time.Now().After(deadline) {
+			lastCheck = time.Now()
 			r.mu.Lock()
 			rec := Record{Deliveries: slices.Clone(r.record.Deliveries), Actions: slices.Clone(r.record.Actions)}
 			r.mu.Unlock()
@@ -50,6 +60,10 @@ func (r *run) converge(ctx context.Context, calm time.Time) ([]Diff, bool, error
 		}
 	}
 }
+
+// sweepEvery is how often the run calls the sweep task while converging,
+// and the least time between two full checks.
+const sweepEvery = 10 * time.Second
 
 // settled reports whether every mailbox has read all history announced to
 // it and no sync holds it.

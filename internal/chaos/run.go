@@ -373,7 +373,8 @@ func (r *run) task(ctx context.Context, path string) error {
 		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := r.client.Do(req)
+	// Cloud Scheduler waits up to 3 minutes for a task by default.
+	resp, err := (&http.Client{Timeout: 3 * time.Minute}).Do(req)
 	if err != nil {
 		return fmt.Errorf("task %s: %w", path, err)
 	}
