@@ -229,7 +229,7 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 	if err := r.link(ctx); err != nil {
 		return res, err
 	}
-	fmt.Fprintf(o.Progress, "%s: %d mailboxes linked, storm of %d deliveries at %g/s\n", o.Store, len(members), o.Deliveries, o.Rate)
+	fmt.Fprintf(o.Progress, "%s: %d mailboxes linked, storm of %d deliveries at %g/s (--seed %d)\n", o.Store, len(members), o.Deliveries, o.Rate, o.Seed)
 
 	// The storm.
 	r.w.faulting.Store(true)
