@@ -152,8 +152,8 @@ func loopbackHost(hostport string) bool {
 }
 
 func printChaos(w io.Writer, r chaos.Result) {
-	fmt.Fprintf(w, "chaos run on %s: %d deliveries (%d mailbox copies, %d threads) to %d inboxes in %d mailboxes\n",
-		r.Store, r.Deliveries, r.Copies, r.Threads, r.Inboxes, r.Mailboxes)
+	fmt.Fprintf(w, "chaos run on %s: %d mails, %d inbox deliveries (%d mailbox copies, %d threads) to %d inboxes in %d mailboxes\n",
+		r.Store, r.Mails, r.Deliveries, r.Copies, r.Threads, r.Inboxes, r.Mailboxes)
 	fmt.Fprintf(w, "  storm %.1fs, converged %.1fs after it (%v); %.1f deliveries/s end to end\n", r.StormSeconds, r.ConvergeSeconds, r.Converged, r.Throughput)
 	fmt.Fprintf(w, "  gmail: %d calls, %d quota units, %d faults injected (429/500); %d history expiry\n", r.GmailCalls, r.QuotaUnits, r.GmailFaults, r.HistoryExpiries)
 	fmt.Fprintf(w, "  pub/sub: %d notifications published, %d pushes received from the emulator (%d redeliveries, %d with a token), %d dropped, %d doubled, %d nacked\n",

@@ -64,7 +64,8 @@ type Options struct {
 // Result are a run's figures and the oracle's verdict.
 type Result struct {
 	Store            string  `json:"store"`
-	Deliveries       int     `json:"deliveries"`
+	Mails            int     `json:"mails"`      // mails delivered: the storm's and one per inbox after it
+	Deliveries       int     `json:"deliveries"` // per inbox: a mail to two inboxes counts twice
 	Copies           int     `json:"mailbox_copies"`
 	Threads          int     `json:"threads"`
 	Mailboxes        int     `json:"mailboxes"`
@@ -268,6 +269,7 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 	res.ConvergeSeconds = time.Since(calm).Seconds()
 
 	r.mu.Lock()
+	res.Mails = r.o.Deliveries + len(inboxes)
 	res.Deliveries, res.Copies, res.Threads = len(r.record.Deliveries), r.copies, len(r.threads)
 	for _, a := range r.record.Actions {
 		res.Actions++
