@@ -148,6 +148,7 @@ func newApp(ctx context.Context, cfg config, l net.Listener, log *slog.Logger) (
 			Gmail:        dialer,
 			Topic:        cfg.Sync.Topic,
 			ResyncWindow: cfg.Sync.ResyncWindow,
+			LeaseTTL:     cfg.Sync.LeaseTTL,
 			Now:          cfg.Now,
 			Logger:       log.With("component", "syncer"),
 		})
@@ -156,6 +157,8 @@ func newApp(ctx context.Context, cfg config, l net.Listener, log *slog.Logger) (
 			// context ends with the response.
 			a.Syncer.ConversationChangedAsync(a.background, c)
 		}
+		// The sweep writes the labels an action's OnChange may have lost.
+		deskOpts.Relabel = a.Syncer.ConversationChanged
 		deskOpts.OnInboxChange = func(_ context.Context, before, after inbox.Inbox) {
 			a.Syncer.InboxChangedAsync(a.background, before, after) // rename its labels
 		}

@@ -81,6 +81,10 @@ type syncConfig struct {
 	PushServiceAccount      string        // the push subscription's service account
 	SchedulerServiceAccount string        // Cloud Scheduler's OIDC service account
 	ResyncWindow            time.Duration // how far back a full resync reads
+	// LeaseTTL is how long a sync's lease of a mailbox lasts unless
+	// renewed; a killed instance's mailboxes wait this long for another
+	// (0: the syncer's 2 min).
+	LeaseTTL time.Duration
 	// GmailUnitsPerSecond is the per-mailbox quota the sync stays under;
 	// 0 is Gmail's real budget.
 	GmailUnitsPerSecond int
@@ -124,6 +128,7 @@ var (
 		{"POSTFACH_PUSH_AUDIENCE", "audience set on the push subscription (default POSTFACH_BASE_URL/gmail/push)", false},
 		{"POSTFACH_SCHEDULER_SERVICE_ACCOUNT", "service account of the Cloud Scheduler jobs calling /tasks/*; required with push sync", false},
 		{"POSTFACH_RESYNC_WINDOW", "how far back a full resync reads when Gmail's history expired (default 720h)", false},
+		{"POSTFACH_SYNC_LEASE_TTL", "how long a sync's lease of a mailbox lasts unless renewed (it is, every third of it, while the sync runs); a killed instance's mailboxes wait this long for another (default 2m, at least 10s)", false},
 	}
 	settingsAccess = []setting{
 		{"POSTFACH_CONNECT_CLIENT_ID", "web OAuth client of \"Connect my mailbox\" (offline consent); enables it", false},
@@ -242,6 +247,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 			problems = append(problems, fmt.Sprintf("POSTFACH_RESYNC_WINDOW=%q: want a duration such as 720h", w))
 		}
 		c.Sync.ResyncWindow = d
+	}
+	if v := getenv("POSTFACH_SYNC_LEASE_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 10*time.Second {
+			problems = append(problems, fmt.Sprintf("POSTFACH_SYNC_LEASE_TTL=%q: want a duration of at least 10s such as 2m", v))
+		}
+		c.Sync.LeaseTTL = d
 	}
 	if c.Access.ConnectClientID != "" {
 		missing("POSTFACH_CONNECT_CLIENT_SECRET", c.Access.ConnectClientSecret)

@@ -19,6 +19,7 @@
 //	postfach deploy                 create/replace/install the add-on deployment
 //	postfach load                   bounded load against a running postfach dev
 //	postfach loadtest               seeded, in-process load test with a baseline and counts
+//	postfach chaos                  the push sync under every fault at once, checked by an oracle
 //	postfach version                the module version and VCS revision
 //
 // main only handles signals and exit codes; run dispatches; app.go is the
@@ -85,6 +86,7 @@ func commands() []command {
 		{"erase", "delete a tenant completely, after an export (erase --domain D --export FILE | --no-export)", runErase},
 		{"load", "send bounded add-on load to a running postfach dev and report latencies", runLoad},
 		{"loadtest", "seed a store, run the server in-process and measure a realistic mix against a baseline", runLoadtest},
+		{"chaos", "run the push sync under every fault at once against local emulators and check that nothing was lost", runChaos},
 		{"version", "print the module version and VCS revision", runVersion},
 	}
 }

@@ -121,6 +121,7 @@ func TestHelp(t *testing.T) {
 				"manifest": {"-base-url"},
 				"load":     {"-base-url", "-concurrency"},
 				"loadtest": {"-conversations", "-rate", "-json", "FIRESTORE_EMULATOR_HOST"},
+				"chaos":    {"-deliveries", "-crashes", "-store", "PUBSUB_EMULATOR_HOST"},
 				"version":  {"usage: postfach version"},
 			}[c.name]
 			for _, w := range wants {

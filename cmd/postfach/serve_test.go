@@ -52,8 +52,8 @@ func TestLoadServeConfig(t *testing.T) {
 			return c.Addr == ":9090" && c.Store.Kind == "firestore" && c.Store.ProjectID == "p"
 		}},
 		{"push sync", with("POSTFACH_PUBSUB_TOPIC", "projects/p/topics/t", "POSTFACH_PUSH_SERVICE_ACCOUNT", "push@p.iam.gserviceaccount.com",
-			"POSTFACH_SCHEDULER_SERVICE_ACCOUNT", "sched@p.iam.gserviceaccount.com", "POSTFACH_RESYNC_WINDOW", "48h"), "", func(c config) bool {
-			return c.Sync.PushAudience == "https://postfach.example.com/gmail/push" && c.Sync.ResyncWindow == 48*time.Hour
+			"POSTFACH_SCHEDULER_SERVICE_ACCOUNT", "sched@p.iam.gserviceaccount.com", "POSTFACH_RESYNC_WINDOW", "48h", "POSTFACH_SYNC_LEASE_TTL", "30s"), "", func(c config) bool {
+			return c.Sync.PushAudience == "https://postfach.example.com/gmail/push" && c.Sync.ResyncWindow == 48*time.Hour && c.Sync.LeaseTTL == 30*time.Second
 		}},
 		{"google endpoints", with("POSTFACH_GMAIL_ENDPOINT", "http://127.0.0.1:9/", "POSTFACH_GOOGLE_CERTS_URL", "http://127.0.0.1:9/certs"), "", func(c config) bool {
 			return c.Google.GmailEndpoint == "http://127.0.0.1:9/" && c.Google.CertsURL == "http://127.0.0.1:9/certs"
@@ -67,6 +67,7 @@ func TestLoadServeConfig(t *testing.T) {
 		{"no store", with("POSTFACH_STORE", "", "POSTFACH_SQLITE_PATH", ""), "POSTFACH_STORE is not set", nil},
 		{"sqlite without a path", with("POSTFACH_SQLITE_PATH", ""), "POSTFACH_SQLITE_PATH is not set", nil},
 		{"bad resync window", with("POSTFACH_RESYNC_WINDOW", "a week"), "POSTFACH_RESYNC_WINDOW", nil},
+		{"lease ttl too short", with("POSTFACH_SYNC_LEASE_TTL", "1s"), "POSTFACH_SYNC_LEASE_TTL", nil},
 		{"connect without its keys", with("POSTFACH_CONNECT_CLIENT_ID", "c"), "POSTFACH_CONNECT_CLIENT_SECRET is not set; POSTFACH_TOKEN_KEYS is not set; POSTFACH_OAUTH_STATE_KEY is not set", nil},
 		{"bad certs url", with("POSTFACH_GOOGLE_CERTS_URL", "certs"), "POSTFACH_GOOGLE_CERTS_URL", nil},
 		{"short report key", with("POSTFACH_REPORT_KEY", "QUJD"), "POSTFACH_REPORT_KEY: want base64 of at least 32 random bytes", nil},

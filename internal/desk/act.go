@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/postfach/postfach/internal/inbox"
 )
@@ -83,6 +84,7 @@ func (s *Service) Act(ctx context.Context, u User, a Action) (Result, error) {
 		return s.collided(ctx, ib, me, c.ID, a.Version)
 	}
 	now := s.now()
+	before := c
 	var ev inbox.Activity
 	switch a.Op {
 	case OpAssignMe:
@@ -109,6 +111,11 @@ func (s *Service) Act(ctx context.Context, u User, a Action) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	if s.relabel != nil && labelled(before, c) {
+		// OnChange writes the labels after the answer; should that be
+		// lost (a crash, Gmail failing), the sweep writes them.
+		c.Flow.LabelsOwed = now.Add(labelsGrace)
+	}
 	c.Reschedule(ib) // a status change moves the SLA clocks and the snooze
 	err = s.store.UpdateConversation(ctx, c, ev)
 	if errors.Is(err, inbox.ErrConflict) {
@@ -124,6 +131,18 @@ func (s *Service) Act(ctx context.Context, u User, a Action) (Result, error) {
 	s.afterAct(ctx, ib, ev)
 	v, err := s.view(ctx, ib, me, c)
 	return Result{View: v, Notice: Message{Activity: &ev}, Changed: true}, err
+}
+
+// labelsGrace is how long after an action the sweep writes its labels
+// again, unless the conversation was written since: OnChange has long
+// done it by then, unless it was lost.
+const labelsGrace = 30 * time.Second
+
+// labelled reports whether a change moved what a conversation's Gmail
+// labels show: its status, its owner (Mine) or its snooze.
+func labelled(before, after inbox.Conversation) bool {
+	return before.Status != after.Status || before.Flow.Stage != after.Flow.Stage ||
+		before.Assignee != after.Assignee || before.Snoozed() != after.Snoozed()
 }
 
 // collided reloads the conversation after a refused write and explains what

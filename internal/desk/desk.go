@@ -68,6 +68,7 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 	onChange func(context.Context, inbox.Conversation)
+	relabel  func(context.Context, inbox.Conversation) error
 	onInbox  func(ctx context.Context, before, after inbox.Inbox)
 	prefs    prefsCache // users' languages, see Language
 	// sendAs checks the shared address of replies; sendAsAnswers
@@ -94,6 +95,11 @@ type Options struct {
 	// OnChange, if set, is called after an action changed a conversation
 	// (to mirror it as Gmail labels). It must not block for long.
 	OnChange func(context.Context, inbox.Conversation)
+	// Relabel, if set, writes a conversation's state to its Gmail labels
+	// and returns once Gmail took it. The sweep (SweepDue) calls it for
+	// the changes whose labels OnChange may have lost: an action records
+	// that it owes them (inbox.Flow.LabelsOwed), labelsGrace after it.
+	Relabel func(context.Context, inbox.Conversation) error
 	// OnInboxChange, if set, is called after an admin changed an inbox's
 	// name or options, with the inbox before and after (to rename its
 	// Gmail labels). It must not block for long.
@@ -110,7 +116,7 @@ type Options struct {
 
 // New builds a Service.
 func New(o Options) *Service {
-	s := &Service{store: o.Store, reader: o.Reader, drafts: o.Drafts, now: o.Now, log: o.Logger, onChange: o.OnChange, onInbox: o.OnInboxChange, sendAs: o.SendAs,
+	s := &Service{store: o.Store, reader: o.Reader, drafts: o.Drafts, now: o.Now, log: o.Logger, onChange: o.OnChange, relabel: o.Relabel, onInbox: o.OnInboxChange, sendAs: o.SendAs,
 		mailer: o.Mailer, mentionMail: o.MentionMail, slaMail: o.SLAMail}
 	if s.now == nil {
 		s.now = time.Now

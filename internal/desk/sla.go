@@ -114,6 +114,13 @@ func (s *Service) sweepOne(ctx context.Context, ib *inbox.Inbox, c inbox.Convers
 		// The inbox was deleted: nothing is kept for its conversations.
 		return s.setDue(ctx, c, time.Time{})
 	}
+	if due := c.LabelsDue(); !due.IsZero() && !due.After(now) && s.relabel != nil {
+		// An action's labels, which OnChange may have lost. Once Gmail
+		// took them, NextSweepStep drops the debt from DueAt.
+		if err := s.relabel(ctx, c); err != nil {
+			return fmt.Errorf("labels of %s: %w", c.ID, err)
+		}
+	}
 	for range maxSweepSteps {
 		if due := c.ReassignDue(*ib); !due.IsZero() && !due.After(now) {
 			// Auto-assignment's turn: a decision of its own, in one

@@ -141,13 +141,14 @@ type usage struct {
 // own lock, so it never waits for the store.
 type limiter struct {
 	perSecond int
+	random    func(mailbox, method string) (Fault, bool) // Options.Faults
 
 	mu    sync.Mutex
 	boxes map[string]*usage
 }
 
-func newLimiter(perSecond int) *limiter {
-	return &limiter{perSecond: perSecond, boxes: make(map[string]*usage)}
+func newLimiter(perSecond int, random func(string, string) (Fault, bool)) *limiter {
+	return &limiter{perSecond: perSecond, random: random, boxes: make(map[string]*usage)}
 }
 
 // box returns the usage of addr. The caller holds l.mu.
@@ -161,7 +162,8 @@ func (l *limiter) box(addr string) *usage {
 }
 
 // admit counts a request of method for addr and decides whether it is
-// served: the first injected fault matching it fails it; otherwise it is
+// served: Options.Faults, then the first injected fault matching it, fail
+// it; otherwise it is
 // charged unless that would take the last second's units past the limit,
 // which fails it with 429.
 func (l *limiter) admit(addr, method string, now time.Time) error {
@@ -169,6 +171,14 @@ func (l *limiter) admit(addr, method string, now time.Time) error {
 	defer l.mu.Unlock()
 	u := l.box(addr)
 	u.requests[method]++
+	if l.random != nil {
+		if f, ok := l.random(addr, method); ok {
+			if f.Code == 0 {
+				f.Code = http.StatusInternalServerError
+			}
+			return f.apiError()
+		}
+	}
 	if i := slices.IndexFunc(u.faults, func(f queuedFault) bool { return f.method == "*" || f.method == method }); i >= 0 {
 		f := u.faults[i].fault
 		u.faults = slices.Delete(u.faults, i, i+1)

@@ -1,6 +1,7 @@
 package gmailsim_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -180,4 +181,36 @@ func TestInjectFaultsUnknownMethod(t *testing.T) {
 		}
 	}()
 	env.sim.InjectFaults("alice@acme.test", "history.get", gmailsim.FaultBackendError)
+}
+
+func TestRandomFaults(t *testing.T) {
+	t.Parallel()
+	var asked []string
+	fail := true
+	env := MustStart(t, gmailsim.Options{Faults: func(mailbox, method string) (gmailsim.Fault, bool) {
+		asked = append(asked, mailbox+" "+method)
+		return gmailsim.FaultRateLimited, fail && method == "messages.get"
+	}}, "alice@acme.test")
+	d := env.MustDeliver(t, mailText("a@x", "A", "", "a"), "alice@acme.test")[0]
+	svc := env.MustClient(t, "alice@acme.test")
+	get := func() error { _, err := svc.Users.Messages.Get("me", d.ID).Do(); return err }
+
+	assertAPIError(t, get(), 429, "rateLimitExceeded")
+	if _, err := svc.Users.GetProfile("me").Do(); err != nil {
+		t.Errorf("getProfile, not chosen: %v", err)
+	}
+	fail = false
+	if err := get(); err != nil {
+		t.Errorf("get once the hook says no: %v", err)
+	}
+	if want := []string{"alice@acme.test messages.get", "alice@acme.test getProfile", "alice@acme.test messages.get"}; !slices.Equal(asked, want) {
+		t.Errorf("asked %q, want %q", asked, want)
+	}
+	units, requests := env.sim.Usage("alice@acme.test")
+	if want := int64(1 + 5); units != want { // getProfile, the second get
+		t.Errorf("units=%d, want %d: a random fault is not charged", units, want)
+	}
+	if requests["messages.get"] != 2 {
+		t.Errorf("requests=%v: a random fault is counted", requests)
+	}
 }

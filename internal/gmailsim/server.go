@@ -72,6 +72,13 @@ type Options struct {
 	// latest history id; Gmail similarly sends at most one per second per
 	// user. Zero sends one notification per change.
 	NotifyMinInterval time.Duration
+	// Faults, if set, is asked about every request of a mailbox that names
+	// a method (see QuotaCost), after authentication and before the faults
+	// queued by InjectFaults and the quota: returning true fails the
+	// request with the fault, counted by Usage and not charged. Chaos runs
+	// use it for faults at random. It is called with the quota lock held
+	// and must not call back into the Server.
+	Faults func(mailbox, method string) (Fault, bool)
 	// Route maps a recipient address of a mail a mailbox sends (Send,
 	// users.messages.send) to the simulated mailboxes that receive a copy:
 	// a Google Group's members, say. Nil routes an address to the mailbox
@@ -113,7 +120,7 @@ func New(opts Options) *Server {
 		logger:    opts.Logger,
 		maxSize:   opts.MaxMessageBytes,
 		retention: opts.HistoryRetention,
-		limits:    newLimiter(opts.QuotaPerSecond),
+		limits:    newLimiter(opts.QuotaPerSecond, opts.Faults),
 		notifier:  newNotifier(opts.Notify, opts.NotifyMinInterval),
 		router:    opts.Route,
 		mailboxes: make(map[string]*mailbox),

@@ -344,7 +344,18 @@ func (c Conversation) NextDue(ib Inbox) time.Time {
 		earliest(th.At)
 	}
 	earliest(c.ReassignDue(ib))
+	earliest(c.LabelsDue())
 	return due
+}
+
+// LabelsDue is when the sweep must write the conversation's Gmail labels
+// again (Flow.LabelsOwed); zero when no change made since the last write
+// owes them.
+func (c Conversation) LabelsDue() time.Time {
+	if c.Flow.LabelsOwed.After(c.UpdatedAt) {
+		return c.Flow.LabelsOwed
+	}
+	return time.Time{}
 }
 
 // NextSweepStep applies the first thing the sweep must do to the conversation
@@ -355,6 +366,9 @@ func (c Conversation) NextDue(ib Inbox) time.Time {
 // have moved). One step is one version: the caller writes it and asks
 // again.
 func (c *Conversation) NextSweepStep(ib Inbox, now time.Time) (Activity, *SLAThreshold, error) {
+	if due := c.LabelsDue(); !due.IsZero() && !due.After(now) {
+		c.Flow.LabelsOwed = time.Time{} // the sweep wrote them (Flow.LabelsOwed)
+	}
 	if s := c.Flow.SnoozedUntil; !s.IsZero() && !s.After(now) {
 		ev := c.wake(ib, "", WokeTime, now)
 		return ev, nil, nil

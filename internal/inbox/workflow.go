@@ -65,6 +65,12 @@ type Flow struct {
 	// is in, within its category Conversation.Status; "" (or a status the
 	// inbox no longer has in that category) is the category's first.
 	Stage string `json:"stage,omitempty"`
+	// LabelsOwed is set by a change made in the sidebar: Gmail's labels
+	// are written after the card is answered, and a crash or a failing
+	// Gmail in between would leave them showing the old state for good.
+	// From this moment on the sweep writes them again (NextDue), unless
+	// a later write of the conversation superseded the change.
+	LabelsOwed time.Time `json:"labelsOwed,omitzero"`
 }
 
 // EncodeJSON is the stored form of a Workflow or a Flow: "{}" for the zero

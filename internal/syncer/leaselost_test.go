@@ -2,6 +2,9 @@ package syncer_test
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -64,6 +67,53 @@ func TestLeaseLostIsNoMailboxProblem(t *testing.T) {
 		}
 		if m.LeaseHolder != "" {
 			t.Errorf("lease still held by %q", m.LeaseHolder)
+		}
+	})
+}
+
+// TestSyncLongerThanItsLease: found by `postfach chaos`, a sync that took
+// longer than the lease TTL (a backlog after a crash, read at Gmail's
+// quota; a full resync of a large mailbox) lost its lease, could not move
+// the cursor, tried once more from the same cursor, lost it again and
+// failed; every later sync started over from the same cursor and the
+// mailbox never caught up. The lease is now renewed while the sync runs.
+func TestSyncLongerThanItsLease(t *testing.T) {
+	forEachStore(t, func(t *testing.T, store string) {
+		// Gmail reads history slower than the lease lasts: every sync,
+		// a replay too, outlasts it.
+		var slow atomic.Bool
+		e := newEnv(t, envOptions{store: store, wrap: func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if slow.Load() && strings.HasSuffix(r.URL.Path, "/history") {
+					time.Sleep(1500 * time.Millisecond)
+				}
+				h.ServeHTTP(w, r)
+			})
+		}})
+		slow.Store(true)
+		ctx := context.Background()
+		const ttl = time.Second
+		s := syncer.New(syncer.Options{Store: e.store, Gmail: e.dialer, Holder: "long", Topic: topic, Now: e.clock.Now, LeaseTTL: ttl})
+		for i := range 5 {
+			id := fmt.Sprintf("long-%d@customer.example", i)
+			if _, err := e.sim.Deliver(mail("c@customer.example", "support@example.com", "", "Long "+id, id), "bob@example.com"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, n := range e.take() {
+			if err := s.Notify(ctx, n.EmailAddress, n.HistoryID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Sync(ctx, "bob@example.com"); err != nil {
+			t.Fatalf("a sync longer than its lease: %v", err)
+		}
+		m, err := e.store.GetMailbox(ctx, "bob@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.HistoryID < m.NotifiedHistoryID || m.LastError != "" || m.LeaseHolder != "" {
+			t.Fatalf("mailbox: cursor %d, notified %d, error %q, lease %q", m.HistoryID, m.NotifiedHistoryID, m.LastError, m.LeaseHolder)
 		}
 	})
 }

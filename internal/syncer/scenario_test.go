@@ -752,3 +752,39 @@ func TestKickNeverLosesAWakeUp(t *testing.T) {
 		}
 	})
 }
+
+// TestKickOutwaitsADeadInstancesLease: a push that finds the mailbox held
+// by another instance is acknowledged, trusting that instance to read what
+// it announced. Found by `postfach chaos`: when that instance had been
+// killed mid-sync, nobody read it until the next push after its lease ran
+// out, or the sweep a quarter of an hour later; the last mail of a burst
+// stayed unsynced. Now the background sync looks again once the lease
+// has run out.
+func TestKickOutwaitsADeadInstancesLease(t *testing.T) {
+	forEachStore(t, func(t *testing.T, store string) {
+		e := newEnv(t, envOptions{store: store})
+		ctx := context.Background()
+		if _, err := e.store.UpdateMailbox(ctx, "bob@example.com", func(m *inbox.Mailbox) error {
+			return m.Acquire("killed-instance", e.clock.Now(), 500*time.Millisecond)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.sim.Deliver(mail("c@customer.example", "support@example.com", "", "Orphan", "orphan@customer.example"), "bob@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range e.take() {
+			if err := e.syncer.Notify(ctx, n.EmailAddress, n.HistoryID); err != nil {
+				t.Fatal(err)
+			}
+			e.syncer.Kick(ctx, n.EmailAddress)
+		}
+		e.syncer.Wait()
+		if _, err := e.store.GetConversation(ctx, "example.com", inbox.ConversationID("support", "orphan@customer.example")); err != nil {
+			t.Fatalf("the mail announced while a killed instance held the lease was not synced: %v", err)
+		}
+		mb, err := e.store.GetMailbox(ctx, "bob@example.com")
+		if err != nil || mb.HistoryID < mb.NotifiedHistoryID || mb.LeaseHolder != "" {
+			t.Fatalf("bob's mailbox: cursor %d, notified %d, lease %q (%v)", mb.HistoryID, mb.NotifiedHistoryID, mb.LeaseHolder, err)
+		}
+	})
+}

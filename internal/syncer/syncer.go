@@ -219,8 +219,11 @@ func (s *Syncer) record(ctx context.Context, address string, historyID uint64) e
 // syncing it (the running sync loops until the mailbox has no announced
 // history left). A push whose history a sync has already read is a no-op:
 // Gmail pushes once per change, and a burst of mail (or of Postfach's own
-// labels) would otherwise read the same history once per push. ctx bounds
-// the background work; Wait waits for it.
+// labels) would otherwise read the same history once per push. When
+// another instance holds the mailbox's lease, the background sync looks
+// again once that lease has run out: the holder may have been killed, and
+// then nobody else would read what this push announced until the next
+// push or the sweep. ctx bounds the background work; Wait waits for it.
 func (s *Syncer) Kick(ctx context.Context, address string) {
 	s.mu.Lock()
 	if _, ok := s.running[address]; ok {
@@ -237,8 +240,17 @@ func (s *Syncer) Kick(ctx context.Context, address string) {
 		defer s.wg.Done()
 		for {
 			if !s.covered(ctx, address) {
-				if err := s.Sync(ctx, address); err != nil && !errors.Is(err, context.Canceled) {
+				held, err := s.sync(ctx, address)
+				if err != nil && !errors.Is(err, context.Canceled) {
 					s.log.Warn("background sync failed", "mailbox", address, "error", err)
+				}
+				if !held.IsZero() && s.wait(ctx, held) {
+					// Another instance held the mailbox. Alive, it has
+					// synced what was announced by now (covered says so);
+					// killed, its lease has run out and this push's work
+					// is done here rather than waiting for the next push
+					// or the sweep.
+					continue
 				}
 			}
 			s.mu.Lock()
@@ -280,6 +292,30 @@ const maxRounds = 10
 // recorded on the mailbox (LastSyncAt, LastError and its kind, Problem)
 // for the admin.
 func (s *Syncer) Sync(ctx context.Context, address string) error {
+	_, err := s.sync(ctx, address)
+	return err
+}
+
+// leaseSlack is how long after another instance's lease ends a background
+// sync that found the mailbox held looks again.
+const leaseSlack = 200 * time.Millisecond
+
+// wait sleeps until until (on the syncer's clock) plus leaseSlack, or ctx
+// ends; it reports whether it slept the whole time.
+func (s *Syncer) wait(ctx context.Context, until time.Time) bool {
+	t := time.NewTimer(until.Sub(s.now()) + leaseSlack)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// sync is Sync; when another instance holds the mailbox's lease, it does
+// nothing and returns when that lease ends.
+func (s *Syncer) sync(ctx context.Context, address string) (heldUntil time.Time, err error) {
 	// The lease keeps other instances out; this lock keeps this instance's
 	// own callers (a push, the sweep, a link) from sharing one lease.
 	s.mu.Lock()
@@ -297,16 +333,27 @@ func (s *Syncer) Sync(ctx context.Context, address string) error {
 			return m.Acquire(s.holder, s.now(), s.ttl)
 		})
 		if errors.Is(err, inbox.ErrLeaseHeld) {
-			return nil
+			held, err := s.store.GetMailbox(ctx, address)
+			if err != nil {
+				return time.Time{}, fmt.Errorf("lease %s: %w", address, err)
+			}
+			if held.LeaseUntil.IsZero() {
+				return s.now(), nil // released meanwhile: look again
+			}
+			return held.LeaseUntil, nil
 		}
 		if errors.Is(err, inbox.ErrNotFound) {
-			return fmt.Errorf("%w: %s", ErrUnknownMailbox, address)
+			return time.Time{}, fmt.Errorf("%w: %s", ErrUnknownMailbox, address)
 		}
 		if err != nil {
-			return fmt.Errorf("lease %s: %w", address, err)
+			return time.Time{}, fmt.Errorf("lease %s: %w", address, err)
 		}
 		announced := m.NotifiedHistoryID
+		beat, stopBeat := context.WithCancel(ctx)
+		beating := s.keepLease(beat, address)
 		current, syncErr := s.syncLeased(ctx, m)
+		stopBeat()
+		<-beating
 		if errors.Is(syncErr, inbox.ErrLeaseLost) {
 			// The sync outlived its lease: what it committed stays (a
 			// sync is idempotent), the cursor did not move. That is no
@@ -314,7 +361,7 @@ func (s *Syncer) Sync(ctx context.Context, address string) error {
 			// the lease again (or leave the mailbox to whoever has it)
 			// and read from the cursor once more.
 			if lost {
-				return fmt.Errorf("sync %s: %w", address, syncErr)
+				return time.Time{}, fmt.Errorf("sync %s: %w", address, syncErr)
 			}
 			lost = true
 			s.log.Warn("sync outlived its lease, once more", "mailbox", address)
@@ -343,16 +390,52 @@ func (s *Syncer) Sync(ctx context.Context, address string) error {
 			return nil
 		})
 		if syncErr != nil {
-			return fmt.Errorf("sync %s: %w", address, syncErr)
+			return time.Time{}, fmt.Errorf("sync %s: %w", address, syncErr)
 		}
 		if err != nil {
-			return fmt.Errorf("release %s: %w", address, err)
+			return time.Time{}, fmt.Errorf("release %s: %w", address, err)
 		}
 		if m.NotifiedHistoryID <= m.HistoryID {
-			return nil
+			return time.Time{}, nil
 		}
 	}
-	return nil
+	return time.Time{}, nil
+}
+
+// keepLease renews this instance's lease of a mailbox every third of its
+// TTL until ctx ends, so that a sync longer than the TTL (a full resync
+// of a large mailbox, a backlog read at Gmail's quota) keeps it: without
+// renewal it lost the lease, could not move the cursor, and started over
+// from the same cursor every time, never finishing. A lease that passed to
+// another instance is not taken back. The channel closes when it stops.
+func (s *Syncer) keepLease(ctx context.Context, address string) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(s.ttl / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			_, err := s.store.UpdateMailbox(ctx, address, func(m *inbox.Mailbox) error {
+				if m.LeaseHolder != s.holder {
+					return fmt.Errorf("%w: %s", inbox.ErrLeaseLost, address)
+				}
+				m.LeaseUntil = s.now().Add(s.ttl)
+				return nil
+			})
+			switch {
+			case errors.Is(err, inbox.ErrLeaseLost):
+				return
+			case err != nil && ctx.Err() == nil:
+				s.log.Warn("lease renewal failed", "mailbox", address, "error", err)
+			}
+		}
+	}()
+	return done
 }
 
 // syncLeased runs one sync of a mailbox whose lease s holds. It returns the
