@@ -290,6 +290,7 @@ var notForCloudRun = map[string]string{
 	"POSTFACH_PUSH_AUDIENCE":     "the default, BASE_URL/gmail/push, is the subscription's audience (the README)",
 	"POSTFACH_FIRESTORE_PROJECT": "GOOGLE_CLOUD_PROJECT is set",
 	"POSTFACH_RESYNC_WINDOW":     "the default, 30 days, suits most inboxes",
+	"POSTFACH_SYNC_LEASE_TTL":    "the default, 2 minutes, renewed while a sync runs, suits Cloud Run; the chaos run shortens it",
 	"POSTFACH_RATE_BURST":        "the default, 30 actions at once, suits people; the README shows how to change it",
 	"POSTFACH_RATE_PER_SECOND":   "the default, 5 a second, suits people; the README shows how to change it",
 	"POSTFACH_GOOGLE_AUTH_URL":   "Google's own by default; dev and tests point it at a stand-in",
