@@ -625,7 +625,7 @@ func (r *run) act(ctx context.Context, k int) {
 	case err != nil || status != http.StatusOK:
 		a.Unknown = true
 	case a.Op == OpNote:
-		a.Accepted = true
+		a.Accepted = !refused(card)
 	default:
 		a.Accepted = cardVersion(card) == seen+1 && !refused(card)
 	}
@@ -701,11 +701,16 @@ func cardVersion(card []byte) int64 {
 	return found
 }
 
-// refused reports an answer saying the action was not saved because the
-// conversation changed: the card's collision section or its notice (the
-// add-on speaks en-US to the teammates).
+// refusals are the answers saying an action was not saved: the
+// conversation changed (the card's collision section or its notice), the
+// store gave up under contention, or the user went too fast.
+var refusals = []string{"collision.title", "notice.not_saved_changed", "error.not_saved_detail", "ratelimit.title"}
+
+// refused reports an answer saying the action was not saved (the add-on
+// speaks en-US to the teammates). An answer with HTTP 200 is no proof:
+// "not saved" is a 200 with a notice.
 func refused(card []byte) bool {
 	p := i18n.NewPrinter(i18n.Match("en-US"), time.UTC)
 	s := string(card)
-	return strings.Contains(s, p.T("collision.title")) || strings.Contains(s, p.T("notice.not_saved_changed"))
+	return slices.ContainsFunc(refusals, func(key string) bool { return strings.Contains(s, p.T(key)) })
 }

@@ -111,7 +111,7 @@ func (s *Service) Act(ctx context.Context, u User, a Action) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if s.relabel != nil && labelled(before, c) {
+	if s.relabel != nil && !before.SameLabels(c) {
 		// OnChange writes the labels after the answer; should that be
 		// lost (a crash, Gmail failing), the sweep writes them.
 		c.Flow.LabelsOwed = now.Add(labelsGrace)
@@ -138,12 +138,6 @@ func (s *Service) Act(ctx context.Context, u User, a Action) (Result, error) {
 // done it by then, unless it was lost.
 const labelsGrace = 30 * time.Second
 
-// labelled reports whether a change moved what a conversation's Gmail
-// labels show: its status, its owner (Mine) or its snooze.
-func labelled(before, after inbox.Conversation) bool {
-	return before.Status != after.Status || before.Flow.Stage != after.Flow.Stage ||
-		before.Assignee != after.Assignee || before.Snoozed() != after.Snoozed()
-}
 
 // collided reloads the conversation after a refused write and explains what
 // changed since the version the caller saw.

@@ -73,6 +73,13 @@ type Flow struct {
 	LabelsOwed time.Time `json:"labelsOwed,omitzero"`
 }
 
+// SameLabels reports whether two states of a conversation show the same
+// Gmail labels: status, owner (Mine) and snooze.
+func (c Conversation) SameLabels(o Conversation) bool {
+	return c.Status == o.Status && c.Flow.Stage == o.Flow.Stage &&
+		c.Assignee == o.Assignee && c.Snoozed() == o.Snoozed()
+}
+
 // EncodeJSON is the stored form of a Workflow or a Flow: "{}" for the zero
 // value.
 func EncodeJSON(v any) (string, error) {

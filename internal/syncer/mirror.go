@@ -69,10 +69,49 @@ func (s *Syncer) ConversationChanged(ctx context.Context, c inbox.Conversation) 
 	return s.mirror(ctx, ib, c, "")
 }
 
+// maxMirrorRounds bounds how often one mirror writes a conversation's
+// labels again because it kept changing while they were written.
+const maxMirrorRounds = 5
+
 // mirror applies c's state as labels to its threads: in every linked
 // mailbox, or only in mailbox `only`. Failures in one mailbox do not stop
 // the others; the first is returned.
+//
+// Gmail keeps whichever write lands last, and a mirror of an older state
+// can land after a newer one's: held up by Gmail's backoff, or written from
+// a snapshot (the sweep's, a sync's) read before a teammate's change. Left
+// there, the older labels would be read back as a member's change once the
+// echo window has passed. So after writing, mirror reads the conversation
+// again and, when its labels moved on meanwhile, writes those: the last
+// write then shows a state no older than the last read. (A newer change
+// committed after that read is mirrored by its own writer, after it.)
 func (s *Syncer) mirror(ctx context.Context, ib inbox.Inbox, c inbox.Conversation, only string) error {
+	for round := 1; ; round++ {
+		if err := s.mirrorOnce(ctx, ib, c, only); err != nil {
+			return err
+		}
+		fresh, err := s.store.GetConversation(ctx, c.TenantID, c.ID)
+		if errors.Is(err, inbox.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read %s again after labelling: %w", c.ID, err)
+		}
+		if fresh.SameLabels(c) {
+			return nil
+		}
+		if round == maxMirrorRounds {
+			s.log.Warn("conversation kept changing while its labels were written; its last writer labels it",
+				"conversation", c.ID, "rounds", round)
+			return nil
+		}
+		s.log.Info("conversation changed while its labels were written, once more", "conversation", c.ID, "version", fresh.Version)
+		c = fresh
+	}
+}
+
+// mirrorOnce writes c's labels once (see mirror).
+func (s *Syncer) mirrorOnce(ctx context.Context, ib inbox.Inbox, c inbox.Conversation, only string) error {
 	links, err := s.store.ListThreadLinks(ctx, c.TenantID, c.ID)
 	if err != nil {
 		return fmt.Errorf("thread links of %s: %w", c.ID, err)

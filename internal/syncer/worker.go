@@ -23,12 +23,21 @@ type worker struct {
 	labelIDs map[string]string
 	// batch collects the labels new messages need, by change, so that a
 	// burst is labelled with a few batchModify calls.
-	batch  map[string]*labelBatch
-	cursor uint64
+	batch map[string]*labelBatch
+	// batched are the conversations whose state the batch's labels show,
+	// as read then, checked again once the batch is written (see mirror).
+	batched map[string]batchedState
+	cursor  uint64
 	// current is the Gmail id of the message being ingested; fetched its
 	// content once a rule needed it (see rules.go).
 	current string
 	fetched *fetchedContent
+}
+
+// batchedState is a conversation as the labels of a batch show it.
+type batchedState struct {
+	ib inbox.Inbox
+	c  inbox.Conversation
 }
 
 // labelBatch is one label change for many messages.
@@ -56,6 +65,7 @@ func (w *worker) load(ctx context.Context) error {
 	}
 	w.labelIDs = ids
 	w.batch = map[string]*labelBatch{}
+	w.batched = map[string]batchedState{}
 	w.meaning = map[string]labelMeaning{}
 	for _, ib := range w.inboxes {
 		for _, d := range ib.StatusDefs() {
@@ -281,13 +291,17 @@ func (w *worker) label(ib inbox.Inbox, c inbox.Conversation, msg Message) error 
 		w.batch[key] = b
 	}
 	b.ids = append(b.ids, msg.ID)
+	w.batched[c.TenantID+"/"+c.ID] = batchedState{ib: ib, c: c}
 	return nil
 }
 
 // maxBatchModify is how many ids one users.messages.batchModify takes.
 const maxBatchModify = 1000
 
-// flushLabels applies the queued label changes.
+// flushLabels applies the queued label changes. The labels show each
+// conversation as it was read before; one that a teammate changed since
+// (whose mirror may have landed before the batch) is labelled again in this
+// mailbox, as mirror does.
 func (w *worker) flushLabels(ctx context.Context) error {
 	for key, b := range w.batch {
 		for i := 0; i < len(b.ids); i += maxBatchModify {
@@ -296,6 +310,19 @@ func (w *worker) flushLabels(ctx context.Context) error {
 			}
 		}
 		delete(w.batch, key)
+	}
+	for key, st := range w.batched {
+		fresh, err := w.s.store.GetConversation(ctx, st.c.TenantID, st.c.ID)
+		switch {
+		case errors.Is(err, inbox.ErrNotFound):
+		case err != nil:
+			return fmt.Errorf("read %s again after labelling: %w", st.c.ID, err)
+		case !fresh.SameLabels(st.c):
+			if err := w.s.mirror(ctx, st.ib, fresh, w.mailbox.Address); err != nil {
+				return err
+			}
+		}
+		delete(w.batched, key)
 	}
 	return nil
 }

@@ -1,0 +1,136 @@
+package syncer_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/postfach/postfach/internal/gmailsim"
+	"github.com/postfach/postfach/internal/inbox"
+)
+
+// closeAs sets the conversation closed as a teammate's action does: the
+// store write, then the labels.
+func (e *env) closeAs(actor string, c inbox.Conversation) inbox.Conversation {
+	e.t.Helper()
+	ctx := context.Background()
+	ev, err := c.SetStatus(actor, inbox.StatusClosed, e.clock.Now())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.store.UpdateConversation(ctx, c, ev); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.syncer.ConversationChanged(ctx, c); err != nil {
+		e.t.Fatal(err)
+	}
+	return c
+}
+
+// lateSync delivers the notifications so far only after the echo window
+// has passed, as after a crash, a lease held by a killed instance or a
+// backlog: a label then reads as whatever it says, not as a recent echo.
+func (e *env) lateSync() {
+	e.t.Helper()
+	e.clock.Advance(5 * time.Minute)
+	e.settle()
+}
+
+// wantClosedByTeammate asserts that the conversation stayed as the
+// teammate left it: closed, by them, and nobody's label changed it since.
+func (e *env) wantClosedByTeammate(id, teammate string, version int64) {
+	e.t.Helper()
+	c, err := e.store.GetConversation(context.Background(), "example.com", id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if c.Status != inbox.StatusClosed || c.UpdatedBy != teammate || c.Version != version {
+		acts, _ := e.store.ListActivity(context.Background(), "example.com", id, 20)
+		for _, a := range acts {
+			e.t.Logf("  v%d %s %s %s→%s", a.Version, a.Actor, a.Kind, a.From, a.To)
+		}
+		e.t.Fatalf("conversation is %s by %q at version %d, want closed by %s at %d: an old label write was read as a member's change",
+			c.Status, c.UpdatedBy, c.Version, teammate, version)
+	}
+	e.check(map[string]int{"support": 1})
+}
+
+// TestLateMirrorIsNoUserChange: found by `postfach chaos` on Firestore
+// (conversations a teammate closed were reopened "by" a member's mailbox,
+// though nobody touched them in Gmail). A mirror writes the state it was
+// handed; one that lands after a newer state's (held up by Gmail's 429
+// backoff, or the sweep writing an action's owed labels from the snapshot
+// it listed) left the older labels on the threads for good. The sync read
+// them back as a member's change once its echo window had passed, which a
+// crash or a backlog makes likely. A mirror now reads the conversation
+// again after writing and, when it moved on meanwhile, writes its labels.
+func TestLateMirrorIsNoUserChange(t *testing.T) {
+	forEachStore(t, func(t *testing.T, store string) {
+		e := newEnv(t, envOptions{store: store})
+		ctx := context.Background()
+		e.deliverToGroup(support, mail("c@customer.example", "support@example.com", "", "Late", "late@customer.example"))
+		e.settle()
+		open := e.conv(support, "late@customer.example")
+		closed := e.closeAs("alice@example.com", open)
+		// The mirror of the state before, landing last.
+		if err := e.syncer.ConversationChanged(ctx, open); err != nil {
+			t.Fatal(err)
+		}
+		e.lateSync()
+		e.wantClosedByTeammate(open.ID, "alice@example.com", closed.Version)
+	})
+}
+
+// TestLabelsOfNewMailRaceAnAction: the same, for the labels the sync gives
+// a new mail (batched after the mail's conversation was read): a teammate
+// who closes the conversation between that read and the batch's write saw
+// her labels overwritten on the new mail, and once the echo window had
+// passed, the sync reopened the conversation in the member's name.
+func TestLabelsOfNewMailRaceAnAction(t *testing.T) {
+	forEachStore(t, func(t *testing.T, store string) {
+		var e *env
+		var armed, fired atomic.Bool
+		var closedAt atomic.Int64 // the version alice's close made
+		var id string
+		e = newEnv(t, envOptions{store: store, wrap: func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				// carol's sync labels the new mail: ann closes first.
+				if armed.Load() && r.Method == http.MethodPost && r.Header.Get("Authorization") == "Bearer tok-carol@example.com" &&
+					strings.Contains(r.URL.Path, "/messages/") && strings.HasSuffix(r.URL.Path, "odify") && fired.CompareAndSwap(false, true) {
+					c, err := e.store.GetConversation(r.Context(), "example.com", id)
+					if err != nil {
+						t.Error(err)
+					} else {
+						closedAt.Store(e.closeAs("alice@example.com", c).Version)
+					}
+				}
+				h.ServeHTTP(w, r)
+			})
+		}})
+		e.deliverToGroup(support, mail("c@customer.example", "support@example.com", "", "Race", "race@customer.example"))
+		e.settle()
+		id = e.conv(support, "race@customer.example").ID
+		e.deliverToGroup(support, mail("c@customer.example", "support@example.com", "", "Re: Race", "race2@customer.example", "race@customer.example"))
+		armed.Store(true)
+		var carols, others []gmailsim.Notification
+		for _, n := range e.take() {
+			if n.EmailAddress == "carol@example.com" {
+				carols = append(carols, n)
+			} else {
+				others = append(others, n)
+			}
+		}
+		e.push(e.syncer, carols)
+		e.mu.Lock()
+		e.notes = append(others, e.notes...)
+		e.mu.Unlock()
+		if !fired.Load() {
+			t.Fatal("carol's sync wrote no labels on the new mail")
+		}
+		e.lateSync()
+		e.wantClosedByTeammate(id, "alice@example.com", closedAt.Load())
+	})
+}
