@@ -138,7 +138,6 @@ func (s *Service) Act(ctx context.Context, u User, a Action) (Result, error) {
 // done it by then, unless it was lost.
 const labelsGrace = 30 * time.Second
 
-
 // collided reloads the conversation after a refused write and explains what
 // changed since the version the caller saw.
 func (s *Service) collided(ctx context.Context, ib inbox.Inbox, me inbox.Member, id string, seen int64) (Result, error) {
