@@ -118,22 +118,15 @@ func (s *Store) exportTenant(ctx context.Context, domain string, opts inbox.Expo
 	if err != nil {
 		return fmt.Errorf("export inboxes: %w", err)
 	}
-	inboxRefs, err := refs(ctx, tenant.Collection(collInboxes))
-	if err != nil {
-		return fmt.Errorf("list inboxes: %w", err)
-	}
-	for _, ib := range inboxRefs {
-		inboxID := undocID(ib.ID)
-		err := s.docs(ib.Collection(collTemplates).Documents(ctx), func(snap *firestore.DocumentSnapshot) error {
-			t, err := decodeTemplate(domain, inboxID, snap)
-			if err != nil {
-				return err
-			}
-			return emit(inbox.Record{Kind: inbox.RecordTemplate, Template: &t})
-		})
+	err = s.subDocs(ctx, tenant.Collection(collInboxes), collTemplates, func(inboxID string, snap *firestore.DocumentSnapshot) error {
+		t, err := decodeTemplate(domain, inboxID, snap)
 		if err != nil {
-			return fmt.Errorf("export templates of %s: %w", inboxID, err)
+			return err
 		}
+		return emit(inbox.Record{Kind: inbox.RecordTemplate, Template: &t})
+	})
+	if err != nil {
+		return fmt.Errorf("export templates: %w", err)
 	}
 	err = s.docs(tenant.Collection(collAssign).Documents(ctx), func(snap *firestore.DocumentSnapshot) error {
 		var d assignDoc
@@ -244,21 +237,31 @@ func (s *Store) exportTenant(ctx context.Context, domain string, opts inbox.Expo
 			return err
 		}
 	}
-	users, err := refs(ctx, tenant.Collection(collUsers))
-	if err != nil {
-		return fmt.Errorf("list users: %w", err)
-	}
-	for _, u := range users {
-		recipient := undocID(u.ID)
-		err := s.docs(u.Collection(collMentions).Documents(ctx), func(snap *firestore.DocumentSnapshot) error {
-			m, err := decodeMention(domain, recipient, snap)
-			if err != nil {
-				return err
-			}
-			return emit(inbox.Record{Kind: inbox.RecordMention, Mention: &m})
-		})
+	err = s.subDocs(ctx, tenant.Collection(collUsers), collMentions, func(recipient string, snap *firestore.DocumentSnapshot) error {
+		m, err := decodeMention(domain, recipient, snap)
 		if err != nil {
-			return fmt.Errorf("export mentions of %s: %w", recipient, err)
+			return err
+		}
+		return emit(inbox.Record{Kind: inbox.RecordMention, Mention: &m})
+	})
+	if err != nil {
+		return fmt.Errorf("export mentions: %w", err)
+	}
+	return nil
+}
+
+// subDocs calls fn for every document of the sub collection sub of each
+// document of coll, with that parent's id as the store knows it.
+func (s *Store) subDocs(ctx context.Context, coll *firestore.CollectionRef, sub string, fn func(parent string, snap *firestore.DocumentSnapshot) error) error {
+	parents, err := refs(ctx, coll)
+	if err != nil {
+		return fmt.Errorf("list %s: %w", coll.ID, err)
+	}
+	for _, p := range parents {
+		id := undocID(p.ID)
+		err := s.docs(p.Collection(sub).Documents(ctx), func(snap *firestore.DocumentSnapshot) error { return fn(id, snap) })
+		if err != nil {
+			return fmt.Errorf("%s of %s: %w", sub, id, err)
 		}
 	}
 	return nil
