@@ -30,16 +30,11 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if *domain == "" || *email == "" {
 		return fmt.Errorf("%w: admin add: --domain and --email are required (see postfach admin add --help)", errUsage)
 	}
-	cfg, err := loadStoreConfig(getenv)
-	if err != nil {
-		return err
-	}
-	store, closeStore, err := openStore(ctx, cfg)
+	store, closeStore, err := openCommandStore(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
-	fmt.Fprintf(stderr, "store: %s (%s)\n", cfg.Kind, cfg.where())
 	t, err := addAdmin(ctx, store, *domain, *email, time.Now())
 	if err != nil {
 		return err

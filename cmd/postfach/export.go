@@ -46,21 +46,6 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	return nil
 }
 
-// openCommandStore opens the store the environment names and says which
-// on stderr.
-func openCommandStore(ctx context.Context, getenv func(string) string, stderr io.Writer) (inbox.Store, func() error, error) {
-	cfg, err := loadStoreConfig(getenv)
-	if err != nil {
-		return nil, nil, err
-	}
-	store, closeStore, err := openStore(ctx, cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	fmt.Fprintf(stderr, "store: %s (%s)\n", cfg.Kind, cfg.where())
-	return store, closeStore, nil
-}
-
 // exportTo writes domain's export to the file out ("-": stdout). A file
 // is written next to its final name and renamed into place once complete,
 // so a failed export never leaves a file that looks whole.

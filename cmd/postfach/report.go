@@ -32,16 +32,11 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	if *format != "csv" && *format != "json" {
 		return fmt.Errorf("%w: report: --format %q: want csv or json", errUsage, *format)
 	}
-	cfg, err := loadStoreConfig(getenv)
-	if err != nil {
-		return err
-	}
-	store, closeStore, err := openStore(ctx, cfg)
+	store, closeStore, err := openCommandStore(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
-	fmt.Fprintf(stderr, "store: %s (%s)\n", cfg.Kind, cfg.where())
 	r, err := buildReport(ctx, store, *domain, *inboxID, *from, *to)
 	if err != nil {
 		return err

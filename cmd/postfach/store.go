@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 
 	"github.com/postfach/postfach/internal/firestoredb"
@@ -115,4 +116,19 @@ func pingStore(ctx context.Context, s inbox.Store) error {
 		return nil
 	}
 	return fmt.Errorf("store unreachable: %w", err)
+}
+
+// openCommandStore opens the store the environment names and says which
+// on stderr.
+func openCommandStore(ctx context.Context, getenv func(string) string, stderr io.Writer) (inbox.Store, func() error, error) {
+	cfg, err := loadStoreConfig(getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	store, closeStore, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	fmt.Fprintf(stderr, "store: %s (%s)\n", cfg.Kind, cfg.where())
+	return store, closeStore, nil
 }
