@@ -41,6 +41,11 @@ type mailboxDoc struct {
 	Problem     string    `firestore:"problem"`
 	ErrorCount  int64     `firestore:"errorCount"`
 	CreatedAt   time.Time `firestore:"createdAt"`
+	// Resync is inbox.Mailbox.Resync; its Start a history id string as
+	// above ("" or zeros: none under way).
+	ResyncStart string    `firestore:"resyncStart"`
+	ResyncSince time.Time `firestore:"resyncSince"`
+	ResyncAfter string    `firestore:"resyncAfter"`
 	WatchKey    string    `firestore:"watchKey"` // WatchExpiration, then Address
 	SyncKey     string    `firestore:"syncKey"`  // LastSyncAt, then Address
 }
@@ -87,6 +92,9 @@ func encodeMailbox(m inbox.Mailbox) mailboxDoc {
 		Problem:           string(m.Problem),
 		ErrorCount:        int64(m.ErrorCount),
 		CreatedAt:         m.CreatedAt,
+		ResyncStart:       historyID(m.Resync.Start),
+		ResyncSince:       m.Resync.Since,
+		ResyncAfter:       m.Resync.After,
 		WatchKey:          sortKey(m.WatchExpiration, m.Address),
 		SyncKey:           sortKey(m.LastSyncAt, m.Address),
 	}
@@ -112,7 +120,12 @@ func decodeMailbox(snap *firestore.DocumentSnapshot) (inbox.Mailbox, error) {
 	if err != nil {
 		return inbox.Mailbox{}, fmt.Errorf("decode mailbox %s: notifiedHistoryId: %w", snap.Ref.ID, err)
 	}
+	rs, err := parseHistoryID(d.ResyncStart)
+	if err != nil {
+		return inbox.Mailbox{}, fmt.Errorf("decode mailbox %s: resyncStart: %w", snap.Ref.ID, err)
+	}
 	m := inbox.Mailbox{
+		Resync:            inbox.Resync{Start: rs, Since: utc(d.ResyncSince), After: d.ResyncAfter},
 		Address:           d.Address,
 		TenantID:          d.TenantID,
 		Kind:              inbox.MailboxKind(d.Kind),

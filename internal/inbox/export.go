@@ -230,12 +230,14 @@ func need(ok bool, kind RecordKind, check func() error) error {
 	return nil
 }
 
-// PortableMailbox returns m as an export carries it: without its lease
-// and its watch expiration, and without its sealed token unless opts ask
-// for it.
+// PortableMailbox returns m as an export carries it: without its lease,
+// its watch expiration and a resync's progress (the importing server
+// starts its own resync when the cursor needs one), and without its sealed
+// token unless opts ask for it.
 func PortableMailbox(m Mailbox, opts ExportOptions) Mailbox {
 	m.LeaseHolder, m.LeaseUntil = "", time.Time{}
 	m.WatchExpiration = time.Time{}
+	m.Resync = Resync{}
 	if !opts.SealedTokens {
 		m.SealedToken = nil
 	}

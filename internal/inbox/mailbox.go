@@ -32,7 +32,9 @@ type Mailbox struct {
 	HistoryID uint64
 	// NotifiedHistoryID is the highest historyId a push announced.
 	NotifiedHistoryID uint64
-	WatchExpiration   time.Time
+	// Resync is how far a full resync under way got; zero when none is.
+	Resync          Resync
+	WatchExpiration time.Time
 	// Labels maps Postfach's label names to this mailbox's label ids.
 	Labels map[string]string
 	// Access says how Postfach reaches the mailbox without a user present.
@@ -215,6 +217,23 @@ func (m *Mailbox) Advance(holder string, from, to uint64, now time.Time) error {
 		m.HistoryID = to
 	}
 	return nil
+}
+
+// Resync is how far a full resync of a mailbox got (a first sync, or one
+// after Gmail forgot the history after the cursor). It is stored as the
+// resync commits, so that after a crash, a deploy or a lost lease the next
+// sync carries on after the last message committed instead of reading the
+// whole window of mail again.
+type Resync struct {
+	// Start is the mailbox's history id when the resync began: its cursor
+	// once done, so that what changed meanwhile is replayed. 0: no resync
+	// under way.
+	Start uint64
+	// Since is the start of the window of mail the resync reads.
+	Since time.Time
+	// After is the Gmail id of the last message committed, in the
+	// resync's order (oldest first); "" before the first.
+	After string
 }
 
 // ThreadLink places a conversation in one mailbox: the Gmail thread that

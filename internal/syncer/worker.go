@@ -111,13 +111,30 @@ func (w *worker) incremental(ctx context.Context) (uint64, error) {
 // The cursor is taken first, so changes made during the backfill are
 // replayed by the next incremental sync. It returns that cursor, the
 // mailbox's history id as users.getProfile reported it.
+//
+// Its progress is stored after every chunk (inbox.Resync): a resync
+// stopped by a crash, a deploy or a lost lease carries on after the last
+// message it committed, with the same cursor and window, instead of reading
+// the whole window again. (Before, each crash during the resync of a large
+// mailbox started it over.)
 func (w *worker) fullSync(ctx context.Context) (uint64, error) {
-	start, err := w.g.HistoryID(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("profile: %w", err)
+	r := w.mailbox.Resync
+	if r.Start < w.mailbox.HistoryID {
+		r = inbox.Resync{} // left from a resync older than the cursor: stale
 	}
-	after := w.s.now().Add(-w.s.window)
-	q := fmt.Sprintf("after:%d -in:spam -in:trash -in:drafts", after.Unix())
+	if r.Start == 0 {
+		start, err := w.g.HistoryID(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("profile: %w", err)
+		}
+		r = inbox.Resync{Start: start, Since: w.s.now().Add(-w.s.window)}
+		if err := w.saveResync(ctx, r); err != nil {
+			return 0, err
+		}
+	} else {
+		w.s.log.Info("full resync resumed", "mailbox", w.mailbox.Address, "after", r.After)
+	}
+	q := fmt.Sprintf("after:%d -in:spam -in:trash -in:drafts", r.Since.Unix())
 	var refs []MessageRef
 	if err := w.g.ListMessages(ctx, q, func(page []MessageRef) error {
 		refs = append(refs, page...)
@@ -127,26 +144,54 @@ func (w *worker) fullSync(ctx context.Context) (uint64, error) {
 	}
 	// Oldest first, so a thread's first mail starts its conversation.
 	slices.Reverse(refs)
+	if r.After != "" {
+		// A message gone since (deleted) is not found: then from the
+		// start, which only costs the reads (ingesting is idempotent).
+		if i := slices.IndexFunc(refs, func(m MessageRef) bool { return m.ID == r.After }); i >= 0 {
+			refs = refs[i+1:]
+		}
+	}
 	const chunk = 100
 	for i := 0; i < len(refs); i += chunk {
-		if err := w.ingestRefs(ctx, refs[i:min(i+chunk, len(refs))]); err != nil {
+		part := refs[i:min(i+chunk, len(refs))]
+		if err := w.ingestRefs(ctx, part); err != nil {
+			return 0, err
+		}
+		r.After = part[len(part)-1].ID
+		if err := w.saveResync(ctx, r); err != nil {
 			return 0, err
 		}
 	}
 	// The cursor may be anywhere (expired, or 0): set it to where the
 	// backfill started.
-	_, err = w.s.store.UpdateMailbox(ctx, w.mailbox.Address, func(m *inbox.Mailbox) error {
+	_, err := w.s.store.UpdateMailbox(ctx, w.mailbox.Address, func(m *inbox.Mailbox) error {
 		if m.LeaseHolder != w.s.holder {
 			return fmt.Errorf("%w: %s", inbox.ErrLeaseLost, m.Address)
 		}
-		m.HistoryID = start
+		m.HistoryID, m.Resync = r.Start, inbox.Resync{}
 		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("set cursor after full sync: %w", err)
 	}
-	w.cursor = start
-	return start, nil
+	w.cursor = r.Start
+	return r.Start, nil
+}
+
+// saveResync stores a full resync's progress, while this instance holds
+// the lease.
+func (w *worker) saveResync(ctx context.Context, r inbox.Resync) error {
+	_, err := w.s.store.UpdateMailbox(ctx, w.mailbox.Address, func(m *inbox.Mailbox) error {
+		if m.LeaseHolder != w.s.holder {
+			return fmt.Errorf("%w: %s", inbox.ErrLeaseLost, m.Address)
+		}
+		m.Resync = r
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("save resync progress: %w", err)
+	}
+	return nil
 }
 
 // advance moves the stored cursor to id once the state up to it is

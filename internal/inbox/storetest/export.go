@@ -154,7 +154,8 @@ func seedRich(t *testing.T, s inbox.Store, domain string) richTenant {
 	mb := inbox.Mailbox{Address: "support@" + domain, TenantID: domain, Kind: inbox.MailboxShared, HistoryID: 1 << 40, NotifiedHistoryID: 1<<40 + 7,
 		WatchExpiration: t0.Add(7 * 24 * time.Hour), Labels: map[string]string{"Postfach/Support/Open": "Label_1"},
 		Access: inbox.AccessOAuth, SealedToken: []byte{0, 1, 2, 0xff, 'x'}, ConnectedBy: alice,
-		LeaseHolder: "instance-1", LeaseUntil: t0.Add(time.Minute), LastSyncAt: t0.Add(time.Hour), CreatedAt: t0}
+		LeaseHolder: "instance-1", LeaseUntil: t0.Add(time.Minute), LastSyncAt: t0.Add(time.Hour), CreatedAt: t0,
+		Resync: inbox.Resync{Start: 1<<40 + 3, Since: t0.Add(-30 * 24 * time.Hour), After: "18f00"}}
 	must("mailbox", s.CreateMailbox(ctx, mb))
 	rt.mailbox = mb
 	rt.thread = inbox.ThreadLink{TenantID: domain, ConversationID: c.ID, Mailbox: mb.Address, ThreadID: "thread-0"}
@@ -388,8 +389,8 @@ func testExportNotFound(t *testing.T, h Harness) {
 	}
 }
 
-// testExportLeavesOut: the lease, the watch and the token stay behind;
-// the cursor and the labels go along.
+// testExportLeavesOut: the lease, the watch, a resync's progress and the
+// token stay behind; the cursor and the labels go along.
 func testExportLeavesOut(t *testing.T, h Harness) {
 	s := newStore(t, h)
 	rt := seedRich(t, s, domainA)
@@ -399,6 +400,7 @@ func testExportLeavesOut(t *testing.T, h Harness) {
 		}
 		want := rt.mailbox
 		want.LeaseHolder, want.LeaseUntil, want.WatchExpiration, want.SealedToken = "", time.Time{}, time.Time{}, nil
+		want.Resync = inbox.Resync{}
 		if diff := cmp.Diff(want, *r.Mailbox, cmpOpts); diff != "" {
 			t.Errorf("exported mailbox (-want +got):\n%s", diff)
 		}

@@ -244,6 +244,7 @@ func testRoundTripMailbox(t *testing.T, h Harness) {
 		Kind:              inbox.MailboxShared,
 		HistoryID:         1<<63 + 12345,
 		NotifiedHistoryID: math.MaxUint64,
+		Resync:            inbox.Resync{Start: 1<<63 + 7, Since: tFine2, After: "18f3a9c0d1e2 “x”\n"},
 		WatchExpiration:   tFine1,
 		Labels: map[string]string{
 			"Postfach/Kundendienst 🇩🇪/Open": "Label_12",
@@ -289,6 +290,7 @@ func testRoundTripMailbox(t *testing.T, h Harness) {
 	want.Kind = inbox.MailboxMember
 	want.HistoryID = 1 << 63
 	want.NotifiedHistoryID = 1<<63 - 1
+	want.Resync = inbox.Resync{} // a resync done
 	want.WatchExpiration = tFine2
 	want.Labels = map[string]string{"Helpdesk/Inbox/Closed": "Label_1"}
 	want.SealedToken = []byte("another sealed token, longer than the first one")
