@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/postfach/postfach/internal/inbox"
 )
@@ -111,10 +110,10 @@ func (s *Service) Act(ctx context.Context, u User, a Action) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if s.relabel != nil && !before.SameLabels(c) {
+	if s.relabel != nil {
 		// OnChange writes the labels after the answer; should that be
 		// lost (a crash, Gmail failing), the sweep writes them.
-		c.Flow.LabelsOwed = now.Add(labelsGrace)
+		c.OweLabels(before, now)
 	}
 	c.Reschedule(ib) // a status change moves the SLA clocks and the snooze
 	err = s.store.UpdateConversation(ctx, c, ev)
@@ -132,11 +131,6 @@ func (s *Service) Act(ctx context.Context, u User, a Action) (Result, error) {
 	v, err := s.view(ctx, ib, me, c)
 	return Result{View: v, Notice: Message{Activity: &ev}, Changed: true}, err
 }
-
-// labelsGrace is how long after an action the sweep writes its labels
-// again, unless the conversation was written since: OnChange has long
-// done it by then, unless it was lost.
-const labelsGrace = 30 * time.Second
 
 // collided reloads the conversation after a refused write and explains what
 // changed since the version the caller saw.

@@ -98,7 +98,7 @@ type Options struct {
 	// Relabel, if set, writes a conversation's state to its Gmail labels
 	// and returns once Gmail took it. The sweep (SweepDue) calls it for
 	// the changes whose labels OnChange may have lost: an action records
-	// that it owes them (inbox.Flow.LabelsOwed), labelsGrace after it.
+	// that it owes them (inbox.Flow.LabelsOwed), inbox.LabelsGrace after it.
 	Relabel func(context.Context, inbox.Conversation) error
 	// OnInboxChange, if set, is called after an admin changed an inbox's
 	// name or options, with the inbox before and after (to rename its

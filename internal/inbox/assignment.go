@@ -189,13 +189,14 @@ func (a Assignment) Decide(r *AssignRound, ids []string, now time.Time) {
 		if !blocked {
 			agent, ok := a.pick(r.Inbox, counts, r.State.Last)
 			if ok {
-				from := c.Assignee
+				from, before := c.Assignee, c
 				ev, err := c.Assign(r.Inbox, "", agent, now)
 				if err == nil {
 					ev.Via = c.Flow.AutoVia
 					c.Flow.AutoVia = ""
 					c.Flow.AutoAssigned = true
 					c.Flow.AssignedAt = now
+					c.OweLabels(before, now) // Mine, mirrored after the commit
 					c.Reschedule(r.Inbox)
 					r.Changes = append(r.Changes, AssignChange{Conversation: c, Events: []Activity{ev}})
 					counts = counts.Add(CountsOf(c.Status, agent)).Sub(CountsOf(c.Status, from))

@@ -65,9 +65,10 @@ type Flow struct {
 	// is in, within its category Conversation.Status; "" (or a status the
 	// inbox no longer has in that category) is the category's first.
 	Stage string `json:"stage,omitempty"`
-	// LabelsOwed is set by a change made in the sidebar: Gmail's labels
-	// are written after the card is answered, and a crash or a failing
-	// Gmail in between would leave them showing the old state for good.
+	// LabelsOwed is set by a change that moves the labels (OweLabels),
+	// made in the sidebar or by the sync: Gmail's labels are written after
+	// the change is committed, and a crash or a failing Gmail in between
+	// would leave them showing the old state for good.
 	// From this moment on the sweep writes them again (NextDue), unless
 	// a later write of the conversation superseded the change.
 	LabelsOwed time.Time `json:"labelsOwed,omitzero"`
@@ -78,6 +79,21 @@ type Flow struct {
 func (c Conversation) SameLabels(o Conversation) bool {
 	return c.Status == o.Status && c.Flow.Stage == o.Flow.Stage &&
 		c.Assignee == o.Assignee && c.Snoozed() == o.Snoozed()
+}
+
+// LabelsGrace is how long after a change the sweep writes its Gmail labels
+// again (Flow.LabelsOwed): the change's own writer has long done it by
+// then, unless that was lost.
+const LabelsGrace = 30 * time.Second
+
+// OweLabels records in c, about to be written, that the change from before
+// moved what its Gmail labels show (Flow.LabelsOwed), so that the sweep
+// writes them should its writer's own label write be lost. Reschedule
+// afterwards puts the debt into DueAt.
+func (c *Conversation) OweLabels(before Conversation, now time.Time) {
+	if !before.SameLabels(*c) {
+		c.Flow.LabelsOwed = now.Add(LabelsGrace)
+	}
 }
 
 // EncodeJSON is the stored form of a Workflow or a Flow: "{}" for the zero

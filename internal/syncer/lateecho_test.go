@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postfach/postfach/internal/desk"
 	"github.com/postfach/postfach/internal/gmailsim"
 	"github.com/postfach/postfach/internal/inbox"
 )
@@ -132,5 +133,87 @@ func TestLabelsOfNewMailRaceAnAction(t *testing.T) {
 		}
 		e.lateSync()
 		e.wantClosedByTeammate(id, "alice@example.com", closedAt.Load())
+	})
+}
+
+// TestSyncChangeLabelsSurviveAFailedMirror: found by `postfach chaos` on
+// Firestore (a thread in one member's mailbox kept Pending for good while
+// its conversation was open). The sync reopened a pending conversation on a
+// customer's reply, and its label mirror failed in one mailbox (Gmail
+// failing past the client's retries; a crash does the same). Nothing wrote
+// those labels again: the retried sync finds the mail recorded and labels
+// only the new message, so the thread's older messages kept the old state.
+// A change the sync makes now owes its labels as a sidebar action does
+// (inbox.Flow.LabelsOwed), and the sweep writes them.
+func TestSyncChangeLabelsSurviveAFailedMirror(t *testing.T) {
+	forEachStore(t, func(t *testing.T, store string) {
+		var down atomic.Bool // Gmail fails every threads.modify in carol's mailbox
+		e := newEnv(t, envOptions{store: store, wrap: func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if down.Load() && r.Header.Get("Authorization") == "Bearer tok-carol@example.com" && strings.Contains(r.URL.Path, "/threads/") && r.Method == http.MethodPost {
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(http.StatusInternalServerError)
+					_, _ = w.Write([]byte(`{"error":{"code":500,"message":"Backend Error","errors":[{"reason":"backendError"}]}}`))
+					return
+				}
+				h.ServeHTTP(w, r)
+			})
+		}})
+		ctx := context.Background()
+		e.deliverToGroup(support, mail("c@customer.example", "support@example.com", "", "Wait", "wait@customer.example"))
+		e.settle()
+		c := e.conv(support, "wait@customer.example")
+		ev, err := c.SetStatus("alice@example.com", inbox.StatusPending, e.clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.store.UpdateConversation(ctx, c, ev); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.syncer.ConversationChanged(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		e.settle()
+
+		// The customer answers: the sync reopens it, and its mirror fails
+		// in carol's mailbox. The syncs are retried until they pass.
+		down.Store(true)
+		e.deliverToGroup(support, mail("c@customer.example", "support@example.com", "", "Re: Wait", "wait2@customer.example", "wait@customer.example"))
+		for round := 0; ; round++ {
+			notes := e.take()
+			if len(notes) == 0 {
+				break
+			}
+			if round == 10 {
+				t.Fatalf("notifications still coming: %v", notes)
+			}
+			failed := false
+			for _, n := range notes {
+				if err := e.syncer.Notify(ctx, n.EmailAddress, n.HistoryID); err != nil {
+					t.Fatal(err)
+				}
+				if err := e.syncer.Sync(ctx, n.EmailAddress); err != nil {
+					failed = true
+				}
+			}
+			if failed {
+				down.Store(false) // Gmail is back; the pushes come again
+				e.mu.Lock()
+				e.notes = append(e.notes, notes...)
+				e.mu.Unlock()
+			}
+		}
+		if c = e.conv(support, "wait@customer.example"); c.Status != inbox.StatusOpen {
+			t.Fatalf("after the customer's answer: %s", c.Status)
+		}
+
+		// The sweep (Cloud Scheduler's task) pays what the sync owes.
+		e.clock.Advance(time.Minute)
+		sweep := desk.New(desk.Options{Store: e.store, Now: e.clock.Now, Relabel: e.syncer.ConversationChanged})
+		if _, err := sweep.SweepDue(ctx); err != nil {
+			t.Fatal(err)
+		}
+		e.settle()
+		e.check(map[string]int{"support": 1})
 	})
 }

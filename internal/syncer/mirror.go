@@ -163,7 +163,8 @@ func (s *Syncer) change(ctx context.Context, ib inbox.Inbox, c inbox.Conversatio
 	for attempt := 0; ; attempt++ {
 		next := c
 		next.Tags = slices.Clone(c.Tags)
-		ev, err := fn(&next, ib, s.now())
+		now := s.now()
+		ev, err := fn(&next, ib, now)
 		if errors.Is(err, inbox.ErrUnchanged) {
 			return nil
 		}
@@ -175,7 +176,8 @@ func (s *Syncer) change(ctx context.Context, ib inbox.Inbox, c inbox.Conversatio
 		if err != nil {
 			return err
 		}
-		next.Reschedule(ib) // a status change moves the SLA clocks and ends a snooze
+		next.OweLabels(c, now) // mirrored after the commit, which may be lost
+		next.Reschedule(ib)    // a status change moves the SLA clocks and ends a snooze
 		err = s.store.UpdateConversation(ctx, next, ev)
 		if errors.Is(err, inbox.ErrConflict) && attempt < 5 {
 			if c, err = s.store.GetConversation(ctx, c.TenantID, c.ID); err != nil {

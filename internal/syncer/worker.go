@@ -497,11 +497,17 @@ func (w *worker) append(ctx context.Context, ib inbox.Inbox, c inbox.Conversatio
 	for attempt := 0; ; attempt++ {
 		next := c
 		next.Tags = slices.Clone(c.Tags)
-		ev := next.Receive(ib, mail, w.s.now())
+		now := w.s.now()
+		ev := next.Receive(ib, mail, now)
 		more, err := w.rules(ctx, ib, &next, mail, false, ev != nil)
 		if err != nil {
 			return inbox.Conversation{}, false, err
 		}
+		// The mirror to every mailbox comes after the commit: should it
+		// be lost, the sweep writes the labels (a replay of this mail
+		// finds it recorded and labels only its own copy).
+		next.OweLabels(c, now)
+		next.Reschedule(ib)
 		err = w.s.store.AppendMessage(ctx, next, ids, ev, more...)
 		switch {
 		case err == nil:
