@@ -198,6 +198,10 @@ func kindOf(err error) error {
 		return inbox.ErrAlreadyExists
 	case codes.Aborted:
 		return inbox.ErrUnavailable
+	case codes.Canceled:
+		// The caller went away (a client that hung up): no failure of
+		// the store, and callers recognize it as such.
+		return context.Canceled
 	}
 	return nil
 }
