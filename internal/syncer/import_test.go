@@ -67,7 +67,7 @@ func TestSyncAfterImport(t *testing.T) {
 					}
 				}
 
-				dst := openTarget(t, store)
+				dst := openStore(t, store, "imported")
 				if _, err := exportfile.Import(ctx, dst, &file, nil); err != nil {
 					t.Fatalf("import: %v", err)
 				}
@@ -117,19 +117,20 @@ func TestSyncAfterImport(t *testing.T) {
 	})
 }
 
-// openTarget opens an empty store of kind for the import.
-func openTarget(t *testing.T, kind string) inbox.Store {
+// openStore opens an empty store of kind ("sqlite" or "firestore"), closed
+// when the test ends; name tells its data apart.
+func openStore(t testing.TB, kind, name string) inbox.Store {
 	t.Helper()
 	ctx := context.Background()
 	if kind == "firestore" {
-		fs, err := firestoredb.OpenNamespace(ctx, "postfach-test", fmt.Sprintf("import-%d", time.Now().UnixNano()))
+		fs, err := firestoredb.OpenNamespace(ctx, "postfach-test", fmt.Sprintf("%s-%d", name, time.Now().UnixNano()))
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { fs.Close() })
 		return fs
 	}
-	lite, err := sqlitedb.Open(ctx, filepath.Join(t.TempDir(), "imported.db"))
+	lite, err := sqlitedb.Open(ctx, filepath.Join(t.TempDir(), name+".db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -21,11 +20,9 @@ import (
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
 
-	"github.com/postfach/postfach/internal/firestoredb"
 	"github.com/postfach/postfach/internal/gmailclient"
 	"github.com/postfach/postfach/internal/gmailsim"
 	"github.com/postfach/postfach/internal/inbox"
-	"github.com/postfach/postfach/internal/sqlitedb"
 	"github.com/postfach/postfach/internal/syncer"
 )
 
@@ -147,22 +144,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	}
 	e.srv = httptest.NewServer(h)
 	t.Cleanup(e.srv.Close)
-	var db inbox.Store
-	if o.store == "firestore" {
-		fs, err := firestoredb.OpenNamespace(ctx, "postfach-test", fmt.Sprintf("sync-%d", time.Now().UnixNano()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { fs.Close() })
-		db = fs
-	} else {
-		lite, err := sqlitedb.Open(ctx, filepath.Join(t.TempDir(), "sync.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { lite.Close() })
-		db = lite
-	}
+	db := openStore(t, o.store, "sync")
 	e.store = &countingStore{Store: db}
 	if err := db.CreateTenant(ctx, inbox.Tenant{Domain: "example.com", CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
