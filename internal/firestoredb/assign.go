@@ -135,23 +135,5 @@ func (s *Store) writeChange(tx *txn, r inbox.AssignRound, d convDoc, recent *rec
 			stored = sc
 		}
 	}
-	ref := s.conversationRef(c.TenantID, c.ID)
-	for _, ev := range ch.Events {
-		if err := s.appendActivity(tx, recent, ev); err != nil {
-			return err
-		}
-	}
-	if err := s.addCounts(tx, c.TenantID, c.InboxID, inbox.CountsDelta(&stored, c)); err != nil {
-		return err
-	}
-	merged := c
-	mergeTimes(&merged, stored)
-	doc, err := encodeConversation(merged, d.Mids, recent)
-	if err != nil {
-		return err
-	}
-	if err := s.putDue(tx, merged, stored.DueAt); err != nil {
-		return err
-	}
-	return tx.set(ref, doc)
+	return s.writeConversation(tx, stored, c, d, recent, ch.Events...)
 }

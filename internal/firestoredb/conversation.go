@@ -476,24 +476,33 @@ func (s *Store) UpdateConversation(ctx context.Context, c inbox.Conversation, ev
 		if err != nil {
 			return err
 		}
+		return s.writeConversation(tx, stored, c, d, recent, ev)
+	})
+	return wrapCommit(op, err)
+}
+
+// writeConversation buffers the write of c over stored (its document d, read
+// in the same transaction): the activity entries evs, the counts, the due
+// entry and the document itself.
+func (s *Store) writeConversation(tx *txn, stored, c inbox.Conversation, d convDoc, recent *recentDoc, evs ...inbox.Activity) error {
+	for _, ev := range evs {
 		if err := s.appendActivity(tx, recent, ev); err != nil {
 			return err
 		}
-		if err := s.addCounts(tx, c.TenantID, c.InboxID, inbox.CountsDelta(&stored, c)); err != nil {
-			return err
-		}
-		merged := c
-		mergeTimes(&merged, stored)
-		doc, err := encodeConversation(merged, d.Mids, recent)
-		if err != nil {
-			return err
-		}
-		if err := s.putDue(tx, merged, stored.DueAt); err != nil {
-			return err
-		}
-		return tx.set(ref, doc)
-	})
-	return wrapCommit(op, err)
+	}
+	if err := s.addCounts(tx, c.TenantID, c.InboxID, inbox.CountsDelta(&stored, c)); err != nil {
+		return err
+	}
+	merged := c
+	mergeTimes(&merged, stored)
+	doc, err := encodeConversation(merged, d.Mids, recent)
+	if err != nil {
+		return err
+	}
+	if err := s.putDue(tx, merged, stored.DueAt); err != nil {
+		return err
+	}
+	return tx.set(s.conversationRef(c.TenantID, c.ID), doc)
 }
 
 // ListConversations implements inbox.Store: one query, newest first by
