@@ -38,7 +38,7 @@ func historyFromDB(v int64) uint64 { return uint64(v) }
 
 const mailboxColumns = `address, tenant_id, kind, history_id, notified_history_id, watch_expiration,
 	labels, access, sealed_token, connected_by, lease_holder, lease_until, last_sync_at, last_error,
-	problem, error_count, created_at`
+	problem, error_count, created_at, consent_state_expires`
 
 // mailboxArgs returns m's values in the order of mailboxColumns.
 func mailboxArgs(m inbox.Mailbox) ([]any, error) {
@@ -54,17 +54,18 @@ func mailboxArgs(m inbox.Mailbox) ([]any, error) {
 		m.Address, m.TenantID, string(m.Kind), historyToDB(m.HistoryID), historyToDB(m.NotifiedHistoryID),
 		millis(m.WatchExpiration), labels, string(m.Access), token, m.ConnectedBy, m.LeaseHolder,
 		millis(m.LeaseUntil), millis(m.LastSyncAt), m.LastError, string(m.Problem), m.ErrorCount, millis(m.CreatedAt),
+		micros(m.ConsentStateExpires),
 	}, nil
 }
 
 func scanMailbox(row scanner) (inbox.Mailbox, error) {
 	var m inbox.Mailbox
-	var history, notified, watch, leaseUntil, lastSync, created int64
+	var history, notified, watch, leaseUntil, lastSync, created, consentState int64
 	var labels string
 	var token []byte
 	err := row.Scan(&m.Address, &m.TenantID, &m.Kind, &history, &notified, &watch,
 		&labels, &m.Access, &token, &m.ConnectedBy, &m.LeaseHolder, &leaseUntil, &lastSync,
-		&m.LastError, &m.Problem, &m.ErrorCount, &created)
+		&m.LastError, &m.Problem, &m.ErrorCount, &created, &consentState)
 	if err != nil {
 		return inbox.Mailbox{}, err
 	}
@@ -80,7 +81,25 @@ func scanMailbox(row scanner) (inbox.Mailbox, error) {
 	m.LeaseUntil = fromMillis(leaseUntil)
 	m.LastSyncAt = fromMillis(lastSync)
 	m.CreatedAt = fromMillis(created)
+	m.ConsentStateExpires = fromMicros(consentState)
 	return m, nil
+}
+
+// micros stores a time as Unix microseconds, for the one mailbox time kept
+// finer than millis (Mailbox.ConsentStateExpires); the zero time is 0.
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+// fromMicros reads a time stored by micros, in UTC.
+func fromMicros(us int64) time.Time {
+	if us == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(us).UTC()
 }
 
 // CreateMailbox implements inbox.Store.
@@ -101,7 +120,7 @@ func (s *Store) CreateMailbox(ctx context.Context, m inbox.Mailbox) error {
 			return fmt.Errorf("tenant %s: %w", m.TenantID, inbox.ErrNotFound)
 		}
 		_, err = tx.ExecContext(ctx,
-			`INSERT INTO mailboxes (`+mailboxColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			`INSERT INTO mailboxes (`+mailboxColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			args...)
 		if isKeyTaken(err) {
 			return fmt.Errorf("the address is linked: %w", inbox.ErrAlreadyExists)
@@ -210,7 +229,7 @@ func (s *Store) UpdateMailbox(ctx context.Context, address string, fn func(*inbo
 				`UPDATE mailboxes SET tenant_id = ?, kind = ?, history_id = ?, notified_history_id = ?,
 					watch_expiration = ?, labels = ?, access = ?, sealed_token = ?, connected_by = ?,
 					lease_holder = ?, lease_until = ?, last_sync_at = ?, last_error = ?, problem = ?,
-					error_count = ?, created_at = ?
+					error_count = ?, created_at = ?, consent_state_expires = ?
 				 WHERE address = ?`,
 				append(args[1:], args[0])...)
 			return err
