@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -331,12 +332,52 @@ func testSecurityMatrix(t *testing.T, kind string) {
 		// Connecting starts a sync of dave's mailbox, whose writes are
 		// not the replay's: let it and its echoes finish first.
 		h.settle()
-		// Google refuses the used code (invalid_grant) and the callback
-		// answers 502 Bad Gateway: the state is not single-use itself.
+		// The same link consented to again: the same state with a fresh
+		// code, which Google would exchange.
+		untilCallback := &http.Client{CheckRedirect: func(r *http.Request, _ []*http.Request) error {
+			if r.URL.Path == mailboxauth.CallbackPath {
+				return http.ErrUseLastResponse
+			}
+			return nil
+		}}
+		resp, err = untilCallback.Get(connect)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		fresh, err := resp.Location()
+		if err != nil || fresh.Path != mailboxauth.CallbackPath {
+			t.Fatalf("consent again: %d to %v (%v)", resp.StatusCode, fresh, err)
+		}
+		used, err := url.Parse(callback)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fresh.Query().Get("state") != used.Query().Get("state") || fresh.Query().Get("code") == used.Query().Get("code") {
+			t.Fatalf("consent again: callback %v, want the state of %v with another code", fresh, used)
+		}
+		// The state is single-use: the callback replayed with its used
+		// code or with the fresh one is refused, 400, before any code
+		// exchange.
+		for name, u := range map[string]string{"used code": callback, "fresh code": fresh.String()} {
+			req, _ := http.NewRequest(http.MethodGet, u, nil)
+			noWrite(t, func() {
+				if st := statusOf(t, req); st != http.StatusBadRequest {
+					t.Errorf("replayed callback, %s: status %d, want 400", name, st)
+				}
+			})
+		}
+		// Google refuses a used code as well: with dave's link gone, and
+		// with it the record of the state it spent, the replayed callback
+		// reaches the code exchange (invalid_grant) and answers 502.
+		if err := h.app.Syncer.Unlink(context.Background(), dave); err != nil {
+			t.Fatal(err)
+		}
+		h.settle()
 		req, _ := http.NewRequest(http.MethodGet, callback, nil)
 		noWrite(t, func() {
 			if st := statusOf(t, req); st != http.StatusBadGateway {
-				t.Errorf("replayed callback: status %d, want 502", st)
+				t.Errorf("replayed callback after unlink: status %d, want 502", st)
 			}
 		})
 	})

@@ -48,6 +48,11 @@ type mailboxDoc struct {
 	ResyncAfter string    `firestore:"resyncAfter"`
 	WatchKey    string    `firestore:"watchKey"` // WatchExpiration, then Address
 	SyncKey     string    `firestore:"syncKey"`  // LastSyncAt, then Address
+
+	// ConsentStateExpires is a timestamp, which Firestore keeps to the
+	// microsecond, a state's precision. Documents written before it read
+	// as the zero time.
+	ConsentStateExpires time.Time `firestore:"consentStateExpires"`
 }
 
 // labelDoc is one entry of Mailbox.Labels. A list of pairs, not a map:
@@ -97,6 +102,8 @@ func encodeMailbox(m inbox.Mailbox) mailboxDoc {
 		ResyncAfter:       m.Resync.After,
 		WatchKey:          sortKey(m.WatchExpiration, m.Address),
 		SyncKey:           sortKey(m.LastSyncAt, m.Address),
+
+		ConsentStateExpires: m.ConsentStateExpires,
 	}
 	for _, name := range slices.Sorted(maps.Keys(m.Labels)) {
 		d.Labels = append(d.Labels, labelDoc{Name: name, ID: m.Labels[name]})
@@ -141,6 +148,8 @@ func decodeMailbox(snap *firestore.DocumentSnapshot) (inbox.Mailbox, error) {
 		Problem:           inbox.MailboxProblem(d.Problem),
 		ErrorCount:        int(d.ErrorCount),
 		CreatedAt:         utc(d.CreatedAt),
+
+		ConsentStateExpires: utc(d.ConsentStateExpires),
 	}
 	if len(d.Labels) > 0 {
 		m.Labels = make(map[string]string, len(d.Labels))

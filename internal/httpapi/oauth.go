@@ -42,8 +42,8 @@ func (s *Server) oauthConnect(c echo.Context, conn *mailboxauth.Connector) error
 
 // oauthCallback finishes the consent; see mailboxauth.Connector.Complete.
 // Answers: 200 connected (also when the first sync did not start: the
-// mailbox is connected and the sync retries), 400 bad state or callback,
-// 401 expired state, 403 consent denied, another account or a scope left
+// mailbox is connected and the sync retries), 400 bad state or callback
+// or a state used already (mailboxauth.ErrStateUsed), 401 expired state, 403 consent denied, another account or a scope left
 // out, 404 no tenant, 409 the mailbox belongs to another tenant, 502
 // Google failed, 500 otherwise. Codes and tokens are never logged.
 func (s *Server) oauthCallback(c echo.Context, conn *mailboxauth.Connector) error {
@@ -79,6 +79,8 @@ func (s *Server) oauthCallback(c echo.Context, conn *mailboxauth.Connector) erro
 		status, msg = http.StatusBadRequest, "oauth.bad_callback"
 	case errors.Is(err, mailboxauth.ErrStateExpired):
 		status, msg = http.StatusUnauthorized, "oauth.expired_detail"
+	case errors.Is(err, mailboxauth.ErrStateUsed):
+		status, title, msg = http.StatusBadRequest, "oauth.used", "oauth.used_detail"
 	case errors.Is(err, mailboxauth.ErrExchange), errors.Is(err, mailboxauth.ErrProfile):
 		status, msg = http.StatusBadGateway, "oauth.google_failed"
 	case errors.Is(err, mailboxauth.ErrWrongAccount):

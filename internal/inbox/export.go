@@ -47,7 +47,11 @@ var RecordKinds = []RecordKind{
 // mailbox's sync lease and its watch expiration (a lease belongs to the
 // instance that took it; the watch to the Pub/Sub topic of the deployment
 // that set it, so the importing one watches anew) and, unless asked for, a
-// mailbox's sealed refresh token (see ExportOptions).
+// mailbox's sealed refresh token (see ExportOptions). A mailbox's spent
+// consent state (ConsentStateExpires) comes along with its other link
+// fields: restored into the same deployment within a state's lifetime, a
+// link still refuses the state that connected it; anywhere else it refuses
+// nothing new (states issued later expire later).
 type Record struct {
 	Kind         RecordKind          `json:"kind"`
 	Tenant       *Tenant             `json:"tenant,omitempty"`

@@ -44,6 +44,11 @@ type Mailbox struct {
 	SealedToken []byte
 	// ConnectedBy is who connected the mailbox.
 	ConnectedBy string
+	// ConsentStateExpires is the expiry of the last "Connect mailbox"
+	// state spent to connect the mailbox (zero: none); see
+	// ConsentStateSpent. Stores keep it to the microsecond, a state's
+	// precision, not to the millisecond like the other times.
+	ConsentStateExpires time.Time
 
 	LeaseHolder string
 	LeaseUntil  time.Time
@@ -172,6 +177,14 @@ func (m Mailbox) Validate() error {
 		return invalidf("mailbox problem %q is unknown", m.Problem)
 	}
 	return nil
+}
+
+// ConsentStateSpent reports whether a "Connect mailbox" state expiring at
+// expires can no longer connect m: it is the state spent last (a state is
+// single-use) or one issued before it (states expire a fixed time after
+// they are issued, so an earlier expiry is an earlier state).
+func (m Mailbox) ConsentStateSpent(expires time.Time) bool {
+	return !m.ConsentStateExpires.IsZero() && !expires.After(m.ConsentStateExpires)
 }
 
 // ErrLeaseHeld: another holder has the mailbox's lease.

@@ -77,6 +77,16 @@ type MailboxStore interface {
 // harmless: whoever completes a consent can only connect the mailbox the
 // state names, with that mailbox's own consent, into the tenant the
 // sidebar vouched for.
+//
+// A state is single-use: the link keeps the expiry of the state spent on
+// it (Mailbox.ConsentStateExpires), and Complete refuses a state that does
+// not expire after it, which is that state or an older one, with
+// ErrStateUsed. It checks before exchanging the code, so a replayed
+// callback costs no exchange, and again in the store write that stores
+// the link, so that of two callbacks with one state only one connects.
+// (Disconnect deletes the link and with it that record: until it expires,
+// the state that connected the link could connect it once more, with the
+// consent of the mailbox's own account.)
 type Connector struct {
 	// OAuth is the web OAuth client: ClientID, ClientSecret, Endpoint
 	// (google.Endpoint, or a local server's in tests), RedirectURL (the
@@ -218,7 +228,7 @@ func (c *Connector) ConsentURL(state string) (string, error) {
 // refresh token, stores the link (Access oauth; a new link is a member
 // mailbox of the state's tenant) and calls Link. It returns the stored
 // mailbox, and an error wrapping one of ErrBadState, ErrStateExpired,
-// ErrBadCallback, ErrExchange, ErrProfile, ErrWrongAccount,
+// ErrStateUsed, ErrBadCallback, ErrExchange, ErrProfile, ErrWrongAccount,
 // ErrScopeNotGranted, ErrLinkedElsewhere or ErrNotStarted (the mailbox is
 // stored then), or a store error. Errors never carry codes or tokens.
 //
@@ -235,6 +245,9 @@ func (c *Connector) Complete(ctx context.Context, state, code string) (inbox.Mai
 	}
 	if code == "" {
 		return inbox.Mailbox{}, fmt.Errorf("%w: no code", ErrBadCallback)
+	}
+	if err := c.unspent(ctx, st); err != nil {
+		return inbox.Mailbox{}, err
 	}
 	hctx := context.WithValue(ctx, oauth2.HTTPClient, c.client())
 	cfg := c.config()
@@ -271,15 +284,47 @@ func (c *Connector) Complete(ctx context.Context, state, code string) (inbox.Mai
 	return m, nil
 }
 
-// store creates or updates the link of a connected mailbox.
+// unspent returns an error wrapping ErrStateUsed if the mailbox st names
+// was connected with st or a later state. It reads the link outside the
+// write: store checks again.
+func (c *Connector) unspent(ctx context.Context, st State) error {
+	m, err := c.Store.GetMailbox(ctx, st.Email)
+	switch {
+	case errors.Is(err, inbox.ErrNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("read mailbox %s: %w", st.Email, err)
+	}
+	return c.refuseSpent(ctx, m, st, "before the code exchange")
+}
+
+// refuseSpent returns an error wrapping ErrStateUsed, and logs it, if st
+// can no longer connect m.
+func (c *Connector) refuseSpent(ctx context.Context, m inbox.Mailbox, st State, when string) error {
+	if !m.ConsentStateSpent(st.Expires) {
+		return nil
+	}
+	c.log().WarnContext(ctx, "mailbox connect refused: the consent state was used already",
+		"mailbox", st.Email, "tenant", st.Tenant, "checked", when,
+		"state_expires", st.Expires, "spent_expires", m.ConsentStateExpires)
+	return fmt.Errorf("%w: %s was connected with this state or a later one", ErrStateUsed, st.Email)
+}
+
+// store creates or updates the link of a connected mailbox, spending st
+// in the same write: it fails with ErrStateUsed if st or a later state
+// was spent on the link meanwhile.
 func (c *Connector) store(ctx context.Context, st State, sealed []byte) (inbox.Mailbox, error) {
 	update := func(m *inbox.Mailbox) error {
+		if err := c.refuseSpent(ctx, *m, st, "at the store write"); err != nil {
+			return err
+		}
 		if m.TenantID != st.Tenant {
 			return fmt.Errorf("%w: %s is linked to %s, not %s", ErrLinkedElsewhere, m.Address, m.TenantID, st.Tenant)
 		}
 		m.Access = inbox.AccessOAuth
 		m.SealedToken = sealed
 		m.ConnectedBy = st.Email
+		m.ConsentStateExpires = st.Expires
 		// The cause of a "consent revoked" is gone; the next sync says
 		// whether anything else is wrong.
 		m.LastError, m.Problem, m.ErrorCount = "", "", 0
@@ -300,10 +345,12 @@ func (c *Connector) store(ctx context.Context, st State, sealed []byte) (inbox.M
 		SealedToken: sealed,
 		ConnectedBy: st.Email,
 		CreatedAt:   c.now(),
+
+		ConsentStateExpires: st.Expires,
 	}
 	err = c.Store.CreateMailbox(ctx, m)
 	if errors.Is(err, inbox.ErrAlreadyExists) {
-		// Linked meanwhile.
+		// Linked meanwhile, perhaps by another callback with st.
 		m, err = c.Store.UpdateMailbox(ctx, st.Email, update)
 	}
 	if err != nil {

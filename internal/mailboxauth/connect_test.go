@@ -248,7 +248,8 @@ func TestCompleteErrors(t *testing.T) {
 			want: mailboxauth.ErrExchange,
 		},
 		{
-			name: "CodeReused",
+			// The state is spent: refused before the code is exchanged.
+			name: "CallbackReplayed",
 			complete: func(t *testing.T, h *harness) error {
 				state, answer := h.consent(t, alice)
 				if _, err := h.Connector.Complete(context.Background(), state, answer.Get("code")); err != nil {
@@ -257,8 +258,26 @@ func TestCompleteErrors(t *testing.T) {
 				_, err := h.Connector.Complete(context.Background(), state, answer.Get("code"))
 				return err
 			},
-			want:   mailboxauth.ErrExchange,
+			want:   mailboxauth.ErrStateUsed,
 			stored: true,
+		},
+		{
+			// Google refuses a used code itself: once the link (and the
+			// record of its spent state) is gone, the replay reaches the
+			// exchange, which fails.
+			name: "CodeReused",
+			complete: func(t *testing.T, h *harness) error {
+				state, answer := h.consent(t, alice)
+				if _, err := h.Connector.Complete(context.Background(), state, answer.Get("code")); err != nil {
+					t.Fatal(err)
+				}
+				if err := h.Store.DeleteMailbox(context.Background(), alice); err != nil {
+					t.Fatal(err)
+				}
+				_, err := h.Connector.Complete(context.Background(), state, answer.Get("code"))
+				return err
+			},
+			want: mailboxauth.ErrExchange,
 		},
 		{
 			// A code obtained with one state's PKCE challenge does not

@@ -55,11 +55,11 @@
 //
 // # Connect mailbox
 //
-// See Connector: a signed, expiring state carries the user and tenant from
-// the sidebar through ConnectPath and Google's consent to CallbackPath,
-// where the code is exchanged, the account is checked with Gmail's
-// users.getProfile, and the sealed refresh token is stored. Disconnect
-// unlinks the mailbox (stopping its watch and deleting the sealed token)
-// and revokes the token at Google. Package oauthsim is a local OAuth
-// server for the tests.
+// See Connector: a signed, expiring, single-use state carries the user
+// and tenant from the sidebar through ConnectPath and Google's consent to
+// CallbackPath, where the code is exchanged, the account is checked with
+// Gmail's users.getProfile, and the sealed refresh token is stored with the
+// expiry of the state, which spends it. Disconnect unlinks the mailbox
+// (stopping its watch and deleting the sealed token) and revokes the token
+// at Google. Package oauthsim is a local OAuth server for the tests.
 package mailboxauth

@@ -156,6 +156,13 @@ func (h *harness) consent(tb testing.TB, user string) (state string, answer url.
 		tb.Fatal(err)
 	}
 	state = u.Query().Get("state")
+	return state, h.answer(tb, state)
+}
+
+// answer plays the browser from /oauth/connect with state to Google's
+// answer (code or error): each call is a fresh consent, with a fresh code.
+func (h *harness) answer(tb testing.TB, state string) url.Values {
+	tb.Helper()
 	consent, err := h.Connector.ConsentURL(state)
 	if err != nil {
 		tb.Fatal(err)
@@ -172,7 +179,7 @@ func (h *harness) consent(tb testing.TB, user string) (state string, answer url.
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return state, back.Query()
+	return back.Query()
 }
 
 // connect runs a whole consent for user and returns the stored mailbox.

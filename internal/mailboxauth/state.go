@@ -22,6 +22,10 @@ var (
 	// ErrStateExpired: the state was signed by this server but its time is
 	// up (401): the user must start again from the sidebar.
 	ErrStateExpired = errors.New("state expired")
+	// ErrStateUsed: the state, genuine and unexpired, was spent already:
+	// it or a later state of the same user connected the mailbox (400).
+	// A state is single-use (inbox.Mailbox.ConsentStateSpent).
+	ErrStateUsed = errors.New("state already used")
 )
 
 // StateTTL is how long a "Connect mailbox" link and its consent round trip
@@ -34,7 +38,9 @@ const minStateKey = 32
 
 // State is what a signed state carries: who may connect their mailbox, into
 // which tenant, until when. Nonce makes every state unique and derives the
-// PKCE verifier of its consent.
+// PKCE verifier of its consent. Expires is to the microsecond: it orders
+// the states of one user, and the one spent last is kept with the mailbox
+// (inbox.Mailbox.ConsentStateExpires) to refuse it and every older one.
 type State struct {
 	Email   string
 	Tenant  string
@@ -42,11 +48,13 @@ type State struct {
 	Nonce   string
 }
 
-// statePayload is the signed JSON; its tags are the wire format.
+// statePayload is the signed JSON; its tags are the wire format. (Before
+// states were single-use, the expiry was "exp" in seconds; such a state
+// reads as expired in 1970, and its user starts again from the sidebar.)
 type statePayload struct {
 	Email  string `json:"email"`
 	Tenant string `json:"tenant"`
-	Exp    int64  `json:"exp"` // Unix seconds
+	Exp    int64  `json:"exp_us"` // Unix microseconds
 	Nonce  string `json:"nonce"`
 }
 
@@ -60,7 +68,7 @@ const (
 // signState returns "payload.mac", both base64url without padding, the MAC
 // being HMAC-SHA256 over the encoded payload.
 func signState(key []byte, st State) (string, error) {
-	b, err := json.Marshal(statePayload{Email: st.Email, Tenant: st.Tenant, Exp: st.Expires.Unix(), Nonce: st.Nonce})
+	b, err := json.Marshal(statePayload{Email: st.Email, Tenant: st.Tenant, Exp: st.Expires.UnixMicro(), Nonce: st.Nonce})
 	if err != nil {
 		return "", fmt.Errorf("encode state: %w", err)
 	}
@@ -86,7 +94,7 @@ func verifyState(key []byte, s string, now time.Time) (State, error) {
 	if err := json.Unmarshal(b, &p); err != nil || p.Email == "" || p.Tenant == "" || p.Nonce == "" {
 		return State{}, ErrBadState
 	}
-	st := State{Email: p.Email, Tenant: p.Tenant, Expires: time.Unix(p.Exp, 0), Nonce: p.Nonce}
+	st := State{Email: p.Email, Tenant: p.Tenant, Expires: time.UnixMicro(p.Exp).UTC(), Nonce: p.Nonce}
 	if !now.Before(st.Expires) {
 		return st, ErrStateExpired
 	}
@@ -108,7 +116,7 @@ func newState(user, tenant string, now time.Time) (State, error) {
 	return State{
 		Email:   email,
 		Tenant:  tenant,
-		Expires: now.Add(StateTTL).Truncate(time.Second),
+		Expires: now.Add(StateTTL).UTC().Truncate(time.Microsecond),
 		Nonce:   base64.RawURLEncoding.EncodeToString(nonce),
 	}, nil
 }

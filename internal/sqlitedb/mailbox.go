@@ -38,7 +38,8 @@ func historyFromDB(v int64) uint64 { return uint64(v) }
 
 const mailboxColumns = `address, tenant_id, kind, history_id, notified_history_id, watch_expiration,
 	labels, access, sealed_token, connected_by, lease_holder, lease_until, last_sync_at, last_error,
-	problem, error_count, created_at, resync_start, resync_since, resync_after`
+	problem, error_count, created_at, resync_start, resync_since, resync_after,
+	consent_state_expires`
 
 // mailboxArgs returns m's values in the order of mailboxColumns.
 func mailboxArgs(m inbox.Mailbox) ([]any, error) {
@@ -55,17 +56,18 @@ func mailboxArgs(m inbox.Mailbox) ([]any, error) {
 		millis(m.WatchExpiration), labels, string(m.Access), token, m.ConnectedBy, m.LeaseHolder,
 		millis(m.LeaseUntil), millis(m.LastSyncAt), m.LastError, string(m.Problem), m.ErrorCount, millis(m.CreatedAt),
 		historyToDB(m.Resync.Start), millis(m.Resync.Since), m.Resync.After,
+		micros(m.ConsentStateExpires),
 	}, nil
 }
 
 func scanMailbox(row scanner) (inbox.Mailbox, error) {
 	var m inbox.Mailbox
-	var history, notified, watch, leaseUntil, lastSync, created, resyncStart, resyncSince int64
+	var history, notified, watch, leaseUntil, lastSync, created, resyncStart, resyncSince, consentState int64
 	var labels string
 	var token []byte
 	err := row.Scan(&m.Address, &m.TenantID, &m.Kind, &history, &notified, &watch,
 		&labels, &m.Access, &token, &m.ConnectedBy, &m.LeaseHolder, &leaseUntil, &lastSync,
-		&m.LastError, &m.Problem, &m.ErrorCount, &created, &resyncStart, &resyncSince, &m.Resync.After)
+		&m.LastError, &m.Problem, &m.ErrorCount, &created, &resyncStart, &resyncSince, &m.Resync.After, &consentState)
 	if err != nil {
 		return inbox.Mailbox{}, err
 	}
@@ -82,7 +84,25 @@ func scanMailbox(row scanner) (inbox.Mailbox, error) {
 	m.LastSyncAt = fromMillis(lastSync)
 	m.CreatedAt = fromMillis(created)
 	m.Resync.Start, m.Resync.Since = historyFromDB(resyncStart), fromMillis(resyncSince)
+	m.ConsentStateExpires = fromMicros(consentState)
 	return m, nil
+}
+
+// micros stores a time as Unix microseconds, for the one mailbox time kept
+// finer than millis (Mailbox.ConsentStateExpires); the zero time is 0.
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+// fromMicros reads a time stored by micros, in UTC.
+func fromMicros(us int64) time.Time {
+	if us == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(us).UTC()
 }
 
 // CreateMailbox implements inbox.Store.
@@ -103,7 +123,7 @@ func (s *Store) CreateMailbox(ctx context.Context, m inbox.Mailbox) error {
 			return fmt.Errorf("tenant %s: %w", m.TenantID, inbox.ErrNotFound)
 		}
 		_, err = tx.ExecContext(ctx,
-			`INSERT INTO mailboxes (`+mailboxColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			`INSERT INTO mailboxes (`+mailboxColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			args...)
 		if isKeyTaken(err) {
 			return fmt.Errorf("the address is linked: %w", inbox.ErrAlreadyExists)
@@ -212,7 +232,8 @@ func (s *Store) UpdateMailbox(ctx context.Context, address string, fn func(*inbo
 				`UPDATE mailboxes SET tenant_id = ?, kind = ?, history_id = ?, notified_history_id = ?,
 					watch_expiration = ?, labels = ?, access = ?, sealed_token = ?, connected_by = ?,
 					lease_holder = ?, lease_until = ?, last_sync_at = ?, last_error = ?, problem = ?,
-					error_count = ?, created_at = ?, resync_start = ?, resync_since = ?, resync_after = ?
+					error_count = ?, created_at = ?, resync_start = ?, resync_since = ?, resync_after = ?,
+					consent_state_expires = ?
 				 WHERE address = ?`,
 				append(args[1:], args[0])...)
 			return err

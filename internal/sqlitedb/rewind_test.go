@@ -17,6 +17,7 @@ var undo = map[int][]string{
 	12: {`DROP INDEX conversations_due`, `ALTER TABLE conversations DROP COLUMN due_at`, `ALTER TABLE conversations DROP COLUMN flow`, `ALTER TABLE inboxes DROP COLUMN workflow`},
 	13: {`DROP TABLE assign_state`, `ALTER TABLE activity DROP COLUMN via`},
 	14: {`ALTER TABLE mailboxes DROP COLUMN resync_start`, `ALTER TABLE mailboxes DROP COLUMN resync_since`, `ALTER TABLE mailboxes DROP COLUMN resync_after`},
+	15: {`ALTER TABLE mailboxes DROP COLUMN consent_state_expires`},
 	11: {`DROP TABLE mentions`, `ALTER TABLE notes DROP COLUMN mentions`, `ALTER TABLE notes DROP COLUMN edited_at`},
 }
 

@@ -36,6 +36,9 @@ var (
 	tFine1 = time.Date(2024, time.February, 29, 23, 59, 59, 987_654_321, time.UTC)
 	tFine2 = time.Date(2025, time.December, 31, 0, 0, 0, 1_999_999, time.UTC)
 	tFine3 = time.Date(2026, time.January, 1, 12, 30, 15, 500_000_001, time.UTC)
+	// Mailbox.ConsentStateExpires is kept to the microsecond.
+	tMicro1 = time.Date(2026, time.March, 1, 12, 10, 0, 123_456_000, time.UTC)
+	tMicro2 = time.Date(2026, time.March, 1, 12, 10, 0, 123_457_000, time.UTC)
 )
 
 func testRoundTripTenant(t *testing.T, h Harness) {
@@ -261,6 +264,8 @@ func testRoundTripMailbox(t *testing.T, h Harness) {
 		Problem:     inbox.ProblemConsentRevoked,
 		ErrorCount:  17,
 		CreatedAt:   tFine1,
+
+		ConsentStateExpires: tMicro1,
 	}
 	mustCreateMailbox(t, s, want)
 	check := func(t *testing.T, want inbox.Mailbox) {
@@ -268,6 +273,16 @@ func testRoundTripMailbox(t *testing.T, h Harness) {
 		wantMailbox(t, s, want)
 		got, err := s.ListMailboxes(t.Context(), domainA)
 		wantMailboxes(t, "ListMailboxes", got, err, want)
+		// The suite compares times to the millisecond; this one must
+		// come back to the microsecond.
+		if m, err := s.GetMailbox(t.Context(), want.Address); err != nil || !m.ConsentStateExpires.Equal(want.ConsentStateExpires) {
+			t.Errorf("GetMailbox: ConsentStateExpires = %v (%v), want %v", m.ConsentStateExpires, err, want.ConsentStateExpires)
+		}
+		for _, m := range got {
+			if !m.ConsentStateExpires.Equal(want.ConsentStateExpires) {
+				t.Errorf("ListMailboxes: ConsentStateExpires = %v, want %v", m.ConsentStateExpires, want.ConsentStateExpires)
+			}
+		}
 		later := tFine3.Add(24 * time.Hour)
 		got, err = s.ListMailboxesWatchExpiringBefore(t.Context(), later, 10)
 		wantMailboxes(t, "ListMailboxesWatchExpiringBefore", got, err, want)
@@ -299,6 +314,7 @@ func testRoundTripMailbox(t *testing.T, h Harness) {
 	want.LastSyncAt = tFine3
 	want.LastError, want.Problem, want.ErrorCount = "", "", 0
 	want.CreatedAt = tFine2
+	want.ConsentStateExpires = tMicro2
 	rewritten := mustUpdateMailbox(t, s, want.Address, func(m *inbox.Mailbox) error {
 		*m = want
 		m.Labels = map[string]string{"Helpdesk/Inbox/Closed": "Label_1"}
@@ -323,15 +339,18 @@ func testRoundTripMailboxEmptyOptionals(t *testing.T, h Harness) {
 	mustUpdateMailbox(t, s, want.Address, func(m *inbox.Mailbox) error {
 		m.Labels = map[string]string{"x": "y"}
 		m.Access, m.SealedToken, m.ConnectedBy = inbox.AccessOAuth, []byte("sealed"), bob
+		m.ConsentStateExpires = tMicro1
 		return nil
 	})
 	got := mustUpdateMailbox(t, s, want.Address, func(m *inbox.Mailbox) error {
 		m.Labels = map[string]string{}
 		m.Access, m.SealedToken, m.ConnectedBy = "", []byte{}, ""
+		m.ConsentStateExpires = time.Time{}
 		return nil
 	})
-	if len(got.Labels) != 0 || len(got.SealedToken) != 0 || got.Access != "" || got.ConnectedBy != "" {
-		t.Errorf("after emptying: labels %v, token %q, access %q, connected by %q; want none", got.Labels, got.SealedToken, got.Access, got.ConnectedBy)
+	if len(got.Labels) != 0 || len(got.SealedToken) != 0 || got.Access != "" || got.ConnectedBy != "" || !got.ConsentStateExpires.IsZero() {
+		t.Errorf("after emptying: labels %v, token %q, access %q, connected by %q, consent state %v; want none",
+			got.Labels, got.SealedToken, got.Access, got.ConnectedBy, got.ConsentStateExpires)
 	}
 	wantMailbox(t, s, want)
 }
