@@ -279,16 +279,7 @@ func newDevWorld(base, googleURL string, log *slog.Logger) (*devWorld, error) {
 	}
 	w.google.GrantDelegation(devDelegationAccount, mailboxauth.Scopes...)
 	w.sim = gmailsim.New(gmailsim.Options{
-		Authenticate: func(r *http.Request) (string, error) {
-			tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if !ok {
-				return "", errors.New("no bearer token")
-			}
-			if email, err := root.VerifyAccessToken(tok); err == nil {
-				return email, nil
-			}
-			return w.google.Authenticate(r)
-		},
+		Authenticate: w.google.AuthenticateWith(root.VerifyAccessToken),
 		Notify: func(n gmailsim.Notification) {
 			if w.forward.Load() {
 				w.pusher.Notify(n)

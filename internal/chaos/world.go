@@ -3,13 +3,11 @@ package chaos
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -69,16 +67,7 @@ func newWorld(seed uint64, faultRate float64, notify func(gmailsim.Notification)
 	}
 	w.google.GrantDelegation(delegationAccount, mailboxauth.Scopes...)
 	w.sim = gmailsim.New(gmailsim.Options{
-		Authenticate: func(r *http.Request) (string, error) {
-			tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if !ok {
-				return "", errors.New("no bearer token")
-			}
-			if email, err := root.VerifyAccessToken(tok); err == nil {
-				return email, nil
-			}
-			return w.google.Authenticate(r)
-		},
+		Authenticate: w.google.AuthenticateWith(root.VerifyAccessToken),
 		Notify: notify,
 		// Gmail's per-user quota and its one notification a second.
 		QuotaPerSecond:    250,

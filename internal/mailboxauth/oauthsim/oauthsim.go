@@ -252,11 +252,28 @@ func (s *Server) GrantDelegation(serviceAccount string, scopes ...string) {
 // Authenticate maps a request's bearer token to the account it stands for;
 // use it as gmailsim.Options.Authenticate.
 func (s *Server) Authenticate(r *http.Request) (string, error) {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		return "", errors.New("no bearer token")
+	return s.AuthenticateWith(nil)(r)
+}
+
+// AuthenticateWith is Authenticate for a Google that issues access tokens
+// elsewhere too: a bearer token that first (if first is not nil) maps to
+// an account is that account's; any other must be this server's. dev and
+// the chaos run pass their trust root's, whose tokens the add-on's events
+// carry.
+func (s *Server) AuthenticateWith(first func(accessToken string) (string, error)) func(*http.Request) (string, error) {
+	return func(r *http.Request) (string, error) {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			return "", errors.New("no bearer token")
+		}
+		tok = strings.TrimSpace(tok)
+		if first != nil {
+			if account, err := first(tok); err == nil {
+				return account, nil
+			}
+		}
+		return s.Account(tok)
 	}
-	return s.Account(strings.TrimSpace(tok))
 }
 
 // Account returns the account an access token stands for, if it is live.
