@@ -68,7 +68,7 @@ func newWorld(seed uint64, faultRate float64, notify func(gmailsim.Notification)
 	w.google.GrantDelegation(delegationAccount, mailboxauth.Scopes...)
 	w.sim = gmailsim.New(gmailsim.Options{
 		Authenticate: w.google.AuthenticateWith(root.VerifyAccessToken),
-		Notify: notify,
+		Notify:       notify,
 		// Gmail's per-user quota and its one notification a second.
 		QuotaPerSecond:    250,
 		NotifyMinInterval: time.Second,
