@@ -98,6 +98,9 @@ func (s *Syncer) mirror(ctx context.Context, ib inbox.Inbox, c inbox.Conversatio
 			return fmt.Errorf("read %s again after labelling: %w", c.ID, err)
 		}
 		if fresh.SameLabels(c) {
+			if only == "" {
+				s.paid(ctx, ib, fresh)
+			}
 			return nil
 		}
 		if round == maxMirrorRounds {
@@ -107,6 +110,29 @@ func (s *Syncer) mirror(ctx context.Context, ib inbox.Inbox, c inbox.Conversatio
 		}
 		s.log.Info("conversation changed while its labels were written, once more", "conversation", c.ID, "version", fresh.Version)
 		c = fresh
+	}
+}
+
+// paid tells the store that the labels fresh shows are written in every
+// mailbox: the debt a change recorded (inbox.Flow.LabelsOwed) leaves its
+// DueAt, so that the sweep writes only the labels of changes whose mirror
+// was lost, not again those of every change. A conversation written since
+// fresh was read keeps its DueAt (SetDue refuses another version), and
+// with it a debt of its own.
+func (s *Syncer) paid(ctx context.Context, ib inbox.Inbox, fresh inbox.Conversation) {
+	if fresh.LabelsDue().IsZero() {
+		return
+	}
+	rest := fresh
+	rest.Flow.LabelsOwed = time.Time{}
+	due := rest.NextDue(ib)
+	if due.Equal(fresh.DueAt) {
+		return
+	}
+	err := s.store.SetDue(ctx, fresh.TenantID, fresh.ID, fresh.Version, due)
+	if err != nil && !errors.Is(err, inbox.ErrConflict) && !errors.Is(err, inbox.ErrNotFound) {
+		// The sweep writes the labels once more: harmless.
+		s.log.Warn("labels written, but their debt stays", "conversation", fresh.ID, "error", err)
 	}
 }
 
