@@ -3,20 +3,14 @@ package main
 import (
 	"testing"
 
-	"github.com/chromedp/chromedp"
-
 	"github.com/postfach/postfach/internal/httpapi"
-	"github.com/postfach/postfach/internal/playground/browsertest"
 )
 
 // TestPlaygroundRateLimit: on a server that allows bob one card action
 // per 100 s, his second click shows the card that asks him to slow down,
 // and it offers the way back to the inboxes.
 func TestPlaygroundRateLimit(t *testing.T) {
-	b := browsertest.New(t)
-	h := startHarnessWith(t, devConfig{RateLimit: httpapi.RateLimit{Burst: 1, PerSecond: 0.01}})
-	p := newPG(t, b)
-	p.Do("open the playground", chromedp.Navigate(h.app.BaseURL+"/?user=bob@example.com"))
+	_, p := openPlayground(t, devConfig{RateLimit: httpapi.RateLimit{Burst: 1, PerSecond: 0.01}}, "user=bob@example.com")
 	p.WaitText("#pg-side-body", "Support · support@example.com")
 
 	p.Click("#pg-list", "Password reset mail never arrives") // message-open: no action
@@ -27,8 +21,4 @@ func TestPlaygroundRateLimit(t *testing.T) {
 	p.WaitText("#pg-side-body", "You are going too fast")
 	p.WaitText("#pg-side-body", "try again in") // in up to 100 s: the clock is real
 	p.WaitText("#pg-side-body", "Back to my inboxes")
-
-	if errs := b.Errors(); len(errs) > 0 {
-		t.Errorf("page errors: %q", errs)
-	}
 }

@@ -1,21 +1,12 @@
 package main
 
-import (
-	"testing"
-
-	"github.com/chromedp/chromedp"
-
-	"github.com/postfach/postfach/internal/playground/browsertest"
-)
+import "testing"
 
 // TestPlaygroundReports: alice, Support's admin, opens its report from the
 // homepage; the card shows the figures and the chart image loads from its
 // signed link; the 30 days replace it.
 func TestPlaygroundReports(t *testing.T) {
-	b := browsertest.New(t)
-	h := startHarness(t)
-	p := newPG(t, b)
-	p.Do("open the playground", chromedp.Navigate(h.app.BaseURL+"/?user=alice@example.com"))
+	_, p := openPlayground(t, devConfig{}, "user=alice@example.com")
 	p.WaitText("#pg-side-body", "Support · support@example.com")
 	p.JS(`(() => {
 		const sec = [...document.querySelectorAll('#pg-side-body .pf-section, #pg-side-body section, #pg-side-body [data-widget=section]')]
@@ -31,7 +22,4 @@ func TestPlaygroundReports(t *testing.T) {
 	p.Click("#pg-side-body", "Last 30 days")
 	p.WaitText("#pg-side-body", "✓ Last 30 days")
 	p.WaitFor("the month's chart loaded", `(() => { const i = document.querySelector('#pg-side-body img.pf-image'); return !!i && i.complete && i.naturalWidth === 600; })()`)
-	if errs := b.Errors(); len(errs) > 0 {
-		t.Errorf("page errors: %q", errs)
-	}
 }

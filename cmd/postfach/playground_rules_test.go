@@ -1,21 +1,12 @@
 package main
 
-import (
-	"testing"
-
-	"github.com/chromedp/chromedp"
-
-	"github.com/postfach/postfach/internal/playground/browsertest"
-)
+import "testing"
 
 // TestPlaygroundRules: alice writes a rule in the sidebar (Settings →
 // Support → Rules → New rule), a VIP customer's mail arrives, and the
 // rule has tagged and assigned it, which the card says, naming the rule.
 func TestPlaygroundRules(t *testing.T) {
-	b := browsertest.New(t)
-	h := startHarness(t)
-	p := newPG(t, b)
-	p.Do("open the playground", chromedp.Navigate(h.app.BaseURL+"/?user=alice@example.com"))
+	h, p := openPlayground(t, devConfig{}, "user=alice@example.com")
 	p.WaitText("#pg-side-body", "Support · support@example.com")
 	p.Click("#pg-side-body", "Settings")
 	p.WaitText("#pg-side-body", "Support")
@@ -56,8 +47,4 @@ func TestPlaygroundRules(t *testing.T) {
 	p.WaitText("#pg-side-body", "Rule “VIP” assigned this to Alice")
 	p.WaitText("#pg-side-body", "vip")
 	p.WaitText("#pg-thread-labels", "Support/Mine")
-
-	if errs := b.Errors(); len(errs) > 0 {
-		t.Errorf("page errors: %q", errs)
-	}
 }

@@ -4,8 +4,6 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/postfach/postfach/internal/playground/browsertest"
 )
 
 // TestPlaygroundSLAAndSnooze: alice, an admin, sets Support's SLA policy on
@@ -14,10 +12,7 @@ import (
 // the card: the thread gets the Snoozed label in her Gmail; Unsnooze takes
 // it off again.
 func TestPlaygroundSLAAndSnooze(t *testing.T) {
-	b := browsertest.New(t)
-	h := startHarness(t)
-	p := newPG(t, b)
-	p.Do("open the playground", chromedp.Navigate(h.app.BaseURL+"/?user=alice@example.com"))
+	_, p := openPlayground(t, devConfig{}, "user=alice@example.com")
 	p.WaitText("#pg-side-body", "Support · support@example.com")
 
 	// The SLA screen, from Support's settings.
@@ -61,8 +56,4 @@ func TestPlaygroundSLAAndSnooze(t *testing.T) {
 	p.WaitText("#pg-side-body", "Tomorrow 9:00")
 	p.WaitFor("the Snoozed label gone", `!(document.querySelector('#pg-thread-labels')||{}).innerText.includes('Support/Snoozed')`)
 	p.WaitText("#pg-thread-labels", "Support/Open")
-
-	if errs := b.Errors(); len(errs) > 0 {
-		t.Errorf("page errors: %q", errs)
-	}
 }

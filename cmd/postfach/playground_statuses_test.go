@@ -1,21 +1,12 @@
 package main
 
-import (
-	"testing"
-
-	"github.com/chromedp/chromedp"
-
-	"github.com/postfach/postfach/internal/playground/browsertest"
-)
+import "testing"
 
 // TestPlaygroundStatuses: alice, an admin, defines the status "Waiting on
 // supplier" in Support's settings, sets a mail's conversation to it on its
 // message card, and the thread shows the status's label.
 func TestPlaygroundStatuses(t *testing.T) {
-	b := browsertest.New(t)
-	h := startHarness(t)
-	p := newPG(t, b)
-	p.Do("open the playground", chromedp.Navigate(h.app.BaseURL+"/?user=alice@example.com"))
+	_, p := openPlayground(t, devConfig{}, "user=alice@example.com")
 	p.WaitText("#pg-side-body", "Support · support@example.com")
 
 	p.Click(".pg-side-head", "⋮")
@@ -36,8 +27,4 @@ func TestPlaygroundStatuses(t *testing.T) {
 	p.WaitText("#pg-side-body", "Status\nWaiting on supplier")
 	p.WaitText("#pg-thread-labels", "Support/Waiting on supplier")
 	p.screenshot("custom-status")
-
-	if errs := b.Errors(); len(errs) > 0 {
-		t.Errorf("page errors: %q", errs)
-	}
 }

@@ -26,13 +26,48 @@ const screenshotDir = "../../internal/playground/screenshots"
 // pg drives the playground in one browser tab.
 type pg struct {
 	*browsertest.Page
-	t *testing.T
+	t       *testing.T
+	browser *browsertest.Browser
 }
 
 func newPG(t *testing.T, b *browsertest.Browser) *pg {
-	p := &pg{Page: b.Page(t, b.Context()), t: t}
+	p := &pg{Page: b.Page(t, b.Context()), t: t, browser: b}
 	p.Settle = "playground.idle()"
 	return p
+}
+
+// openPlayground starts a dev server with cfg and a headless browser for
+// t, and opens the playground at /?query in the browser's first tab (not
+// at all for query ""). When t ends, any JavaScript exception or
+// console.error the browser saw, in any of its tabs, fails t.
+func openPlayground(t *testing.T, cfg devConfig, query string) (*harness, *pg) {
+	t.Helper()
+	b := browsertest.New(t)
+	h := startHarnessWith(t, cfg)
+	t.Cleanup(func() {
+		if errs := b.Errors(); len(errs) > 0 {
+			t.Errorf("page errors: %q", errs)
+		}
+	})
+	p := newPG(t, b)
+	if query != "" {
+		p.open(h, query)
+	}
+	return h, p
+}
+
+// open loads the playground of h at /?query in p's tab.
+func (p *pg) open(h *harness, query string) {
+	p.t.Helper()
+	p.Do("open the playground", chromedp.Navigate(h.app.BaseURL+"/?"+query))
+}
+
+// newTab opens another tab of p's browser, a session of its own.
+func (p *pg) newTab() *pg {
+	b := p.browser
+	q := &pg{Page: b.Page(p.t, b.NewTab(p.t)), t: p.t, browser: b}
+	q.Settle = "playground.idle()"
+	return q
 }
 
 // switchUser picks another person in the user switcher.
@@ -75,13 +110,8 @@ func (p *pg) screenshot(name string) {
 // bob takes a mail, carol sees it, a customer writes, carol assigns from
 // mobile Gmail's message card, dave sees nothing of Support.
 func TestPlayground(t *testing.T) {
-	b := browsertest.New(t)
-	h := startHarness(t)
-	p := newPG(t, b)
-	base := h.app.BaseURL
-
 	// Bob opens the playground: who he is shows, and the homepage card.
-	p.Do("open the playground", chromedp.Navigate(base+"/?user=bob@example.com"))
+	_, p := openPlayground(t, devConfig{}, "user=bob@example.com")
 	p.WaitText("#pg-user-email", "bob@example.com")
 	p.WaitText("#pg-side-body", "Support · support@example.com")
 	p.WaitText("#pg-list", "Password reset mail never arrives")
@@ -164,19 +194,12 @@ func TestPlayground(t *testing.T) {
 			t.Errorf("dave sees %q in %s:\n%s", what, sel, s)
 		}
 	}
-
-	if errs := b.Errors(); len(errs) > 0 {
-		t.Errorf("page errors: %q", errs)
-	}
 }
 
 // TestPlaygroundSettingsAndLinks: the universal "Settings" action from the
 // sidebar's menu, and a card's link into Gmail opening the mail here.
 func TestPlaygroundSettingsAndLinks(t *testing.T) {
-	b := browsertest.New(t)
-	h := startHarness(t)
-	p := newPG(t, b)
-	p.Do("open the playground", chromedp.Navigate(h.app.BaseURL+"/?user=alice@example.com"))
+	_, p := openPlayground(t, devConfig{}, "user=alice@example.com")
 	p.WaitText("#pg-side-body", "Support · support@example.com")
 
 	p.Click(".pg-side-head", "⋮")
@@ -201,10 +224,6 @@ func TestPlaygroundSettingsAndLinks(t *testing.T) {
 	p.Click("#pg-side-body", "Open in Gmail")
 	p.WaitText("#pg-thread-subject", "Can't log in")
 	p.WaitText("#pg-list-title", "rfc822msgid:")
-
-	if errs := b.Errors(); len(errs) > 0 {
-		t.Errorf("page errors: %q", errs)
-	}
 }
 
 // TestPlaygroundDeployment: the page hosts the deployment `postfach
@@ -232,10 +251,7 @@ func TestPlaygroundDeployment(t *testing.T) {
 // TestPlaygroundInGerman: the language switch words the page and, through
 // the userLocale the host sends, the cards.
 func TestPlaygroundInGerman(t *testing.T) {
-	b := browsertest.New(t)
-	h := startHarness(t)
-	p := newPG(t, b)
-	p.Do("open the playground", chromedp.Navigate(h.app.BaseURL+"/?user=bob@example.com&lang=de"))
+	_, p := openPlayground(t, devConfig{}, "user=bob@example.com&lang=de")
 	p.WaitText("#pg-labels", "Posteingang")
 	p.WaitText(".pg-top-right", "Kunden-E-Mail zustellen")
 	p.WaitText("#pg-side-body", "Gemeinsame Postfächer")
@@ -251,9 +267,6 @@ func TestPlaygroundInGerman(t *testing.T) {
 	p.JS(`(() => { const s = document.getElementById('pg-lang'); s.value = 'en'; s.dispatchEvent(new Event('change')); return true; })()`, nil)
 	p.WaitText("#pg-labels", "Inbox")
 	p.WaitText("#pg-side-body", "Shared inboxes")
-	if errs := b.Errors(); len(errs) > 0 {
-		t.Errorf("page errors: %q", errs)
-	}
 }
 
 // TestPlaygroundTemplates: bob writes a Support template in the sidebar
@@ -261,10 +274,7 @@ func TestPlaygroundInGerman(t *testing.T) {
 // save, and in the reply to the customer the deployment's compose trigger
 // inserts it into the draft with the placeholders filled.
 func TestPlaygroundTemplates(t *testing.T) {
-	b := browsertest.New(t)
-	h := startHarness(t)
-	p := newPG(t, b)
-	p.Do("open the playground", chromedp.Navigate(h.app.BaseURL+"/?user=bob@example.com"))
+	_, p := openPlayground(t, devConfig{}, "user=bob@example.com")
 	p.WaitText("#pg-list", "Refund for order #4411")
 	p.Click("#pg-list", "Refund for order #4411")
 	p.WaitText("#pg-side-body", "Templates")
@@ -299,11 +309,8 @@ func TestPlaygroundTemplates(t *testing.T) {
 // from the compose window, and the sync ends the claim and sets the
 // inbox's reply status (Pending) for both.
 func TestPlaygroundClaims(t *testing.T) {
-	b := browsertest.New(t)
-	h := startHarness(t)
-	bob := newPG(t, b)
-	carol := &pg{Page: b.Page(t, b.NewTab(t)), t: t}
-	carol.Settle = "playground.idle()"
+	h, bob := openPlayground(t, devConfig{}, "")
+	carol := bob.newTab()
 	const subject = "Refund for order #4411"
 	reload := func(p *pg) { p.t.Helper(); p.Click(".pg-side-head", "⟳") }
 
@@ -311,7 +318,7 @@ func TestPlaygroundClaims(t *testing.T) {
 		*pg
 		email string
 	}{{bob, "bob@example.com"}, {carol, "carol@example.com"}} {
-		p.Do("open the playground", chromedp.Navigate(h.app.BaseURL+"/?user="+p.email))
+		p.open(h, "user="+p.email)
 		p.WaitText("#pg-user-email", p.email)
 		p.WaitText("#pg-list", subject)
 		p.Click("#pg-list", subject)
@@ -397,18 +404,13 @@ func TestPlaygroundClaims(t *testing.T) {
 			time.Sleep(300 * time.Millisecond)
 		}
 	}
-	if errs := b.Errors(); len(errs) > 0 {
-		t.Errorf("page errors: %q", errs)
-	}
 }
 
 // TestPlaygroundNotes works internal notes in a real browser: bob mentions
 // carol, edits and deletes his note; carol finds the mention on her
 // homepage and the mail in her mailbox; a non-member is refused.
 func TestPlaygroundNotes(t *testing.T) {
-	b := browsertest.New(t)
-	h := startHarness(t)
-	p := newPG(t, b)
+	h, p := openPlayground(t, devConfig{}, "")
 	const subject = "Refund for order #4411"
 	openRefund := func() {
 		p.t.Helper()
@@ -417,7 +419,7 @@ func TestPlaygroundNotes(t *testing.T) {
 		p.WaitText("#pg-side-body", "Internal notes")
 	}
 
-	p.Do("open the playground", chromedp.Navigate(h.app.BaseURL+"/?user=bob@example.com"))
+	p.open(h, "user=bob@example.com")
 	p.WaitText("#pg-user-email", "bob@example.com")
 	openRefund()
 
