@@ -178,3 +178,34 @@ func shellCommand(doc, prefix string) string {
 	}
 	return b.String()
 }
+
+// TestSchedulerDeadlinesHoldTheTasks: each task's answer must reach Cloud
+// Scheduler before the job's attempt deadline, and Cloud Run must let the
+// request run that long (the deploy step's --timeout), or the scheduler
+// counts a run that is still working as failed (and, with retries, starts
+// another on top of it). A task stops after its budget
+// (httpapi.TaskBudgets) and answers within httpapi.TaskAnswerSlack.
+func TestSchedulerDeadlinesHoldTheTasks(t *testing.T) {
+	t.Parallel()
+	m := regexp.MustCompile(`--timeout=(\d+)\b`).FindStringSubmatch(stepsByID(t, loadBuild(t))["deploy-run"].GetScript())
+	if m == nil {
+		t.Fatal("deploy-run: no --timeout=SECONDS on gcloud run deploy")
+	}
+	secs, _ := strconv.Atoi(m[1])
+	runTimeout := time.Duration(secs) * time.Second
+	for _, j := range loadSchedulerJobs(t) {
+		id := j.GetName()[strings.LastIndex(j.GetName(), "/")+1:]
+		budget, ok := httpapi.TaskBudgets[wantJobs[id]]
+		if !ok {
+			t.Errorf("job %s: httpapi.TaskBudgets has no budget for %s", id, wantJobs[id])
+			continue
+		}
+		answered := budget + httpapi.TaskAnswerSlack
+		if d := j.GetAttemptDeadline().AsDuration(); d < answered {
+			t.Errorf("job %s: attempt deadline %v, but the task may answer after %v (budget %v + slack)", id, d, answered, budget)
+		}
+		if d := j.GetAttemptDeadline().AsDuration(); d > runTimeout {
+			t.Errorf("job %s: attempt deadline %v beyond Cloud Run's request timeout %v: the scheduler would wait for a request Cloud Run has ended", id, d, runTimeout)
+		}
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/postfach/postfach/addon/addontest"
 	"github.com/postfach/postfach/internal/cards"
 	"github.com/postfach/postfach/internal/desk"
+	"github.com/postfach/postfach/internal/httpapi"
 	"github.com/postfach/postfach/internal/i18n"
 	"github.com/postfach/postfach/internal/inbox"
 )
@@ -375,8 +376,9 @@ func (r *run) task(ctx context.Context, path string) error {
 		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
-	// Cloud Scheduler waits up to 3 minutes for a task by default.
-	resp, err := (&http.Client{Timeout: 3 * time.Minute}).Do(req)
+	// As Cloud Scheduler's attempt deadline (manifests/scheduler.json), the
+	// client waits as long as the task may work and then answer.
+	resp, err := (&http.Client{Timeout: httpapi.TaskBudgets[path] + httpapi.TaskAnswerSlack}).Do(req)
 	if err != nil {
 		return fmt.Errorf("task %s: %w", path, err)
 	}

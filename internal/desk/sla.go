@@ -50,7 +50,8 @@ const (
 // write that records the mark; the mail is sent only after the write, so a
 // retried or concurrent sweep never sends it twice (a mail that fails is
 // logged, not retried). A conversation with nothing to do gets its due
-// time moved (Store.SetDue).
+// time moved (Store.SetDue). When ctx ends it stops and returns what it
+// did: what it left is still due for the next run.
 func (s *Service) SweepDue(ctx context.Context) (SweepResult, error) {
 	now := s.now()
 	var res SweepResult
@@ -63,6 +64,9 @@ func (s *Service) SweepDue(ctx context.Context) (SweepResult, error) {
 		}
 		fresh := 0
 		for _, c := range due {
+			if ctx.Err() != nil {
+				return res, nil
+			}
 			key := c.TenantID + "/" + c.ID
 			if seen[key] {
 				continue // failed earlier in this run
@@ -75,7 +79,7 @@ func (s *Service) SweepDue(ctx context.Context) (SweepResult, error) {
 			}
 			if err != nil {
 				if ctx.Err() != nil {
-					return res, ctx.Err()
+					return res, nil // out of time: what is left is still due for the next run
 				}
 				res.Failed++
 				s.log.WarnContext(ctx, "sweep left a conversation for later", "tenant", c.TenantID, "conversation", c.ID, "error", err)

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"time"
@@ -19,13 +20,9 @@ const PathSLASweep = "/tasks/sla-sweep"
 
 // slaRoutes adds the SLA sweep behind the scheduler's OIDC check.
 func (s *Server) slaRoutes(task echo.MiddlewareFunc) {
-	s.echo.POST(PathSLASweep, func(c echo.Context) error {
-		res, err := s.desk.SweepDue(c.Request().Context())
-		if err != nil {
-			return err
-		}
-		return c.JSON(http.StatusOK, res)
-	}, task)
+	s.taskRoute(PathSLASweep, task, func(ctx context.Context) (any, error) {
+		return s.desk.SweepDue(ctx)
+	})
 }
 
 // slaScreen shows an inbox's SLA screen (cards.OpSLA) or saves it

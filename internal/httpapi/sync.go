@@ -54,30 +54,30 @@ func (s *Server) syncRoutes(o SyncOptions) {
 	push := s.requireOIDC(o.Tokens, func(echo.Context) string { return o.PushAudience }, o.PushServiceAccount, "push")
 	s.echo.POST(PathPush, func(c echo.Context) error { return s.push(c, o) }, push)
 	task := s.requireOIDC(o.Tokens, func(c echo.Context) string { return s.baseURL + c.Request().URL.RequestURI() }, o.SchedulerServiceAccount, "task")
-	s.echo.POST(PathRenewWatches, func(c echo.Context) error {
-		res, err := o.Syncer.RenewWatches(c.Request().Context(), renewWithin)
+	s.taskRoute(PathRenewWatches, task, func(ctx context.Context) (any, error) {
+		res, err := o.Syncer.RenewWatches(ctx, renewWithin)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		failed := map[string]string{}
 		for addr, err := range res.Failed {
 			failed[addr] = err.Error()
 			s.log.Warn("watch renewal failed", "mailbox", addr, "error", err)
 		}
-		return c.JSON(http.StatusOK, map[string]any{"renewed": res.Renewed, "failed": failed})
-	}, task)
-	s.echo.POST(PathSweep, func(c echo.Context) error {
-		n, err := o.Syncer.Sweep(c.Request().Context(), sweepQuietFor)
+		return map[string]any{"renewed": res.Renewed, "failed": failed}, nil
+	})
+	s.taskRoute(PathSweep, task, func(ctx context.Context) (any, error) {
+		n, err := o.Syncer.Sweep(ctx, sweepQuietFor)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		return c.JSON(http.StatusOK, map[string]any{"synced": n})
-	}, task)
+		return map[string]any{"synced": n}, nil
+	})
 	s.slaRoutes(task)
-	s.echo.POST(PathReconcile, func(c echo.Context) error {
-		res, err := o.Syncer.ReconcileCounts(c.Request().Context())
+	s.taskRoute(PathReconcile, task, func(ctx context.Context) (any, error) {
+		res, err := o.Syncer.ReconcileCounts(ctx)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		repaired := map[string]any{}
 		for key, r := range res.Repaired {
@@ -88,8 +88,8 @@ func (s *Server) syncRoutes(o SyncOptions) {
 			failed[key] = err.Error()
 			s.log.Warn("counts reconciliation failed", "inbox", key, "error", err)
 		}
-		return c.JSON(http.StatusOK, map[string]any{"inboxes": res.Inboxes, "repaired": repaired, "failed": failed})
-	}, task)
+		return map[string]any{"inboxes": res.Inboxes, "repaired": repaired, "failed": failed}, nil
+	})
 }
 
 // requireOIDC verifies the bearer token Google services attach for a

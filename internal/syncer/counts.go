@@ -19,7 +19,8 @@ type CountsReport struct {
 // counts the homepage reads where they drifted, logging each repair as a
 // warning: drift means a write bypassed the store's transactions, or a
 // fault. An inbox that fails is reported in Failed and the others go on;
-// the error is for failing to list the tenants or their inboxes.
+// the error is for failing to list the tenants or their inboxes. When ctx
+// ends it stops and reports the inboxes counted so far.
 func (s *Syncer) ReconcileCounts(ctx context.Context) (CountsReport, error) {
 	rep := CountsReport{Repaired: map[string]inbox.CountsRepair{}, Failed: map[string]error{}}
 	tenants, err := s.store.ListTenants(ctx)
@@ -32,9 +33,15 @@ func (s *Syncer) ReconcileCounts(ctx context.Context) (CountsReport, error) {
 			return rep, fmt.Errorf("reconcile counts of %s: %w", t.Domain, err)
 		}
 		for _, ib := range ibs {
+			if ctx.Err() != nil {
+				return rep, nil // out of time: the next run counts them all again
+			}
 			key := t.Domain + "/" + ib.ID
 			r, err := s.store.ReconcileCounts(ctx, t.Domain, ib.ID)
 			if err != nil {
+				if ctx.Err() != nil {
+					return rep, nil
+				}
 				rep.Failed[key] = err
 				continue
 			}

@@ -369,6 +369,12 @@ func (s *Syncer) sync(ctx context.Context, address string) (heldUntil time.Time,
 		}
 		m, err = s.store.UpdateMailbox(context.WithoutCancel(ctx), address, func(m *inbox.Mailbox) error {
 			m.Release(s.holder)
+			if syncErr != nil && ctx.Err() != nil {
+				// Cut short by the caller (a task out of time, a
+				// shutdown): no failure of the mailbox, and no sync
+				// either, so the next sweep still finds it quiet.
+				return nil
+			}
 			m.LastSyncAt = s.now()
 			if syncErr != nil {
 				m.LastError, m.Problem = syncErr.Error(), inbox.ProblemOf(syncErr)

@@ -90,7 +90,8 @@ type RenewResult struct {
 
 // RenewWatches renews every watch that expires within `within` (Google
 // recommends renewing daily; a watch lasts 7 days). One failing mailbox
-// does not stop the others.
+// does not stop the others; the end of ctx does, and the watches left
+// are renewed by the next run (a day before they expire).
 func (s *Syncer) RenewWatches(ctx context.Context, within time.Duration) (RenewResult, error) {
 	res := RenewResult{Failed: map[string]error{}}
 	due, err := s.store.ListMailboxesWatchExpiringBefore(ctx, s.now().Add(within), 1000)
@@ -98,7 +99,13 @@ func (s *Syncer) RenewWatches(ctx context.Context, within time.Duration) (RenewR
 		return res, fmt.Errorf("list watches due: %w", err)
 	}
 	for _, m := range due {
+		if ctx.Err() != nil {
+			break // out of time: the rest still expire soon, the next run has them
+		}
 		if err := s.Watch(ctx, m.Address); err != nil {
+			if ctx.Err() != nil {
+				break
+			}
 			res.Failed[m.Address] = err
 			continue
 		}
@@ -108,7 +115,9 @@ func (s *Syncer) RenewWatches(ctx context.Context, within time.Duration) (RenewR
 }
 
 // Sweep syncs every mailbox not synced for `quiet`: Gmail may drop
-// notifications, so a quiet mailbox is checked anyway.
+// notifications, so a quiet mailbox is checked anyway. When ctx ends it
+// stops and returns what it synced: the mailboxes left are still quiet
+// for the next sweep (a sync cut short keeps what it committed).
 func (s *Syncer) Sweep(ctx context.Context, quiet time.Duration) (int, error) {
 	due, err := s.store.ListMailboxesSyncedBefore(ctx, s.now().Add(-quiet), 1000)
 	if err != nil {
@@ -116,7 +125,13 @@ func (s *Syncer) Sweep(ctx context.Context, quiet time.Duration) (int, error) {
 	}
 	n := 0
 	for _, m := range due {
+		if ctx.Err() != nil {
+			break
+		}
 		if err := s.Sync(ctx, m.Address); err != nil {
+			if ctx.Err() != nil {
+				break
+			}
 			s.log.Warn("sweep sync failed", "mailbox", m.Address, "error", err)
 			continue
 		}
