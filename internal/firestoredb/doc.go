@@ -31,12 +31,15 @@
 //	                                        at, readAt, unread, sortKey: a note that named the member
 //	  assign/{inboxID}                    last, waiting[]: the inbox's auto-assignment record
 //	                                        (inbox.AssignState), written with every decision
+//	  conversationLinks/{conversationID}  tenantId, conversationId, links{hash(mailbox, thread)}:
+//	                                        {mailbox, threadId}: the conversation's thread links
 //	  userPrefs/{email}                   email, language, updatedAt: a user's own preferences
 //	  presence/{conversationID}           viewers[], claim, takenOver, lastReply, updatedAt, expireAt:
 //	                                        who views and replies right now (inbox.Presence), see below
 //	mailboxes/{address}                   every Mailbox field (global key: a push names only the address);
 //	                                        sealedToken as bytes
-//	threadLinks/{hash}                    tenantId, conversationId, mailbox, threadId
+//	  threads/{hash(thread)}              mailbox, threadId, links{hash(tenant, conversation)}:
+//	                                        {tenantId, conversationId}: the thread's links
 //
 // Presence records expire by themselves: expireAt is inbox.Presence.ExpiresAt,
 // readers ignore expired entries, and a TTL policy on the presence
@@ -53,10 +56,12 @@
 // at that path (ErrNotFound), and two tenants may use the same conversation
 // id. Mailboxes are keyed by their globally unique address; their sweeps
 // (ListMailboxesWatchExpiringBefore, ListMailboxesSyncedBefore) are plain
-// queries of the one mailboxes collection. Thread links are one top-level
-// collection queried by (tenantId, conversationId) for ListThreadLinks and
-// by (mailbox, threadId) for FindThreadLinks, so both are direct queries and
-// no query on a hot path is a collection-group query.
+// queries of the one mailboxes collection. A thread link is stored on both
+// of its sides, written in one transaction: in its conversation's links
+// document, which ListThreadLinks reads by key, and in its mailbox thread's
+// document, which FindThreadLinks reads by key (see threadlink.go; an
+// older layout, one top-level collection that both queried, is moved when
+// a store opens). No query on a hot path is a collection-group query.
 //
 // Documents stay far below Firestore's 1 MiB: notes and activity entries are
 // documents of their own, never arrays that grow; a conversation document

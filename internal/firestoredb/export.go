@@ -19,8 +19,8 @@ import (
 // They are no hot path: they iterate the tenant's collections directly
 // (ordered by document id, which needs no index) and run the
 // single-field equality queries tenantId == domain on the top-level
-// collections (mailboxes, threadLinks, due), which Firestore's automatic
-// single-field indexes serve.
+// collections (mailboxes, due), which Firestore's automatic single-field
+// indexes serve.
 
 // undocID inverts docID for a key that docID escaped with "~" and base64url;
 // keys it used as they are come back as they are.
@@ -218,12 +218,12 @@ func (s *Store) exportTenant(ctx context.Context, domain string, opts inbox.Expo
 		}
 	}
 	var links []inbox.ThreadLink
-	err = s.docs(s.collection(collThreadLinks).Where(fieldTenantID, "==", domain).Documents(ctx), func(snap *firestore.DocumentSnapshot) error {
-		var d linkDoc
+	err = s.docs(tenant.Collection(collConversationLinks).Documents(ctx), func(snap *firestore.DocumentSnapshot) error {
+		var d convLinksDoc
 		if err := snap.DataTo(&d); err != nil {
-			return fmt.Errorf("decode thread link %s: %w", snap.Ref.ID, err)
+			return fmt.Errorf("decode thread links %s: %w", snap.Ref.ID, err)
 		}
-		links = append(links, inbox.ThreadLink(d))
+		links = append(links, d.links()...)
 		return nil
 	})
 	if err != nil {
@@ -318,8 +318,8 @@ func (s *Store) ImportRecords(ctx context.Context, records []inbox.Record) error
 	}
 	bw := s.client.BulkWriter(ctx)
 	var jobs []*firestore.BulkWriterJob
-	set := func(ref *firestore.DocumentRef, data any) error {
-		j, err := bw.Set(ref, data)
+	set := func(ref *firestore.DocumentRef, data any, opts ...firestore.SetOption) error {
+		j, err := bw.Set(ref, data, opts...)
 		if err != nil {
 			return err
 		}
@@ -327,10 +327,18 @@ func (s *Store) ImportRecords(ctx context.Context, records []inbox.Record) error
 		return nil
 	}
 	err := func() error {
+		var links []inbox.ThreadLink
 		for _, r := range records {
 			if err := s.importRecord(r, set); err != nil {
 				return fmt.Errorf("%s record: %w", r.Kind, err)
 			}
+			if r.Kind == inbox.RecordThreadLink {
+				links = append(links, *r.ThreadLink)
+			}
+		}
+		// Both sides of the links, each document once.
+		if err := s.writeLinks(links, set); err != nil {
+			return fmt.Errorf("%s record: %w", inbox.RecordThreadLink, err)
 		}
 		return nil
 	}()
@@ -349,7 +357,7 @@ func (s *Store) ImportRecords(ctx context.Context, records []inbox.Record) error
 	return wrap(op, errors.Join(errs...))
 }
 
-func (s *Store) importRecord(r inbox.Record, set func(*firestore.DocumentRef, any) error) error {
+func (s *Store) importRecord(r inbox.Record, set func(*firestore.DocumentRef, any, ...firestore.SetOption) error) error {
 	switch r.Kind {
 	case inbox.RecordTenant:
 		return set(s.tenantRef(r.Tenant.Domain), encodeTenant(*r.Tenant))
@@ -402,8 +410,10 @@ func (s *Store) importRecord(r inbox.Record, set func(*firestore.DocumentRef, an
 		a := r.Activity
 		return set(s.conversationRef(a.TenantID, a.ConversationID).Collection(collActivity).Doc(docID(a.ID)), encodeActivity(*a))
 	case inbox.RecordThreadLink:
-		l := r.ThreadLink
-		return set(s.collection(collThreadLinks).Doc(hashID(l.TenantID, l.ConversationID, l.Mailbox, l.ThreadID)), linkDoc(*l))
+		if r.ThreadLink == nil {
+			return invalid("a thread link record without its link")
+		}
+		return nil // written by ImportRecords, both sides at once
 	case inbox.RecordMention:
 		m := r.Mention
 		return set(s.mentionRef(m.TenantID, m.Recipient, m.NoteID), encodeMention(*m))
@@ -417,7 +427,7 @@ func (s *Store) importRecord(r inbox.Record, set func(*firestore.DocumentRef, an
 // subcollections (DocumentRef.Collections) down to the leaves, the
 // missing parents that only hold subcollections included, and the
 // tenant's documents of the top-level collections that name it
-// (mailboxes, threadLinks, due). The tenant document goes last, so an
+// (mailboxes with their threads, due). The tenant document goes last, so an
 // erase cut short leaves it to be found and erased again.
 func (s *Store) EraseTenant(ctx context.Context, domain string) error {
 	op := "erase tenant " + domain
@@ -432,8 +442,13 @@ func (s *Store) EraseTenant(ctx context.Context, domain string) error {
 		return nil
 	}
 	err := func() error {
-		for _, coll := range []string{collMailboxes, collThreadLinks, collDue} {
+		for _, coll := range []string{collMailboxes, collDue} {
 			err := s.docs(s.collection(coll).Where(fieldTenantID, "==", domain).Documents(ctx), func(snap *firestore.DocumentSnapshot) error {
+				if coll == collMailboxes {
+					if err := s.deleteBelow(ctx, snap.Ref, del); err != nil {
+						return err
+					}
+				}
 				return del(snap.Ref)
 			})
 			if err != nil {

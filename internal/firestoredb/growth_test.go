@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"cloud.google.com/go/firestore"
+
 	"github.com/postfach/postfach/internal/inbox"
 )
 
@@ -110,11 +112,16 @@ func seedGrowth(b *testing.B, s *Store, tenant string, n, mailboxes int) {
 		if _, err := bw.Set(s.conversationRef(tenant, c.ID), doc); err != nil {
 			b.Fatal(err)
 		}
+		var links []inbox.ThreadLink
 		for m := range mailboxes {
-			l := inbox.ThreadLink{TenantID: tenant, ConversationID: c.ID, Mailbox: fmt.Sprintf("m%d@growth.example", m), ThreadID: fmt.Sprintf("t%d", i)}
-			if _, err := bw.Set(s.collection(collThreadLinks).Doc(hashID(l.TenantID, l.ConversationID, l.Mailbox, l.ThreadID)), linkDoc(l)); err != nil {
-				b.Fatal(err)
-			}
+			links = append(links, inbox.ThreadLink{TenantID: tenant, ConversationID: c.ID, Mailbox: fmt.Sprintf("m%d@growth.example", m), ThreadID: fmt.Sprintf("t%d", i)})
+		}
+		err = s.writeLinks(links, func(ref *firestore.DocumentRef, data any, opts ...firestore.SetOption) error {
+			_, err := bw.Set(ref, data, opts...)
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
 		}
 	}
 	bw.End()

@@ -59,7 +59,7 @@ func loadIndexes(tb testing.TB) []compositeIndex {
 	if doc.FieldOverrides == nil {
 		tb.Errorf("%s: no fieldOverrides array (use [] for none)", indexesFile)
 	}
-	collections := []string{collTenants, collInboxes, collInboxAddresses, collConversations, collNotes, collActivity, collMailboxes, collThreadLinks, collMentions}
+	collections := []string{collTenants, collInboxes, collInboxAddresses, collConversations, collNotes, collActivity, collMailboxes, collMentions}
 	for i, ix := range doc.Indexes {
 		if !slices.Contains(collections, ix.CollectionGroup) {
 			tb.Errorf("%s: index %d: collectionGroup %q is none of the adapter's collections %v", indexesFile, i, ix.CollectionGroup, collections)

@@ -307,7 +307,7 @@ func (s *Store) UpdateMailbox(ctx context.Context, address string, fn func(*inbo
 }
 
 // DeleteMailbox implements inbox.Store: the mailbox and its thread links
-// go in one transaction.
+// (both sides of each) go in one transaction.
 func (s *Store) DeleteMailbox(ctx context.Context, address string) error {
 	op := "delete mailbox " + address
 	ref := s.mailboxRef(address)
@@ -315,15 +315,22 @@ func (s *Store) DeleteMailbox(ctx context.Context, address string) error {
 		if _, err := s.get(ctx, tx, ref); err != nil {
 			return wrap("read stored mailbox", err)
 		}
-		links, err := s.query(ctx, tx, querySpec{
-			coll:    s.collection(collThreadLinks),
-			filters: []filter{{fieldMailbox, "==", address}},
-		})
+		threads, err := s.query(ctx, tx, querySpec{coll: ref.Collection(collThreads)})
 		if err != nil {
 			return fmt.Errorf("list thread links: %w", err)
 		}
-		for _, l := range links {
-			if err := tx.delete(l.Ref); err != nil {
+		for _, snap := range threads {
+			var d threadDoc
+			if err := snap.DataTo(&d); err != nil {
+				return fmt.Errorf("decode thread %s: %w", snap.Ref.ID, err)
+			}
+			for _, l := range d.links() {
+				gone := map[string]any{"links": map[string]any{convLinkKey(l): firestore.Delete}}
+				if err := tx.set(s.convLinksRef(l.TenantID, l.ConversationID), gone, firestore.MergeAll); err != nil {
+					return err
+				}
+			}
+			if err := tx.delete(snap.Ref); err != nil {
 				return err
 			}
 		}

@@ -38,7 +38,6 @@ const (
 	collNotes          = "notes"
 	collActivity       = "activity"
 	collMailboxes      = "mailboxes"
-	collThreadLinks    = "threadLinks"
 	collNamespaces     = "namespaces"
 )
 
@@ -84,6 +83,10 @@ func OpenNamespace(ctx context.Context, projectID, namespace string, opts ...opt
 	s := &Store{client: client, contention: contentionDeadline, ingestContention: ingestContentionDeadline, shapes: map[string]queryShape{}}
 	if namespace != "" {
 		s.root = client.Collection(collNamespaces).Doc(namespace)
+	}
+	if err := s.migrateThreadLinks(ctx); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("open firestore: %w", err)
 	}
 	return s, nil
 }
