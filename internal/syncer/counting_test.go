@@ -10,7 +10,8 @@ import (
 // countingStore counts the store writes the syncer makes.
 type countingStore struct {
 	inbox.Store
-	writes atomic.Int64
+	writes  atomic.Int64
+	appends atomic.Int64 // AppendMessage calls
 }
 
 func (s *countingStore) CreateConversation(ctx context.Context, c inbox.Conversation, ids []string, ev inbox.Activity, more ...inbox.Activity) error {
@@ -20,6 +21,7 @@ func (s *countingStore) CreateConversation(ctx context.Context, c inbox.Conversa
 
 func (s *countingStore) AppendMessage(ctx context.Context, c inbox.Conversation, ids []string, ev *inbox.Activity, more ...inbox.Activity) error {
 	s.writes.Add(1)
+	s.appends.Add(1)
 	return s.Store.AppendMessage(ctx, c, ids, ev, more...)
 }
 

@@ -400,7 +400,7 @@ func (w *worker) ingest(ctx context.Context, msg Message) error {
 	w.current = msg.ID
 	warned := false
 	for _, ib := range w.inboxes {
-		c, found, err := w.find(ctx, ib, ids)
+		c, found, byOwn, err := w.find(ctx, ib, ids)
 		if err != nil {
 			return err
 		}
@@ -419,6 +419,12 @@ func (w *worker) ingest(ctx context.Context, msg Message) error {
 			c, changed, err = w.start(ctx, ib, mail, ids[1:])
 		case !found:
 			c, changed, err = w.start(ctx, ib, mail, ids)
+		case !unproven && byOwn:
+			// Its own Message-ID is indexed to c: a copy in another
+			// member's mailbox, or a replay. No write: the copies of one
+			// group mail would otherwise all take a transaction on the
+			// one conversation, abort each other and wait out backoffs.
+			c, changed, err = w.seen(ctx, ib, c)
 		case !unproven:
 			c, changed, err = w.append(ctx, ib, c, mail, ids)
 		}
@@ -443,20 +449,22 @@ func (w *worker) ingest(ctx context.Context, msg Message) error {
 	return nil
 }
 
-// find returns the conversation of ib that any of ids is indexed to.
-func (w *worker) find(ctx context.Context, ib inbox.Inbox, ids []string) (inbox.Conversation, bool, error) {
-	for _, id := range ids {
+// find returns the conversation of ib that any of ids is indexed to, the
+// first id first; byOwn reports that it was found by ids[0], the mail's
+// own Message-ID.
+func (w *worker) find(ctx context.Context, ib inbox.Inbox, ids []string) (c inbox.Conversation, found, byOwn bool, err error) {
+	for i, id := range ids {
 		convs, err := w.s.store.FindConversationsByMessageID(ctx, ib.TenantID, id)
 		if err != nil {
-			return inbox.Conversation{}, false, fmt.Errorf("find %s: %w", id, err)
+			return inbox.Conversation{}, false, false, fmt.Errorf("find %s: %w", id, err)
 		}
 		for _, c := range convs {
 			if c.InboxID == ib.ID {
-				return c, true, nil
+				return c, true, i == 0, nil
 			}
 		}
 	}
-	return inbox.Conversation{}, false, nil
+	return inbox.Conversation{}, false, false, nil
 }
 
 // start opens a conversation for the first mail of a thread, indexing ids; a
@@ -526,13 +534,7 @@ func (w *worker) append(ctx context.Context, ib inbox.Inbox, c inbox.Conversatio
 			if err != nil {
 				return inbox.Conversation{}, false, fmt.Errorf("reload %s: %w", c.ID, err)
 			}
-			// A decision the mail's first recording handed over but did
-			// not take (the instance stopped in between) is taken now.
-			assigned, err := w.s.autoAssign(ctx, ib, fresh)
-			if err != nil {
-				return inbox.Conversation{}, false, err
-			}
-			return assigned, assigned.Assignee != fresh.Assignee, nil
+			return w.seen(ctx, ib, fresh)
 		case errors.Is(err, inbox.ErrConflict) && attempt < 5:
 			// Someone changed the conversation meanwhile: recompute.
 			if c, err = w.s.store.GetConversation(ctx, c.TenantID, c.ID); err != nil {
@@ -542,6 +544,18 @@ func (w *worker) append(ctx context.Context, ib inbox.Inbox, c inbox.Conversatio
 			return inbox.Conversation{}, false, fmt.Errorf("append to %s: %w", c.ID, err)
 		}
 	}
+}
+
+// seen handles a mail found recorded in c, which was just read: a
+// decision the mail's first recording handed over but did not take (the
+// instance stopped in between) is taken now. changed reports whether that
+// moved the labels of threads in other mailboxes.
+func (w *worker) seen(ctx context.Context, ib inbox.Inbox, c inbox.Conversation) (inbox.Conversation, bool, error) {
+	assigned, err := w.s.autoAssign(ctx, ib, c)
+	if err != nil {
+		return inbox.Conversation{}, false, err
+	}
+	return assigned, assigned.Assignee != c.Assignee, nil
 }
 
 // echoWindow is how long a state a conversation has left keeps showing up
