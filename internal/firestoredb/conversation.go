@@ -183,40 +183,49 @@ func midHashes(messageIDs []string) ([]string, error) {
 	return out, nil
 }
 
-// maxContainsAny is how many values one array-contains-any filter may list.
-const maxContainsAny = 30
-
 // takenMids returns which of hashes are indexed to conversations of the
-// inbox other than except, inside tx.
+// inbox other than except, inside tx: one read by key per hash of the
+// Message-ID index (midDoc), so the transaction locks those entries only.
+// (It was an array-contains-any query of the conversations, which Google's
+// emulator answers by locking the whole collection: every recording of a
+// tenant then waited for every other.)
 func (s *Store) takenMids(ctx context.Context, tx *txn, tenantID, inboxID, except string, hashes []string) (map[string]bool, error) {
 	taken := map[string]bool{}
-	for chunk := range slices.Chunk(hashes, maxContainsAny) {
-		snaps, err := s.query(ctx, tx, querySpec{
-			coll: s.conversations(tenantID),
-			filters: []filter{
-				{fieldInboxID, "==", inboxID},
-				{fieldMids, "array-contains-any", chunk},
-			},
-		})
-		if err != nil {
-			return nil, fmt.Errorf("look up Message-IDs: %w", err)
+	if len(hashes) == 0 {
+		return taken, nil
+	}
+	refs := make([]*firestore.DocumentRef, len(hashes))
+	for i, h := range hashes {
+		refs[i] = s.midRef(tenantID, h)
+	}
+	snaps, err := s.getAll(ctx, tx, refs...)
+	if err != nil {
+		return nil, fmt.Errorf("look up Message-IDs: %w", err)
+	}
+	for i, snap := range snaps {
+		if !snap.Exists() {
+			continue
 		}
-		for _, snap := range snaps {
-			var d convDoc
-			if err := snap.DataTo(&d); err != nil {
-				return nil, fmt.Errorf("decode conversation %s: %w", snap.Ref.ID, err)
-			}
-			if d.ID == except {
-				continue
-			}
-			for _, h := range d.Mids {
-				if slices.Contains(chunk, h) {
-					taken[h] = true
-				}
-			}
+		var d midDoc
+		if err := snap.DataTo(&d); err != nil {
+			return nil, fmt.Errorf("decode Message-ID %s: %w", snap.Ref.ID, err)
+		}
+		if id, ok := d.Convs[inboxID]; ok && id != except {
+			taken[hashes[i]] = true
 		}
 	}
 	return taken, nil
+}
+
+// indexMids records in the Message-ID index that hashes belong to c, in
+// tx: one merge per hash, which writes only c's inbox's entry.
+func (s *Store) indexMids(tx *txn, c inbox.Conversation, hashes []string) error {
+	for _, h := range hashes {
+		if err := tx.set(s.midRef(c.TenantID, h), midEntry(map[string]string{c.InboxID: c.ID}), firestore.MergeAll); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // CreateConversation implements inbox.Store: one transaction checks the
@@ -276,6 +285,9 @@ func (s *Store) CreateConversation(ctx context.Context, c inbox.Conversation, me
 			return err
 		}
 		if err := tx.create(ref, doc); err != nil {
+			return err
+		}
+		if err := s.indexMids(tx, c, mids); err != nil {
 			return err
 		}
 		if err := s.putDue(tx, c, time.Time{}); err != nil {
@@ -371,11 +383,13 @@ func (s *Store) AppendMessage(ctx context.Context, c inbox.Conversation, message
 			return fmt.Errorf("stored version is %d, the mail needs version %d, got %d: %w", stored.Version, want, c.Version, inbox.ErrConflict)
 		}
 		mids := slices.Clone(d.Mids)
+		var added []string
 		for _, h := range fresh {
 			if !taken[h] {
-				mids = append(mids, h)
+				added = append(added, h)
 			}
 		}
+		mids = append(mids, added...)
 		recent, err := s.recentOf(ctx, tx, ref, d)
 		if err != nil {
 			return err
@@ -395,6 +409,10 @@ func (s *Store) AppendMessage(ctx context.Context, c inbox.Conversation, message
 			return err
 		}
 		if err := s.putDue(tx, merged, stored.DueAt); err != nil {
+			return err
+		}
+		// Writes after every read of the transaction.
+		if err := s.indexMids(tx, c, added); err != nil {
 			return err
 		}
 		return tx.set(ref, doc)

@@ -328,12 +328,31 @@ func (s *Store) ImportRecords(ctx context.Context, records []inbox.Record) error
 	}
 	err := func() error {
 		var links []inbox.ThreadLink
+		mids := map[[2]string]map[string]string{} // (tenant, hash) → inbox → conversation
+		var midKeys [][2]string
 		for _, r := range records {
 			if err := s.importRecord(r, set); err != nil {
 				return fmt.Errorf("%s record: %w", r.Kind, err)
 			}
-			if r.Kind == inbox.RecordThreadLink {
+			switch r.Kind {
+			case inbox.RecordThreadLink:
 				links = append(links, *r.ThreadLink)
+			case inbox.RecordConversation:
+				c := r.Conversation.Conversation
+				for _, h := range recordMids(r.Conversation) {
+					k := [2]string{c.TenantID, h}
+					if mids[k] == nil {
+						mids[k] = map[string]string{}
+						midKeys = append(midKeys, k)
+					}
+					mids[k][c.InboxID] = c.ID
+				}
+			}
+		}
+		// The Message-ID index, each entry once.
+		for _, k := range midKeys {
+			if err := set(s.midRef(k[0], k[1]), midEntry(mids[k]), firestore.MergeAll); err != nil {
+				return fmt.Errorf("%s record: %w", inbox.RecordConversation, err)
 			}
 		}
 		// Both sides of the links, each document once.
@@ -388,11 +407,7 @@ func (s *Store) importRecord(r inbox.Record, set func(*firestore.DocumentRef, an
 		return set(s.mailboxRef(r.Mailbox.Address), encodeMailbox(*r.Mailbox))
 	case inbox.RecordConversation:
 		c := r.Conversation.Conversation
-		mids := slices.Clone(r.Conversation.MessageIDKeys)
-		for _, id := range r.Conversation.MessageIDs {
-			mids = append(mids, midHash(id))
-		}
-		d, err := encodeConversation(c, inbox.SortedCopy(mids), nil)
+		d, err := encodeConversation(c, recordMids(r.Conversation), nil)
 		if err != nil {
 			return err
 		}
@@ -419,6 +434,17 @@ func (s *Store) importRecord(r inbox.Record, set func(*firestore.DocumentRef, an
 		return set(s.mentionRef(m.TenantID, m.Recipient, m.NoteID), encodeMention(*m))
 	}
 	return invalid("unknown record kind %q", r.Kind)
+}
+
+// recordMids is the Message-ID index entries of an imported
+// conversation: the hashes an export of Firestore carries and the ids an
+// export of SQLite carries, hashed.
+func recordMids(r *inbox.ConversationRecord) []string {
+	mids := slices.Clone(r.MessageIDKeys)
+	for _, id := range r.MessageIDs {
+		mids = append(mids, midHash(id))
+	}
+	return inbox.SortedCopy(mids)
 }
 
 // EraseTenant implements inbox.Store with a BulkWriter (which batches and

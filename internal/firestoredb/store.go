@@ -84,9 +84,11 @@ func OpenNamespace(ctx context.Context, projectID, namespace string, opts ...opt
 	if namespace != "" {
 		s.root = client.Collection(collNamespaces).Doc(namespace)
 	}
-	if err := s.migrateThreadLinks(ctx); err != nil {
-		client.Close()
-		return nil, fmt.Errorf("open firestore: %w", err)
+	for _, migrate := range []func(context.Context) error{s.migrateThreadLinks, s.migrateMessageIDs} {
+		if err := migrate(ctx); err != nil {
+			client.Close()
+			return nil, fmt.Errorf("open firestore: %w", err)
+		}
 	}
 	return s, nil
 }
