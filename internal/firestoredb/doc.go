@@ -31,6 +31,7 @@
 //	                                        at, readAt, unread, sortKey: a note that named the member
 //	  assign/{inboxID}                    last, waiting[]: the inbox's auto-assignment record
 //	                                        (inbox.AssignState), written with every decision
+//	  messageIds/{hash}                   convs{inboxID}: conversationID: the Message-ID index by key
 //	  conversationLinks/{conversationID}  tenantId, conversationId, links{hash(mailbox, thread)}:
 //	                                        {mailbox, threadId}: the conversation's thread links
 //	  userPrefs/{email}                   email, language, updatedAt: a user's own preferences
@@ -81,12 +82,14 @@
 // the array mids of base64url SHA-256 prefixes (fixed size whatever the
 // Message-ID). FindConversationsByMessageID is one array-contains query of
 // the tenant's conversations, which returns the conversations themselves
-// (one document read per match); CreateConversation and AppendMessage index
-// a mail's ids in the same document write that stores the conversation, so
-// ingesting a mail costs no extra index writes. The per-inbox uniqueness
-// ("a Message-ID indexed to another conversation of the same inbox keeps its
-// first conversation") is checked inside the writing transaction with an
-// (inboxId ==, mids array-contains-any) query.
+// (one document read per match). Each indexed id also has an entry of its
+// own, tenants/{t}/messageIds/{hash} naming the conversation of each inbox
+// (messageids.go), written in the same transaction as mids: the per-inbox
+// uniqueness ("a Message-ID indexed to another conversation of the same
+// inbox keeps its first conversation") is checked inside that transaction
+// by reading the entries of the mail's ids by key, so the transaction
+// locks those entries and no range of an index. That costs one write per
+// new Message-ID.
 //
 // # Recent history
 //
