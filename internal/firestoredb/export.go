@@ -316,22 +316,12 @@ func (s *Store) ImportRecords(ctx context.Context, records []inbox.Record) error
 			}
 		}
 	}
-	bw := s.client.BulkWriter(ctx)
-	var jobs []*firestore.BulkWriterJob
-	set := func(ref *firestore.DocumentRef, data any, opts ...firestore.SetOption) error {
-		j, err := bw.Set(ref, data, opts...)
-		if err != nil {
-			return err
-		}
-		jobs = append(jobs, j)
-		return nil
-	}
-	err := func() error {
+	err := s.runBulk(ctx, func(b *bulk) error {
 		var links []inbox.ThreadLink
 		mids := map[[2]string]map[string]string{} // (tenant, hash) → inbox → conversation
 		var midKeys [][2]string
 		for _, r := range records {
-			if err := s.importRecord(r, set); err != nil {
+			if err := s.importRecord(r, b.set); err != nil {
 				return fmt.Errorf("%s record: %w", r.Kind, err)
 			}
 			switch r.Kind {
@@ -351,29 +341,17 @@ func (s *Store) ImportRecords(ctx context.Context, records []inbox.Record) error
 		}
 		// The Message-ID index, each entry once.
 		for _, k := range midKeys {
-			if err := set(s.midRef(k[0], k[1]), midEntry(mids[k]), firestore.MergeAll); err != nil {
+			if err := b.set(s.midRef(k[0], k[1]), midEntry(mids[k]), firestore.MergeAll); err != nil {
 				return fmt.Errorf("%s record: %w", inbox.RecordConversation, err)
 			}
 		}
 		// Both sides of the links, each document once.
-		if err := s.writeLinks(links, set); err != nil {
+		if err := s.writeLinks(links, b.set); err != nil {
 			return fmt.Errorf("%s record: %w", inbox.RecordThreadLink, err)
 		}
 		return nil
-	}()
-	bw.End()
-	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	var errs []error
-	for _, j := range jobs {
-		if _, err := j.Results(); err != nil {
-			errs = append(errs, err)
-		} else {
-			s.writes.Add(1)
-		}
-	}
-	return wrap(op, errors.Join(errs...))
+	})
+	return wrap(op, err)
 }
 
 func (s *Store) importRecord(r inbox.Record, set func(*firestore.DocumentRef, any, ...firestore.SetOption) error) error {
@@ -457,45 +435,23 @@ func recordMids(r *inbox.ConversationRecord) []string {
 // erase cut short leaves it to be found and erased again.
 func (s *Store) EraseTenant(ctx context.Context, domain string) error {
 	op := "erase tenant " + domain
-	bw := s.client.BulkWriter(ctx)
-	var jobs []*firestore.BulkWriterJob
-	del := func(ref *firestore.DocumentRef) error {
-		j, err := bw.Delete(ref)
-		if err != nil {
-			return err
-		}
-		jobs = append(jobs, j)
-		return nil
-	}
-	err := func() error {
+	err := s.runBulk(ctx, func(b *bulk) error {
 		for _, coll := range []string{collMailboxes, collDue} {
 			err := s.docs(s.collection(coll).Where(fieldTenantID, "==", domain).Documents(ctx), func(snap *firestore.DocumentSnapshot) error {
 				if coll == collMailboxes {
-					if err := s.deleteBelow(ctx, snap.Ref, del); err != nil {
+					if err := s.deleteBelow(ctx, snap.Ref, b.delete); err != nil {
 						return err
 					}
 				}
-				return del(snap.Ref)
+				return b.delete(snap.Ref)
 			})
 			if err != nil {
 				return fmt.Errorf("list %s: %w", coll, err)
 			}
 		}
-		return s.deleteBelow(ctx, s.tenantRef(domain), del)
-	}()
-	bw.End()
+		return s.deleteBelow(ctx, s.tenantRef(domain), b.delete)
+	})
 	if err != nil {
-		return wrap(op, err)
-	}
-	var errs []error
-	for _, j := range jobs {
-		if _, err := j.Results(); err != nil {
-			errs = append(errs, err)
-		} else {
-			s.writes.Add(1)
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
 		return wrap(op, err)
 	}
 	// The tenant document after everything below it has gone.

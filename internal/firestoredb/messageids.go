@@ -2,7 +2,6 @@ package firestoredb
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"cloud.google.com/go/firestore"
@@ -109,27 +108,17 @@ func (s *Store) indexTenantMids(ctx context.Context, tenantID string) error {
 				entries[h][d.InboxID] = undocID(snap.Ref.ID)
 			}
 		}
-		bw := s.client.BulkWriter(ctx)
-		var jobs []*firestore.BulkWriterJob
-		for h, convs := range entries {
-			j, err := bw.Set(s.midRef(tenantID, h), midEntry(convs), firestore.MergeAll)
-			if err != nil {
-				bw.End()
-				return err
+		err = s.runBulk(ctx, func(b *bulk) error {
+			for h, convs := range entries {
+				if err := b.set(s.midRef(tenantID, h), midEntry(convs), firestore.MergeAll); err != nil {
+					return err
+				}
 			}
-			jobs = append(jobs, j)
-		}
-		bw.End()
-		var errs []error
-		for _, j := range jobs {
-			if _, err := j.Results(); err != nil {
-				errs = append(errs, err)
-			}
-		}
-		if err := errors.Join(errs...); err != nil {
+			return nil
+		})
+		if err != nil {
 			return err
 		}
-		s.writes.Add(int64(len(jobs)))
 		after = snaps[len(snaps)-1]
 	}
 }

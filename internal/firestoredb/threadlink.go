@@ -2,7 +2,6 @@ package firestoredb
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -261,48 +260,20 @@ func (s *Store) migrateThreadLinks(ctx context.Context) error {
 			}
 			links = append(links, inbox.ThreadLink(d))
 		}
-		bw := s.client.BulkWriter(ctx)
-		var jobs []*firestore.BulkWriterJob
-		err = s.writeLinks(links, func(ref *firestore.DocumentRef, data any, opts ...firestore.SetOption) error {
-			j, err := bw.Set(ref, data, opts...)
-			if err != nil {
-				return err
+		if err := s.runBulk(ctx, func(b *bulk) error { return s.writeLinks(links, b.set) }); err != nil {
+			return fmt.Errorf("migrate thread links: %w", err)
+		}
+		// Only now that both sides are written.
+		err = s.runBulk(ctx, func(b *bulk) error {
+			for _, snap := range snaps {
+				if err := b.delete(snap.Ref); err != nil {
+					return err
+				}
 			}
-			jobs = append(jobs, j)
 			return nil
 		})
 		if err != nil {
-			bw.End()
-			return fmt.Errorf("migrate thread links: %w", err)
+			return fmt.Errorf("migrate thread links: delete the old links: %w", err)
 		}
-		bw.End()
-		var errs []error
-		for _, j := range jobs {
-			if _, err := j.Results(); err != nil {
-				errs = append(errs, err)
-			}
-		}
-		if err := errors.Join(errs...); err != nil {
-			return fmt.Errorf("migrate thread links: %w", err)
-		}
-		s.writes.Add(int64(len(jobs)))
-		// Only now that both sides are written.
-		bw = s.client.BulkWriter(ctx)
-		jobs = jobs[:0]
-		for _, snap := range snaps {
-			j, err := bw.Delete(snap.Ref)
-			if err != nil {
-				bw.End()
-				return fmt.Errorf("migrate thread links: %w", err)
-			}
-			jobs = append(jobs, j)
-		}
-		bw.End()
-		for _, j := range jobs {
-			if _, err := j.Results(); err != nil {
-				return fmt.Errorf("migrate thread links: delete the old link: %w", err)
-			}
-		}
-		s.writes.Add(int64(len(jobs)))
 	}
 }
