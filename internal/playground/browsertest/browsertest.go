@@ -45,6 +45,9 @@ type Browser struct {
 	tabs   int // tabs opened so far, to label errors
 }
 
+// startAttempts bounds how often New starts a browser that died starting.
+const startAttempts = 3
+
 // New starts a fresh headless Chromium for t and stops it in t.Cleanup. With
 // no Chromium installed it calls t.Skip with a message saying how to install
 // it, unless POSTFACH_REQUIRE_BROWSER=1, then t.Fatal.
@@ -59,31 +62,44 @@ func New(t testing.TB) *Browser {
 		}
 	}
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		append(chromedp.DefaultExecAllocatorOptions[:],
-			chromedp.ExecPath(path),
-			chromedp.Headless,
-			chromedp.NoSandbox,
-			chromedp.DisableGPU,
-			chromedp.NoFirstRun,
-			chromedp.Flag("disable-quic", true),
-			chromedp.Flag("disable-background-networking", true),
-			chromedp.Flag("disable-component-update", true),
-			chromedp.Flag("disable-sync", true),
-			chromedp.WindowSize(1400, 900),
-			// chromedp makes a fresh temporary --user-data-dir and removes it
-			// when the browser stops.
-		)...)
 	b := &Browser{}
-	tab, cancelTab := chromedp.NewContext(allocCtx, chromedp.WithListener(b.listen("tab 1")))
-	t.Cleanup(func() {
+	// A browser that dies while starting (seen once in CI, 0.2 s in, with
+	// nothing on its stderr but the launcher's noise) is started again, a
+	// fresh process, up to startAttempts times.
+	var tab context.Context
+	for attempt := 1; ; attempt++ {
+		allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+			append(chromedp.DefaultExecAllocatorOptions[:],
+				chromedp.ExecPath(path),
+				chromedp.Headless,
+				chromedp.NoSandbox,
+				chromedp.DisableGPU,
+				chromedp.NoFirstRun,
+				chromedp.Flag("disable-quic", true),
+				chromedp.Flag("disable-background-networking", true),
+				chromedp.Flag("disable-component-update", true),
+				chromedp.Flag("disable-sync", true),
+				chromedp.WindowSize(1400, 900),
+				// chromedp makes a fresh temporary --user-data-dir and removes it
+				// when the browser stops.
+			)...)
+		var cancelTab context.CancelFunc
+		tab, cancelTab = chromedp.NewContext(allocCtx, chromedp.WithListener(b.listen("tab 1")))
+		// The first Run starts the browser; it must not carry a deadline,
+		// as that would stop the browser.
+		if err = chromedp.Do(tab); err == nil {
+			t.Cleanup(func() {
+				cancelTab()
+				cancelAlloc()
+			})
+			break
+		}
 		cancelTab()
 		cancelAlloc()
-	})
-	// The first Run starts the browser; it must not carry a deadline, as that
-	// would stop the browser, so the start is bounded by a child context.
-	if err := chromedp.Do(tab); err != nil {
-		t.Fatalf("start chromium %s: %v", path, err)
+		if attempt == startAttempts {
+			t.Fatalf("start chromium %s (%d attempts): %v", path, attempt, err)
+		}
+		t.Logf("start chromium %s, attempt %d: %v; again", path, attempt, err)
 	}
 	b.tab = withTestDeadline(t, tab)
 	return b
