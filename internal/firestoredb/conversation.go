@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"cloud.google.com/go/firestore"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/postfach/postfach/internal/inbox"
 )
@@ -434,30 +436,67 @@ func (s *Store) GetConversation(ctx context.Context, tenantID, id string) (inbox
 	return c, nil
 }
 
-// FindConversationsByMessageID implements inbox.Store with one
-// array-contains query of the tenant's conversations. The Message-ID is
+// FindConversationsByMessageID implements inbox.Store. The Message-ID is
 // normalised first, so "<id@host>" finds "id@host"; text that is no
-// Message-ID finds nothing.
+// Message-ID finds nothing. It reads the id's entry of the Message-ID
+// index, then the conversations it names (1 read for an unknown id, 1 + n
+// for an id of n conversations); while the index may still miss what an
+// earlier version wrote (see migrateMessageIDs) it is one array-contains
+// query of the tenant's conversations instead.
 func (s *Store) FindConversationsByMessageID(ctx context.Context, tenantID, messageID string) ([]inbox.Conversation, error) {
 	id := inbox.NormalizeMessageID(messageID)
 	if id == "" {
 		return nil, nil
 	}
 	op := fmt.Sprintf("find conversations of Message-ID %s in %s", id, tenantID)
-	snaps, err := s.query(ctx, nil, querySpec{
-		coll:    s.conversations(tenantID),
-		filters: []filter{{fieldMids, "array-contains", midHash(id)}},
-	})
-	if err != nil {
-		return nil, wrap(op, err)
+	h := midHash(id)
+	var snaps []*firestore.DocumentSnapshot
+	if s.midsComplete.Load() {
+		entry, err := s.get(ctx, nil, s.midRef(tenantID, h))
+		if status.Code(err) == codes.NotFound {
+			return nil, nil
+		} else if err != nil {
+			return nil, wrap(op, err)
+		}
+		var m midDoc
+		if err := entry.DataTo(&m); err != nil {
+			return nil, fmt.Errorf("%s: decode its entry: %w", op, err)
+		}
+		refs := make([]*firestore.DocumentRef, 0, len(m.Convs))
+		for _, c := range m.Convs {
+			refs = append(refs, s.conversationRef(tenantID, c))
+		}
+		if len(refs) == 0 {
+			return nil, nil
+		}
+		if snaps, err = s.getAll(ctx, nil, refs...); err != nil {
+			return nil, wrap(op, err)
+		}
+	} else {
+		var err error
+		snaps, err = s.query(ctx, nil, querySpec{
+			coll:    s.conversations(tenantID),
+			filters: []filter{{fieldMids, "array-contains", h}},
+		})
+		if err != nil {
+			return nil, wrap(op, err)
+		}
 	}
 	out := make([]inbox.Conversation, 0, len(snaps))
 	for _, snap := range snaps {
-		c, _, err := decodeConversation(tenantID, snap)
+		if !snap.Exists() {
+			continue
+		}
+		c, d, err := decodeConversation(tenantID, snap)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", op, err)
 		}
-		out = append(out, c)
+		// An entry and its conversation's mids are written in one
+		// transaction; the check keeps the answer the query's whatever
+		// the index says.
+		if slices.Contains(d.Mids, h) {
+			out = append(out, c)
+		}
 	}
 	slices.SortFunc(out, func(a, b inbox.Conversation) int { return strings.Compare(a.InboxID, b.InboxID) })
 	return out, nil

@@ -80,13 +80,15 @@
 //
 // A conversation's indexed Message-IDs are stored in its own document, as
 // the array mids of base64url SHA-256 prefixes (fixed size whatever the
-// Message-ID). FindConversationsByMessageID is one array-contains query of
-// the tenant's conversations, which returns the conversations themselves
-// (one document read per match). Each indexed id also has an entry of its
-// own, tenants/{t}/messageIds/{hash} naming the conversation of each inbox
-// (messageids.go), written in the same transaction as mids: the per-inbox
+// Message-ID). Each indexed id also has an entry of its own,
+// tenants/{t}/messageIds/{hash} naming the conversation of each inbox
+// (messageids.go), written in the same transaction as mids.
+// FindConversationsByMessageID reads that entry, then the conversations it
+// names (1 + n reads; 1 for an unknown id); while the index may miss what
+// an earlier version wrote it is one array-contains query of the tenant's
+// conversations' mids (see migrateMessageIDs). The per-inbox
 // uniqueness ("a Message-ID indexed to another conversation of the same
-// inbox keeps its first conversation") is checked inside that transaction
+// inbox keeps its first conversation") is checked inside the transaction
 // by reading the entries of the mail's ids by key, so the transaction
 // locks those entries and no range of an index. That costs one write per
 // new Message-ID.

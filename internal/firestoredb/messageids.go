@@ -3,6 +3,7 @@ package firestoredb
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"cloud.google.com/go/firestore"
 	"google.golang.org/grpc/codes"
@@ -17,9 +18,9 @@ import (
 // written in the transaction that adds the id to its conversation's mids.
 // CreateConversation and AppendMessage read it by key to learn which ids
 // another conversation of the inbox holds, so their transactions lock only
-// those entries; FindConversationsByMessageID still queries the mids of
-// the conversations (one read for what it finds). migrateMessageIDs
-// builds the index for conversations written before it existed.
+// those entries; FindConversationsByMessageID reads the entry of the id,
+// then the conversations it names. migrateMessageIDs builds the index for
+// conversations written before it existed.
 const (
 	collMessageIDs = "messageIds"
 	// collSchema holds the markers of the migrations a database has had.
@@ -45,20 +46,41 @@ func midEntry(convs map[string]string) map[string]any {
 	return map[string]any{"convs": m}
 }
 
+// midRecheckAfter is how long after the index was first built it is
+// built once more, to take in what instances of the earlier version wrote
+// meanwhile (a deploy replaces them within minutes).
+const midRecheckAfter = time.Hour
+
 // migrateMessageIDs builds the Message-ID index from the mids of every
-// conversation, once per database: the marker schema/messageIds says it
-// was done. A store that opens afterwards reads the marker (one read). A
-// build cut short is done again in full by the next open (the merges are
-// idempotent). Conversations an instance of an earlier version writes
-// during a deploy stay out of the index: the lookup that finds a mail's
-// conversation queries the conversations themselves, so only the
-// transaction's guard against a concurrent claim of the same id misses
-// them.
+// conversation and leaves the marker schema/messageIds, once per database;
+// a store that opens afterwards reads the marker (one read).
+//
+// Until the index is known complete, FindConversationsByMessageID queries
+// the conversations' mids as it did before the index existed: during a
+// deploy, instances of the earlier version go on writing conversations
+// without entries. The index is complete when it was built on a database
+// without tenants (no earlier version served it), or once a store opens
+// midRecheckAfter after the first build and builds it again (the merges
+// are idempotent); the marker then says verified and the lookup reads by
+// key. A build cut short is done again in full by the next open.
 func (s *Store) migrateMessageIDs(ctx context.Context) error {
 	marker := s.collection(collSchema).Doc(collMessageIDs)
-	if _, err := s.get(ctx, nil, marker); err == nil {
-		return nil
-	} else if status.Code(err) != codes.NotFound {
+	snap, err := s.get(ctx, nil, marker)
+	again := err == nil
+	switch {
+	case err == nil:
+		var m schemaMarker
+		if err := snap.DataTo(&m); err != nil {
+			return fmt.Errorf("migrate the Message-ID index: decode the marker: %w", err)
+		}
+		if m.Verified {
+			s.midsComplete.Store(true)
+			return nil
+		}
+		if time.Since(snap.UpdateTime) < s.midRecheck {
+			return nil
+		}
+	case status.Code(err) != codes.NotFound:
 		return fmt.Errorf("migrate the Message-ID index: %w", err)
 	}
 	tenants, err := s.query(ctx, nil, querySpec{coll: s.collection(collTenants)})
@@ -70,11 +92,23 @@ func (s *Store) migrateMessageIDs(ctx context.Context) error {
 			return fmt.Errorf("migrate the Message-ID index of %s: %w", undocID(t.Ref.ID), err)
 		}
 	}
-	if _, err := marker.Set(ctx, map[string]any{"done": true}); err != nil {
+	// A first build on a database with tenants is verified only by the
+	// second; a repeated build (the marker was there) verifies.
+	verified := again || len(tenants) == 0
+	if _, err := marker.Set(ctx, schemaMarker{Done: true, Verified: verified}); err != nil {
 		return fmt.Errorf("migrate the Message-ID index: %w", err)
 	}
 	s.writes.Add(1)
+	s.midsComplete.Store(verified)
 	return nil
+}
+
+// schemaMarker is the document of collSchema that says a migration ran.
+type schemaMarker struct {
+	Done bool `firestore:"done"`
+	// Verified: the migration's result is known complete (see
+	// migrateMessageIDs).
+	Verified bool `firestore:"verified,omitempty"`
 }
 
 // indexTenantMids writes the index entries of a tenant's conversations, a

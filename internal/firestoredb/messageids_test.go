@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -93,4 +94,82 @@ func TestMigrateMessageIDs(t *testing.T) {
 	if _, err := create(s, ibs[0], "m2@customer.example"); !errors.Is(err, inbox.ErrAlreadyExists) {
 		t.Fatalf("a second conversation started by m2 = %v, want ErrAlreadyExists", err)
 	}
+
+	// A deploy: an instance of the earlier version writes a conversation
+	// without its entry after the build. Until the index is built again
+	// the lookup queries the conversations, so it finds it.
+	late, err := create(old, ibs[1], "late@customer.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.midRef(tenant, midHash("late@customer.example")).Delete(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s.midsComplete.Load() {
+		t.Fatal("the index is trusted right after its first build on a database with tenants")
+	}
+	findLate := func(s *Store, how string) {
+		t.Helper()
+		found, err := s.FindConversationsByMessageID(ctx, tenant, "<late@customer.example>")
+		if err != nil || len(found) != 1 || found[0].ID != late.ID {
+			t.Fatalf("%s: the conversation written without its entry is found as %v, %v; want %s", how, found, err, late.ID)
+		}
+	}
+	findLate(s, "before the second build")
+	if !queriesMids(s) {
+		t.Fatal("the lookup before the second build did not query the mids")
+	}
+	// Within midRecheck of the first build an open builds nothing more.
+	if err := s.migrateMessageIDs(ctx); err != nil || s.midsComplete.Load() {
+		t.Fatalf("an open right after the first build: %v, trusted %v; want nothing done", err, s.midsComplete.Load())
+	}
+	// Past it, the next open builds the index again and trusts it; so
+	// does every open after that, and the lookup then reads by key.
+	s.midRecheck = 0
+	if err := s.migrateMessageIDs(ctx); err != nil || !s.midsComplete.Load() {
+		t.Fatalf("the second build: %v, trusted %v; want trusted", err, s.midsComplete.Load())
+	}
+	later := MustOpen(t, ns)
+	if !later.midsComplete.Load() {
+		t.Fatal("a store opened after the second build does not trust the index")
+	}
+	findLate(later, "after the second build")
+	for id, convs := range want {
+		found, err := later.FindConversationsByMessageID(ctx, tenant, id)
+		if err != nil || len(found) != len(convs) {
+			t.Fatalf("%s is found as %v, %v; want %v", id, found, err, convs)
+		}
+		for _, c := range found {
+			if convs[c.InboxID] != c.ID {
+				t.Fatalf("%s is found in %s as %s, want %s", id, c.InboxID, c.ID, convs[c.InboxID])
+			}
+		}
+	}
+	if found, err := later.FindConversationsByMessageID(ctx, tenant, "never@customer.example"); err != nil || len(found) != 0 {
+		t.Fatalf("an unknown id is found as %v, %v; want nothing", found, err)
+	}
+	if queriesMids(later) {
+		t.Fatal("the lookup queried the mids although the index is complete")
+	}
+}
+
+// TestFreshDatabaseTrustsTheIndex: a database opened without tenants
+// has nothing an earlier version wrote, so its lookups read the
+// Message-ID index by key from the start.
+func TestFreshDatabaseTrustsTheIndex(t *testing.T) {
+	t.Parallel()
+	s, ns := MustOpenFresh(t)
+	if !s.midsComplete.Load() || !MustOpen(t, ns).midsComplete.Load() {
+		t.Fatal("a fresh database does not trust its Message-ID index")
+	}
+}
+
+// queriesMids says whether s has queried the conversations' mids.
+func queriesMids(s *Store) bool {
+	for _, sh := range s.recordedShapes() {
+		if slices.Contains(sh.Equality, fieldMids+" CONTAINS") {
+			return true
+		}
+	}
+	return false
 }

@@ -54,6 +54,13 @@ type Store struct {
 	// ingestContention the same for recording mail (see there).
 	contention, ingestContention time.Duration
 
+	// midsComplete: every Message-ID of a conversation has its entry in
+	// the Message-ID index, so a lookup reads the index (see
+	// migrateMessageIDs); midRecheck is how long after its first build the
+	// index is built again to make it so.
+	midsComplete atomic.Bool
+	midRecheck   time.Duration
+
 	mu     sync.Mutex
 	shapes map[string]queryShape // every query shape issued, by key
 }
@@ -80,7 +87,7 @@ func OpenNamespace(ctx context.Context, projectID, namespace string, opts ...opt
 	if err != nil {
 		return nil, fmt.Errorf("open firestore: %w", err)
 	}
-	s := &Store{client: client, contention: contentionDeadline, ingestContention: ingestContentionDeadline, shapes: map[string]queryShape{}}
+	s := &Store{client: client, contention: contentionDeadline, ingestContention: ingestContentionDeadline, midRecheck: midRecheckAfter, shapes: map[string]queryShape{}}
 	if namespace != "" {
 		s.root = client.Collection(collNamespaces).Doc(namespace)
 	}
