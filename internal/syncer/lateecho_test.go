@@ -2,6 +2,7 @@ package syncer_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -263,5 +264,57 @@ func TestMirrorPaysItsDebt(t *testing.T) {
 			t.Errorf("the sweep wrote labels %d times, want none", n)
 		}
 		e.check(map[string]int{"support": 1})
+	})
+}
+
+// TestEchoBehindABusyHistory: found by TestConcurrentActions under load (a
+// version no member made, in a race of 50 members on one conversation). A
+// status label the mirror wrote comes back while the conversation has
+// already left that status and the newer state's own mirror is still on
+// its way; it is an echo if the conversation left that status within the
+// echo window. The sync looked for that change only among the newest
+// inbox.MaxRecentActivity entries, so behind a dozen tags and notes it
+// read its own label as a member moving the thread, and set the
+// conversation back in the mailbox owner's name.
+func TestEchoBehindABusyHistory(t *testing.T) {
+	forEachStore(t, func(t *testing.T, store string) {
+		e := newEnv(t, envOptions{store: store})
+		ctx := context.Background()
+		e.deliverToGroup(support, mail("c@customer.example", "support@example.com", "", "Busy", "busy@customer.example"))
+		e.settle()
+		c := e.conv(support, "busy@customer.example")
+		write := func(ev inbox.Activity, err error) {
+			t.Helper()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := e.store.UpdateConversation(ctx, c, ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Pending, with its labels written: their echo is held back.
+		write(c.SetStatus("alice@example.com", inbox.StatusPending, e.clock.Now()))
+		if err := e.syncer.ConversationChanged(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		echo := e.take()
+		// Open again (its mirror not yet run), then more changes than the
+		// card's recent history holds, none of which moves a label.
+		e.clock.Advance(time.Second)
+		write(c.SetStatus("bob@example.com", inbox.StatusOpen, e.clock.Now()))
+		for i := range inbox.MaxRecentActivity + 2 {
+			e.clock.Advance(time.Second)
+			write(c.AddTag("carol@example.com", fmt.Sprintf("tag-%d", i), e.clock.Now()))
+		}
+		// The echo arrives within the window.
+		e.push(e.syncer, echo)
+		got := e.conv(support, "busy@customer.example")
+		if got.Status != inbox.StatusOpen || got.Version != c.Version {
+			acts, _ := e.store.ListActivity(ctx, "example.com", c.ID, 5)
+			for _, a := range acts {
+				t.Logf("  v%d %s %s %s→%s", a.Version, a.Actor, a.Kind, a.From, a.To)
+			}
+			t.Fatalf("conversation is %s at version %d, want open at %d: the mirror's own Pending label was read as a member's change", got.Status, got.Version, c.Version)
+		}
 	})
 }

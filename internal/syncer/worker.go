@@ -563,16 +563,31 @@ func (w *worker) seen(ctx context.Context, ib inbox.Inbox, c inbox.Conversation)
 // from a state read just before it changed) rather than as a user's change.
 const echoWindow = 90 * time.Second
 
+// maxEchoEntries bounds the activity entries stale reads to find the state
+// a label echoes: far more than members make in echoWindow on one
+// conversation, short of a runaway.
+const maxEchoEntries = 500
+
 // stale reports whether the Postfach labels on a message are a state the
 // conversation had less than echoWindow ago: the status it left (by
 // category and, for a named status, its name then), or, in the mailbox of
 // its former owner, Mine.
+//
+// The newest entries come from the card's recent history (one read); when
+// all of them are within the window, a busy conversation may have left
+// that state further back, so the log is read on (up to
+// maxEchoEntries entries).
 func (w *worker) stale(ctx context.Context, ib inbox.Inbox, c inbox.Conversation, statuses []inbox.StatusDef, mine bool) (bool, error) {
 	_, acts, err := w.s.store.RecentHistory(ctx, c.TenantID, c.ID, 0, inbox.MaxRecentActivity)
 	if err != nil {
 		return false, fmt.Errorf("history of %s: %w", c.ID, err)
 	}
 	since := w.s.now().Add(-echoWindow)
+	if len(acts) == inbox.MaxRecentActivity && !acts[len(acts)-1].At.Before(since) {
+		if acts, err = w.s.store.ListActivity(ctx, c.TenantID, c.ID, maxEchoEntries); err != nil {
+			return false, fmt.Errorf("activity of %s: %w", c.ID, err)
+		}
+	}
 	for _, a := range acts {
 		if a.At.Before(since) {
 			continue
