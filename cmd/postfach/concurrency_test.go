@@ -202,6 +202,13 @@ func testConcurrentActions(t *testing.T, h *harness, attempts int) {
 	slices.SortFunc(accepted, func(a, b raceOutcome) int { return int(a.version - b.version) })
 	for i, o := range accepted {
 		if want := before.Version + int64(i) + 1; o.version != want {
+			// Who made the versions no member was told they made.
+			acts, _ := h.app.Store.ListActivity(ctx, "example.com", convID, 500)
+			for _, a := range acts {
+				if a.Version > before.Version {
+					t.Logf("  v%d %s %s %s→%s via %q", a.Version, a.Actor, a.Kind, a.From, a.To, a.Via)
+				}
+			}
 			t.Fatalf("accepted change %d made version %d, want %d (versions: %v)", i, o.version, want, versionsOf(accepted))
 		}
 	}
