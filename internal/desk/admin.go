@@ -75,7 +75,7 @@ func (s *Service) InboxSettings(ctx context.Context, u User, inboxID string) (in
 	}
 	ib, err := s.store.GetInbox(ctx, t.Domain, inboxID)
 	if errors.Is(err, inbox.ErrNotFound) {
-		return inbox.Inbox{}, inbox.Invalid("no inbox %q", inboxID)
+		return inbox.Inbox{}, inbox.Refusal("refusal.no_such_inbox")
 	}
 	return ib, err
 }
@@ -149,7 +149,7 @@ func (s *Service) Admin(ctx context.Context, u User, a AdminAction) (AdminResult
 		res, err = s.createInbox(ctx, t, u, a)
 	case AdminDeleteInbox:
 		if err = s.store.DeleteInbox(ctx, t.Domain, a.InboxID); errors.Is(err, inbox.ErrNotFound) {
-			err = inbox.Invalid("no inbox %q", a.InboxID)
+			err = inbox.Refusal("refusal.no_such_inbox")
 		}
 		res.Notice = Msg("notice.inbox_deleted")
 	case AdminAddAdmin, AdminRemoveAdmin:
@@ -377,7 +377,7 @@ func (s *Service) changeInbox(ctx context.Context, t inbox.Tenant, u User, a Adm
 		return nil
 	})
 	if errors.Is(err, inbox.ErrNotFound) {
-		return AdminResult{}, inbox.Invalid("no inbox %q", a.InboxID)
+		return AdminResult{}, inbox.Refusal("refusal.no_such_inbox")
 	}
 	if err != nil {
 		return AdminResult{}, err
